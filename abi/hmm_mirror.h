@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
+/*
+ * hmm_mirror.h - user-space ABI of /dev/hmm_mirror
+ *
+ * The one contract shared by the kernel module, libhmm_mirror and the
+ * language bindings.  abi/README.md documents every ioctl, its errors and
+ * the compatibility rules; the rules in short:
+ *
+ * - Every argument struct starts with "__u32 size", set by the caller to
+ *   the size of the struct it was compiled with.  Structs only grow at the
+ *   end.  A caller with a smaller struct gets the missing fields as zero; a
+ *   caller with a larger struct must leave the fields the module does not
+ *   know as zero (else E2BIG).  The module writes back at most "size" bytes.
+ * - Unknown flags and non-zero reserved fields are rejected with EINVAL.
+ * - Unknown ioctl commands return ENOTTY.
+ * - Commands are _IO() numbers; the struct size travels in the struct, not
+ *   in the command, so a grown struct keeps its command number.
+ * - Addresses and lengths are bytes; ranges must be page aligned.
+ */
+#ifndef _UAPI_LINUX_HMM_MIRROR_H
+#define _UAPI_LINUX_HMM_MIRROR_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define HMM_MIRROR_ABI_VERSION		1
+
+/* Not given out by Documentation/userspace-api/ioctl/ioctl-number.rst. */
+#define HMM_MIRROR_IOC_MAGIC		0xB2
+
+/* Feature bits, answered by HMM_MIRROR_IOC_HANDSHAKE. */
+#define HMM_MIRROR_FEAT_FAULT		(1ULL << 0)
+#define HMM_MIRROR_FEAT_SNAPSHOT	(1ULL << 1)
+#define HMM_MIRROR_FEAT_DEVICE_RW	(1ULL << 2)
+#define HMM_MIRROR_FEAT_QUERY		(1ULL << 3)
+#define HMM_MIRROR_FEAT_HUGE_ENTRIES	(1ULL << 4)
+
+/**
+ * struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
+ * @size: sizeof(struct hmm_mirror_handshake) as the caller knows it
+ * @flags: must be 0
+ * @abi_version: in: the ABI version the caller speaks (>= 1)
+ * @module_abi_version: out: the ABI version the module speaks
+ * @features_wanted: in: HMM_MIRROR_FEAT_* the caller intends to use
+ * @features_supported: out: every HMM_MIRROR_FEAT_* the module supports
+ * @ioctls_supported: out: bit n set when the command with number n exists
+ * @page_shift: out: log2 of the page size all ranges are measured in
+ * @reserved: must be 0
+ *
+ * Has no side effects and may be repeated; "out" fields are ignored on input.
+ * Wanting an unsupported feature is not an error: the caller compares
+ * @features_wanted with @features_supported.
+ */
+struct hmm_mirror_handshake {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;
+	__u32 module_abi_version;
+	__u64 features_wanted;
+	__u64 features_supported;
+	__u64 ioctls_supported;
+	__u32 page_shift;
+	__u32 reserved;
+};
+#define HMM_MIRROR_HANDSHAKE_SIZE_VER1	48
+
+/* struct hmm_mirror_fault.flags */
+#define HMM_MIRROR_FAULT_WRITE		(1U << 0)
+
+/**
+ * struct hmm_mirror_fault - HMM_MIRROR_IOC_FAULT
+ * @size: sizeof(struct hmm_mirror_fault)
+ * @flags: HMM_MIRROR_FAULT_WRITE to fault for write
+ * @addr: start of the range in the mirrored address space
+ * @length: length of the range in bytes
+ * @pages_mapped: out: 4K-equivalent pages the device maps in the range after
+ *	the call
+ * @retries: out: times hmm_range_fault() had to be restarted because an
+ *	invalidation raced with it
+ *
+ * Faults the range in the CPU page table with hmm_range_fault() and records
+ * every page in the device page table.
+ */
+struct hmm_mirror_fault {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 length;
+	__u64 pages_mapped;
+	__u64 retries;
+};
+#define HMM_MIRROR_FAULT_SIZE_VER1	40
+
+/*
+ * Page state, one __u32 per page in the array of struct hmm_mirror_pages.
+ * 0 means "nothing there".  The order (0 for 4K, 9 for 2M, 18 for 1G) is
+ * that of the mapping that holds the page.
+ */
+#define HMM_MIRROR_PAGE_VALID		(1U << 0)
+#define HMM_MIRROR_PAGE_WRITE		(1U << 1)
+#define HMM_MIRROR_PAGE_ERROR		(1U << 2)
+#define HMM_MIRROR_PAGE_ZERO		(1U << 3)
+#define HMM_MIRROR_PAGE_ORDER_SHIFT	8
+#define HMM_MIRROR_PAGE_ORDER(state)	(((state) >> HMM_MIRROR_PAGE_ORDER_SHIFT) & 0xff)
+
+/**
+ * struct hmm_mirror_pages - HMM_MIRROR_IOC_SNAPSHOT and HMM_MIRROR_IOC_QUERY
+ * @size: sizeof(struct hmm_mirror_pages)
+ * @flags: must be 0
+ * @addr: start of the range
+ * @length: length of the range in bytes
+ * @states: user pointer to an array of __u32, one per page of the range
+ * @states_len: number of entries @states holds; at least length >> page_shift
+ *
+ * SNAPSHOT reports what the CPU page table holds, without faulting and
+ * without changing the device page table.  QUERY reports what the device
+ * page table holds now.
+ */
+struct hmm_mirror_pages {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 length;
+	__u64 states;
+	__u64 states_len;
+};
+#define HMM_MIRROR_PAGES_SIZE_VER1	40
+
+/**
+ * struct hmm_mirror_rw - HMM_MIRROR_IOC_READ and HMM_MIRROR_IOC_WRITE
+ * @size: sizeof(struct hmm_mirror_rw)
+ * @flags: must be 0
+ * @addr: start of the range in the mirrored address space
+ * @length: length of the range in bytes
+ * @buf: user pointer to the caller's buffer of @length bytes
+ * @device_faults: out: device faults taken to map missing pages
+ *
+ * Copies between @buf and the range through the device page table, the way
+ * a device would: pages the device does not map (or, for WRITE, maps
+ * read-only) are faulted in first.
+ */
+struct hmm_mirror_rw {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 length;
+	__u64 buf;
+	__u64 device_faults;
+};
+#define HMM_MIRROR_RW_SIZE_VER1		40
+
+#define HMM_MIRROR_NR_HANDSHAKE		0x00
+#define HMM_MIRROR_NR_FAULT		0x01
+#define HMM_MIRROR_NR_SNAPSHOT		0x02
+#define HMM_MIRROR_NR_READ		0x03
+#define HMM_MIRROR_NR_WRITE		0x04
+#define HMM_MIRROR_NR_QUERY		0x05
+
+#define HMM_MIRROR_IOC_HANDSHAKE	_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_HANDSHAKE)
+#define HMM_MIRROR_IOC_FAULT		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_FAULT)
+#define HMM_MIRROR_IOC_SNAPSHOT		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_SNAPSHOT)
+#define HMM_MIRROR_IOC_READ		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_READ)
+#define HMM_MIRROR_IOC_WRITE		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_WRITE)
+#define HMM_MIRROR_IOC_QUERY		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_QUERY)
+
+#endif /* _UAPI_LINUX_HMM_MIRROR_H */

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * dpt.c - the device page table, see dpt.h.
+ *
+ * Levels are numbered from the leaves: a level-0 table holds 4K entries, a
+ * level-1 table 2M entries or level-0 tables, a level-2 table 1G entries or
+ * level-1 tables, and the top table (level 3) only level-2 tables.  An
+ * entry is one of
+ *
+ *   0                                       nothing mapped
+ *   pfn << 12 | HUGE? | ZERO? | WRITE? | P  a leaf; HUGE at levels 1 and 2
+ *   table address | used << 2 | TABLE | P   a directory entry
+ *
+ * where "used" (0..512) counts the non-zero entries of the table pointed
+ * to.  struct dpt.root is the directory entry of the top table.  A table
+ * whose count drops to zero is freed at once, so no empty table outlives a
+ * call, and the pages under a level-0 table are just its count.
+ */
+#include "dpt.h"
+
+#define DPT_ENTRIES	512
+
+#define E_PRESENT	0x1ULL
+#define E_TABLE		0x2ULL
+#define E_WRITE		0x4ULL
+#define E_ZERO		0x8ULL
+#define E_HUGE		0x10ULL
+#define E_USED_SHIFT	2
+#define E_USED_MASK	(0x3ffULL << E_USED_SHIFT)
+#define E_USED_ONE	(0x1ULL << E_USED_SHIFT)
+#define E_ADDR_MASK	(~(u64)(DPT_TABLE_BYTES - 1))
+
+/* Frames above this do not fit in a leaf entry. */
+#define DPT_PFN_LIMIT	((u64)1 << (64 - DPT_PAGE_SHIFT))
+
+static inline bool is_table(u64 e)
+{
+	return e & E_TABLE;
+}
+
+static inline u64 *dir_table(u64 e)
+{
+	return (u64 *)(uintptr_t)(e & E_ADDR_MASK);
+}
+
+static inline unsigned int dir_used(u64 e)
+{
+	return (e & E_USED_MASK) >> E_USED_SHIFT;
+}
+
+static inline u64 make_dir(u64 *table)
+{
+	return (u64)(uintptr_t)table | E_TABLE | E_PRESENT;
+}
+
+/* log2 of the bytes one entry of a level-@level table covers. */
+static inline unsigned int level_shift(unsigned int level)
+{
+	return DPT_PAGE_SHIFT + level * DPT_LEVEL_BITS;
+}
+
+/* 4K pages one leaf entry of a level-@level table maps. */
+static inline u64 leaf_pages(unsigned int level)
+{
+	return (u64)1 << (level * DPT_LEVEL_BITS);
+}
+
+static inline unsigned int index_of(u64 va, unsigned int level)
+{
+	return (va >> level_shift(level)) & (DPT_ENTRIES - 1);
+}
+
+/*
+ * Free the table that directory entry @dir points to, which sits at
+ * @level, with everything below it.  Returns the pages it mapped.  A
+ * level-0 table is freed without reading it: its count is its pages.
+ */
+static u64 free_table(struct dpt *t, u64 dir, unsigned int level)
+{
+	u64 *table = dir_table(dir);
+	unsigned int left = dir_used(dir);
+	u64 pages = 0;
+	unsigned int i;
+
+	if (level == 0) {
+		pages = left;
+	} else {
+		for (i = 0; left && i < DPT_ENTRIES; i++) {
+			u64 e = table[i];
+
+			if (!e)
+				continue;
+			left--;
+			if (is_table(e))
+				pages += free_table(t, e, level - 1);
+			else
+				pages += leaf_pages(level);
+		}
+	}
+	dpt_table_free(t, table);
+	t->nr_tables--;
+	return pages;
+}
+
+/*
+ * Remove every entry that overlaps [@start, @end) from the table of
+ * directory entry *@dirp, which sits at @level and maps the addresses from
+ * @base on; the range must overlap that span.  Keeps the count in *@dirp
+ * and returns the pages removed; the caller frees the table if it emptied.
+ * Tables the range covers whole are dropped by free_table().
+ */
+static u64 unmap_table(struct dpt *t, u64 *dirp, unsigned int level,
+		       u64 base, u64 start, u64 end)
+{
+	u64 *table = dir_table(*dirp);
+	unsigned int shift = level_shift(level);
+	u64 size = (u64)1 << shift;
+	u64 first = start > base ? (start - base) >> shift : 0;
+	u64 last = (end - base - 1) >> shift;
+	u64 pages = 0;
+	u64 i;
+
+	if (last > DPT_ENTRIES - 1)
+		last = DPT_ENTRIES - 1;
+	for (i = first; i <= last && dir_used(*dirp); i++) {
+		u64 e = table[i];
+		u64 eb = base + (i << shift);
+
+		if (!e)
+			continue;
+		if (!is_table(e)) {
+			/* A leaf goes whole, even if only partly covered. */
+			pages += leaf_pages(level);
+		} else if (start <= eb && end - eb >= size) {
+			pages += free_table(t, e, level - 1);
+		} else {
+			pages += unmap_table(t, &table[i], level - 1, eb,
+					     start, end);
+			if (dir_used(table[i]))
+				continue;
+			dpt_table_free(t, dir_table(table[i]));
+			t->nr_tables--;
+		}
+		table[i] = 0;
+		*dirp -= E_USED_ONE;
+	}
+	return pages;
+}
+
+void dpt_init(struct dpt *t)
+{
+	t->root = 0;
+	t->nr_tables = 0;
+	t->nr_pages = 0;
+}
+
+void dpt_destroy(struct dpt *t)
+{
+	if (t->root)
+		free_table(t, t->root, DPT_LEVELS - 1);
+	t->root = 0;
+	t->nr_pages = 0;
+}
+
+int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
+	    unsigned int flags)
+{
+	u64 *spare[DPT_LEVELS];
+	unsigned int target, level, need, n;
+	u64 mask, leaf, e, *dirp, *slot;
+
+	if (order != DPT_ORDER_4K && order != DPT_ORDER_2M &&
+	    order != DPT_ORDER_1G)
+		return -EINVAL;
+	if (flags & ~DPT_FLAGS_MASK)
+		return -EINVAL;
+	mask = ((u64)1 << order) - 1;
+	if (va >= DPT_VA_LIMIT || va & (((mask + 1) << DPT_PAGE_SHIFT) - 1))
+		return -EINVAL;
+	if (pfn >= DPT_PFN_LIMIT || pfn & mask)
+		return -EINVAL;
+	target = order / DPT_LEVEL_BITS;
+
+	/*
+	 * Count the tables missing on the way down to the level-@target
+	 * table and get them all first, so that -ENOMEM changes nothing.
+	 */
+	need = DPT_LEVELS - target;
+	e = t->root;
+	for (level = DPT_LEVELS - 1; is_table(e); level--) {
+		need--;
+		if (level == target)
+			break;
+		e = dir_table(e)[index_of(va, level)];
+	}
+	for (n = 0; n < need; n++) {
+		spare[n] = dpt_table_alloc(t);
+		if (!spare[n]) {
+			while (n--)
+				dpt_table_free(t, spare[n]);
+			return -ENOMEM;
+		}
+	}
+	t->nr_tables += need;
+
+	leaf = pfn << DPT_PAGE_SHIFT | E_PRESENT;
+	if (target)
+		leaf |= E_HUGE;
+	if (flags & DPT_WRITE)
+		leaf |= E_WRITE;
+	if (flags & DPT_ZERO)
+		leaf |= E_ZERO;
+
+	if (!t->root)
+		t->root = make_dir(spare[--need]);
+	dirp = &t->root;
+	for (level = DPT_LEVELS - 1; level > target; level--) {
+		slot = &dir_table(*dirp)[index_of(va, level)];
+		if (!is_table(*slot)) {
+			if (*slot)	/* a huge leaf in the way goes whole */
+				t->nr_pages -= leaf_pages(level);
+			else
+				*dirp += E_USED_ONE;
+			*slot = make_dir(spare[--need]);
+		}
+		dirp = slot;
+	}
+
+	slot = &dir_table(*dirp)[index_of(va, target)];
+	if (!*slot)
+		*dirp += E_USED_ONE;
+	else if (is_table(*slot))
+		t->nr_pages -= free_table(t, *slot, target - 1);
+	else
+		t->nr_pages -= leaf_pages(target);
+	*slot = leaf;
+	t->nr_pages += leaf_pages(target);
+	return 0;
+}
+
+bool dpt_lookup(const struct dpt *t, u64 va, struct dpt_entry *e)
+{
+	unsigned int level = DPT_LEVELS;
+	u64 ent = t->root;
+	u64 mask;
+
+	if (va >= DPT_VA_LIMIT)
+		return false;
+	while (is_table(ent)) {
+		level--;
+		ent = dir_table(ent)[index_of(va, level)];
+	}
+	if (!ent)
+		return false;
+
+	mask = leaf_pages(level) - 1;
+	e->pfn = (ent >> DPT_PAGE_SHIFT) + ((va >> DPT_PAGE_SHIFT) & mask);
+	e->flags = 0;
+	if (ent & E_WRITE)
+		e->flags |= DPT_WRITE;
+	if (ent & E_ZERO)
+		e->flags |= DPT_ZERO;
+	e->order = level * DPT_LEVEL_BITS;
+	return true;
+}
+
+u64 dpt_unmap(struct dpt *t, u64 start, u64 end)
+{
+	u64 pages;
+
+	if (end > DPT_VA_LIMIT)
+		end = DPT_VA_LIMIT;
+	if (!t->root || start >= end)
+		return 0;
+
+	if (start == 0 && end == DPT_VA_LIMIT) {
+		pages = free_table(t, t->root, DPT_LEVELS - 1);
+		t->root = 0;
+	} else {
+		pages = unmap_table(t, &t->root, DPT_LEVELS - 1, 0, start, end);
+		if (!dir_used(t->root)) {
+			dpt_table_free(t, dir_table(t->root));
+			t->nr_tables--;
+			t->root = 0;
+		}
+	}
+	t->nr_pages -= pages;
+	return pages;
+}

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - /dev/hmm_mirror: the misc device, its file operations and the
+ * ioctl front end.  Every command copies and checks its argument here
+ * before any memory of the mirrored process is touched.
+ */
+#include <linux/build_bug.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+
+#include "../abi/hmm_mirror.h"
+#include "mirror.h"
+
+/* Pin the ABI layouts: a change here is an ABI break. */
+static_assert(sizeof(struct hmm_mirror_handshake) ==
+	      HMM_MIRROR_HANDSHAKE_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_fault) == HMM_MIRROR_FAULT_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_pages) == HMM_MIRROR_PAGES_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_rw) == HMM_MIRROR_RW_SIZE_VER1);
+static_assert(offsetof(struct hmm_mirror_handshake, page_shift) == 40);
+static_assert(offsetof(struct hmm_mirror_fault, retries) == 32);
+static_assert(offsetof(struct hmm_mirror_pages, states_len) == 32);
+static_assert(offsetof(struct hmm_mirror_rw, device_faults) == 32);
+
+#define HMM_MIRROR_FEATURES	(HMM_MIRROR_FEAT_FAULT | \
+				 HMM_MIRROR_FEAT_SNAPSHOT | \
+				 HMM_MIRROR_FEAT_DEVICE_RW | \
+				 HMM_MIRROR_FEAT_QUERY | \
+				 HMM_MIRROR_FEAT_HUGE_ENTRIES)
+
+#define HMM_MIRROR_IOCTLS	(BIT_ULL(HMM_MIRROR_NR_HANDSHAKE) | \
+				 BIT_ULL(HMM_MIRROR_NR_FAULT) | \
+				 BIT_ULL(HMM_MIRROR_NR_SNAPSHOT) | \
+				 BIT_ULL(HMM_MIRROR_NR_READ) | \
+				 BIT_ULL(HMM_MIRROR_NR_WRITE) | \
+				 BIT_ULL(HMM_MIRROR_NR_QUERY))
+
+/*
+ * Copy an argument struct that starts with its own __u32 size, following
+ * copy_struct_from_user(): shorter is zero-extended, longer must have a
+ * zero tail.  Returns the caller's size through @usize for copy_out().
+ */
+static int copy_in(void *karg, size_t ksize, size_t ver1_size,
+		   void __user *uarg, u32 *usize)
+{
+	u32 size;
+	int ret;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < ver1_size)
+		return -EINVAL;
+	if (size > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(karg, ksize, uarg, size);
+	if (ret)
+		return ret;
+	*usize = size;
+	return 0;
+}
+
+static int copy_out(void __user *uarg, const void *karg, size_t ksize,
+		    u32 usize)
+{
+	return copy_to_user(uarg, karg, min_t(size_t, ksize, usize)) ?
+	       -EFAULT : 0;
+}
+
+/* Ranges: page aligned, non-empty, no wrap, inside user space and the dpt. */
+static int check_range(struct mirror *m, u64 addr, u64 length)
+{
+	u64 limit = min_t(u64, m->mm->task_size, DPT_VA_LIMIT);
+
+	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (addr + length < addr || addr + length > limit)
+		return -EINVAL;
+	return 0;
+}
+
+static long ioc_handshake(void __user *uarg)
+{
+	struct hmm_mirror_handshake a;
+	u32 usize;
+	int ret;
+
+	ret = copy_in(&a, sizeof(a), HMM_MIRROR_HANDSHAKE_SIZE_VER1, uarg,
+		      &usize);
+	if (ret)
+		return ret;
+	if (a.flags || a.reserved || !a.abi_version)
+		return -EINVAL;
+
+	a.module_abi_version = HMM_MIRROR_ABI_VERSION;
+	a.features_supported = HMM_MIRROR_FEATURES;
+	a.ioctls_supported = HMM_MIRROR_IOCTLS;
+	a.page_shift = PAGE_SHIFT;
+	return copy_out(uarg, &a, sizeof(a), usize);
+}
+
+static long ioc_fault(struct mirror *m, void __user *uarg)
+{
+	struct hmm_mirror_fault a;
+	u32 usize;
+	int ret;
+
+	ret = copy_in(&a, sizeof(a), HMM_MIRROR_FAULT_SIZE_VER1, uarg, &usize);
+	if (ret)
+		return ret;
+	if (a.flags & ~HMM_MIRROR_FAULT_WRITE)
+		return -EINVAL;
+	ret = check_range(m, a.addr, a.length);
+	if (ret)
+		return ret;
+
+	a.retries = 0;
+	ret = mirror_fault_range(m, a.addr, a.addr + a.length,
+				 a.flags & HMM_MIRROR_FAULT_WRITE, &a.retries);
+	if (ret)
+		return ret;
+	a.pages_mapped = mirror_count_mapped(m, a.addr, a.addr + a.length);
+	return copy_out(uarg, &a, sizeof(a), usize);
+}
+
+static long ioc_pages(struct mirror *m, void __user *uarg, bool query)
+{
+	struct hmm_mirror_pages a;
+	u32 __user *states;
+	u32 usize;
+	int ret;
+
+	ret = copy_in(&a, sizeof(a), HMM_MIRROR_PAGES_SIZE_VER1, uarg, &usize);
+	if (ret)
+		return ret;
+	if (a.flags)
+		return -EINVAL;
+	ret = check_range(m, a.addr, a.length);
+	if (ret)
+		return ret;
+	if (a.states_len < a.length >> PAGE_SHIFT)
+		return -EINVAL;
+	states = u64_to_user_ptr(a.states);
+	if (!access_ok(states, (a.length >> PAGE_SHIFT) * sizeof(u32)))
+		return -EFAULT;
+
+	if (query)
+		return mirror_query(m, a.addr, a.addr + a.length, states);
+	return mirror_snapshot(m, a.addr, a.addr + a.length, states);
+}
+
+static long ioc_rw(struct mirror *m, void __user *uarg, bool write)
+{
+	struct hmm_mirror_rw a;
+	void __user *buf;
+	u32 usize;
+	int ret;
+
+	ret = copy_in(&a, sizeof(a), HMM_MIRROR_RW_SIZE_VER1, uarg, &usize);
+	if (ret)
+		return ret;
+	if (a.flags)
+		return -EINVAL;
+	ret = check_range(m, a.addr, a.length);
+	if (ret)
+		return ret;
+	buf = u64_to_user_ptr(a.buf);
+	if (!a.buf || !access_ok(buf, a.length))
+		return -EFAULT;
+
+	a.device_faults = 0;
+	ret = mirror_device_rw(m, a.addr, a.addr + a.length, buf, write,
+			       &a.device_faults);
+	if (ret)
+		return ret;
+	return copy_out(uarg, &a, sizeof(a), usize);
+}
+
+static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct mirror *m = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case HMM_MIRROR_IOC_HANDSHAKE:
+		return ioc_handshake(uarg);
+	case HMM_MIRROR_IOC_FAULT:
+		return ioc_fault(m, uarg);
+	case HMM_MIRROR_IOC_SNAPSHOT:
+		return ioc_pages(m, uarg, false);
+	case HMM_MIRROR_IOC_QUERY:
+		return ioc_pages(m, uarg, true);
+	case HMM_MIRROR_IOC_READ:
+		return ioc_rw(m, uarg, false);
+	case HMM_MIRROR_IOC_WRITE:
+		return ioc_rw(m, uarg, true);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int hmm_mirror_open(struct inode *inode, struct file *file)
+{
+	struct mirror *m;
+	int ret;
+
+	ret = mirror_create(&m);
+	if (ret)
+		return ret;
+	file->private_data = m;
+	return 0;
+}
+
+static int hmm_mirror_release(struct inode *inode, struct file *file)
+{
+	mirror_destroy(file->private_data);
+	return 0;
+}
+
+static const struct file_operations hmm_mirror_fops = {
+	.owner = THIS_MODULE,
+	.open = hmm_mirror_open,
+	.release = hmm_mirror_release,
+	.unlocked_ioctl = hmm_mirror_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice hmm_mirror_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "hmm_mirror",
+	.fops = &hmm_mirror_fops,
+	.mode = 0600,
+};
+
+static int __init hmm_mirror_init(void)
+{
+	return misc_register(&hmm_mirror_misc);
+}
+
+static void __exit hmm_mirror_exit(void)
+{
+	misc_deregister(&hmm_mirror_misc);
+}
+
+module_init(hmm_mirror_init);
+module_exit(hmm_mirror_exit);
+
+MODULE_DESCRIPTION("Software device mirroring a process address space with HMM");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+//
+// handshake_test.cc - HMM_MIRROR_IOC_HANDSHAKE (abi/README.md, "HANDSHAKE").
+// The size/flags rules that apply to every command are in compat_test.cc.
+
+#include <cstring>
+
+#include "hmm_mirror_test.h"
+
+namespace hmm_conformance {
+namespace {
+
+using HandshakeTest = MirrorTest;
+
+constexpr uint64_t kVersionOneIoctls =
+    (1ULL << HMM_MIRROR_NR_HANDSHAKE) | (1ULL << HMM_MIRROR_NR_FAULT) |
+    (1ULL << HMM_MIRROR_NR_SNAPSHOT) | (1ULL << HMM_MIRROR_NR_READ) |
+    (1ULL << HMM_MIRROR_NR_WRITE) | (1ULL << HMM_MIRROR_NR_QUERY);
+
+// The answer fields, for comparing two handshakes.
+void ExpectSameAnswer(const hmm_mirror_handshake& a,
+                      const hmm_mirror_handshake& b) {
+  EXPECT_EQ(a.module_abi_version, b.module_abi_version);
+  EXPECT_EQ(a.features_supported, b.features_supported);
+  EXPECT_EQ(a.ioctls_supported, b.ioctls_supported);
+  EXPECT_EQ(a.page_shift, b.page_shift);
+}
+
+TEST_F(HandshakeTest, VersionOneStructGetsTheVersionOneAnswer) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
+  EXPECT_GE(hs.module_abi_version, 1u);
+  EXPECT_EQ(hs.page_shift, 12u);
+  EXPECT_EQ(uint64_t{1} << hs.page_shift, OsPageSize());
+  EXPECT_EQ(hs.features_supported & kRequiredFeatures, kRequiredFeatures)
+      << "features_supported = 0x" << std::hex << hs.features_supported;
+  EXPECT_EQ(hs.ioctls_supported & kVersionOneIoctls, kVersionOneIoctls)
+      << "ioctls_supported = 0x" << std::hex << hs.ioctls_supported;
+  // The struct keeps the caller's input fields.
+  EXPECT_EQ(hs.size, sizeof(hs));
+  EXPECT_EQ(hs.flags, 0u);
+  EXPECT_EQ(hs.reserved, 0u);
+}
+
+TEST_F(HandshakeTest, RepeatedHandshakesGiveIdenticalAnswers) {
+  hmm_mirror_handshake first = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&first));
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE(i);
+    hmm_mirror_handshake again = MakeHandshake();
+    ASSERT_EQ(kSuccess, dev_.Handshake(&again));
+    ExpectSameAnswer(first, again);
+  }
+  // A second, independent session gets the same answer.
+  Mirror other;
+  std::string err = other.Open();
+  ASSERT_TRUE(err.empty()) << err;
+  ExpectSameAnswer(first, other.info());
+}
+
+TEST_F(HandshakeTest, OutputFieldsAreIgnoredOnInput) {
+  hmm_mirror_handshake clean = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&clean));
+
+  hmm_mirror_handshake dirty = MakeHandshake();
+  dirty.module_abi_version = 0xdeadbeef;
+  dirty.features_supported = ~0ULL;
+  dirty.ioctls_supported = 0x5555555555555555ULL;
+  dirty.page_shift = 99;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&dirty));
+  ExpectSameAnswer(clean, dirty);
+}
+
+TEST_F(HandshakeTest, AbiVersionZeroIsEinval) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  hs.abi_version = 0;
+  EXPECT_EQ(Errno(EINVAL), dev_.Handshake(&hs));
+}
+
+TEST_F(HandshakeTest, NonZeroReservedIsEinval) {
+  for (uint32_t reserved : {1U, 0x80000000U, 0xffffffffU}) {
+    SCOPED_TRACE(reserved);
+    hmm_mirror_handshake hs = MakeHandshake();
+    hs.reserved = reserved;
+    EXPECT_EQ(Errno(EINVAL), dev_.Handshake(&hs));
+  }
+}
+
+TEST_F(HandshakeTest, WantingAnUnknownFeatureIsNotAnError) {
+  hmm_mirror_handshake none = MakeHandshake();
+  none.features_wanted = 0;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&none));
+
+  hmm_mirror_handshake unknown = MakeHandshake();
+  unknown.features_wanted = 1ULL << 63;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&unknown));
+  EXPECT_EQ(unknown.features_supported & (1ULL << 63), 0u);
+
+  hmm_mirror_handshake all = MakeHandshake();
+  all.features_wanted = ~0ULL;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&all));
+
+  // features_supported lists what the module supports, whatever was wanted.
+  EXPECT_EQ(none.features_supported, unknown.features_supported);
+  EXPECT_EQ(none.features_supported, all.features_supported);
+}
+
+TEST_F(HandshakeTest, ListedCommandsExistAndUnlistedOnesAreEnotty) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
+  // A zeroed argument: a listed command rejects it (size 0 is EINVAL),
+  // which tells it apart from an unknown command.
+  uint8_t zero[4096] = {};
+  for (unsigned nr = 0; nr < 64; ++nr) {
+    SCOPED_TRACE(nr);
+    Errno rc = dev_.Call(_IO(HMM_MIRROR_IOC_MAGIC, nr), zero);
+    if (hs.ioctls_supported & (1ULL << nr))
+      EXPECT_NE(Errno(ENOTTY), rc);
+    else
+      EXPECT_EQ(Errno(ENOTTY), rc);
+  }
+}
+
+TEST_F(HandshakeTest, NewerCallerWithZeroTailGetsTheSameAnswer) {
+  hmm_mirror_handshake v1 = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&v1));
+
+  // A caller compiled against a future header with one more __u64 it
+  // leaves zero.
+  struct {
+    hmm_mirror_handshake hs;
+    uint64_t future_field;
+  } newer;
+  std::memset(&newer, 0, sizeof(newer));
+  newer.hs = MakeHandshake();
+  newer.hs.size = sizeof(newer);
+  ASSERT_EQ(sizeof(newer), sizeof(hmm_mirror_handshake) + 8);
+  ASSERT_EQ(kSuccess, dev_.Handshake(&newer.hs));
+  ExpectSameAnswer(v1, newer.hs);
+  EXPECT_EQ(newer.future_field, 0u);
+}
+
+TEST_F(HandshakeTest, AnswerIsWrittenWithinTheCallersSize) {
+  // An old binary's version-1 struct followed by its own memory: the
+  // module fills in the answer and touches nothing past "size".
+  struct {
+    hmm_mirror_handshake hs;
+    uint8_t after[64];
+  } old;
+  std::memset(&old, 0, sizeof(old));
+  old.hs = MakeHandshake();
+  old.hs.size = HMM_MIRROR_HANDSHAKE_SIZE_VER1;
+  std::memset(old.after, kCanaryByte, sizeof(old.after));
+  ASSERT_EQ(kSuccess, dev_.Handshake(&old.hs));
+  EXPECT_EQ(old.hs.page_shift, 12u);
+  EXPECT_EQ(old.hs.features_supported & kRequiredFeatures, kRequiredFeatures);
+  EXPECT_TRUE(IsFilledWith(old.after, sizeof(old.after), kCanaryByte));
+}
+
+}  // namespace
+}  // namespace hmm_conformance
