@@ -1,5 +1,6 @@
 # hmm-mirror: top-level build.  `make help` lists the targets.
 
+SHELL := /bin/bash
 BUILD ?= $(CURDIR)/build
 CC ?= gcc
 CXX ?= g++
@@ -20,7 +21,7 @@ RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl))
 
-.PHONY: all help setup module host test run-tests unit-test vm-test demo demo-run check clean
+.PHONY: all help setup module host test run-tests unit-test vm-test vm-selftest demo demo-run check clean
 .DEFAULT_GOAL := all
 
 include core/core.mk
@@ -67,18 +68,30 @@ run-tests:
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory unit-test; u=$$?; \
 	$(MAKE) --no-print-directory vm-test; v=$$?; \
+	$(MAKE) --no-print-directory vm-selftest; s=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s"; \
-	python3 tests/report.py $(RESULTS) && [ $$u -eq 0 ] && [ $$v -eq 0 ]
+	python3 tests/report.py $(RESULTS) && [ $$u -eq 0 ] && [ $$v -eq 0 ] && [ $$s -eq 0 ]
 
 # The conformance suite, plain and under ASan/UBSan, inside one VM boot.
 vm-test: $(MODULE) $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN)
 	@scripts/require.sh vm
 	@mkdir -p $(RESULTS)/vm
-	@$(VM) --module $(MODULE) --scratch $(RESULTS)/vm -- \
+	@$(VM) --numa --module $(MODULE) --scratch $(RESULTS)/vm -- \
 		tests/vm/guest-suite.sh $(RESULTS)/vm \
 		$(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN) || \
 		{ rc=$$?; echo "vm-test: VM run failed (status $$rc)"; \
 		  echo "0 1 0" > $(RESULTS)/vm-runner.counts; exit $$rc; }
+
+# The runner's own checks: exit status, kernel-log scan, timeout, mounts.
+vm-selftest:
+	@scripts/require.sh vm
+	@mkdir -p $(RESULTS)
+	@tests/vm/selftest.sh | tee $(BUILD)/vm-selftest.log; rc=$${PIPESTATUS[0]}; \
+	tail -1 $(BUILD)/vm-selftest.log | \
+		sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$$/\1 \2 0/p' \
+		> $(RESULTS)/vm-selftest.counts; \
+	[ -s $(RESULTS)/vm-selftest.counts ] || echo "0 1 0" > $(RESULTS)/vm-selftest.counts; \
+	exit $$rc
 
 demo:
 	@scripts/setup.sh

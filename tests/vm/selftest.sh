@@ -35,7 +35,7 @@ show_err() { sed 's/^/      | /' "$WORK/$1.err" >&2; }
 # --- timeout check, in the background (mostly idle guest) ---------------------
 (
     t=$SECONDS
-    "$RUN" -q --timeout 60 sleep 1000 >"$WORK/timeout.out" 2>"$WORK/timeout.err"
+    "$RUN" -q --timeout 30 sleep 1000 >"$WORK/timeout.out" 2>"$WORK/timeout.err"
     echo "$? $((SECONDS - t))" >"$WORK/timeout.res"
 ) &
 TPID=$!
@@ -144,7 +144,7 @@ fi
 wait "$TPID"
 read -r trc tdt <"$WORK/timeout.res"
 [[ $trc == 124 && $tdt -lt 110 ]] && grep -q TIMEOUT "$WORK/timeout.err"
-check "--timeout 60 sleep 1000 -> timeout status" $? "status $trc after ${tdt}s"
+check "--timeout 30 sleep 1000 -> timeout status" $? "status $trc after ${tdt}s"
 [[ $trc == 124 ]] || show_err timeout
 
 echo "total time $((SECONDS - T0))s"
