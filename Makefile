@@ -21,13 +21,25 @@ RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl))
 
-.PHONY: all help setup module host test run-tests unit-test vm-test vm-selftest demo demo-run check clean
+.PHONY: all help setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
 .DEFAULT_GOAL := all
+
+# Suites run inside the VM (GoogleTest binaries, or *.sh / *.py scripts that
+# write $HMM_RESULTS/<name>.counts), and host test targets; every fragment
+# adds its own.
+VM_SUITES :=
+HOST_TEST_TARGETS := unit-test
+VM_HUGEPAGES ?= 64
+export VM_HUGEPAGES
 
 include core/core.mk
 include tests/unit/unit.mk
 include tests/conformance/conformance.mk
 include examples/examples.mk
+-include bindings/c/libhmm_mirror.mk
+-include cli/cli.mk
+
+VM_SUITES += $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN)
 
 all: host module
 
@@ -66,19 +78,21 @@ run-tests:
 	@scripts/require.sh host kdir vm
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory unit-test; u=$$?; \
+	$(MAKE) --no-print-directory host-test; u=$$?; \
 	$(MAKE) --no-print-directory vm-test; v=$$?; \
 	$(MAKE) --no-print-directory vm-selftest; s=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s"; \
 	python3 tests/report.py $(RESULTS) && [ $$u -eq 0 ] && [ $$v -eq 0 ] && [ $$s -eq 0 ]
 
-# The conformance suite, plain and under ASan/UBSan, inside one VM boot.
-vm-test: $(MODULE) $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN)
+host-test: $(HOST_TEST_TARGETS)
+
+# Every VM suite (conformance plain and under ASan/UBSan, library, CLI, ...)
+# inside one VM boot with two NUMA nodes and reserved huge pages.
+vm-test: $(MODULE) $(VM_SUITES)
 	@scripts/require.sh vm
 	@mkdir -p $(RESULTS)/vm
 	@$(VM) --numa --module $(MODULE) --scratch $(RESULTS)/vm -- \
-		tests/vm/guest-suite.sh $(RESULTS)/vm \
-		$(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN) || \
+		tests/vm/guest-suite.sh $(RESULTS)/vm $(VM_SUITES) || \
 		{ rc=$$?; echo "vm-test: VM run failed (status $$rc)"; \
 		  echo "0 1 0" > $(RESULTS)/vm-runner.counts; exit $$rc; }
 

@@ -34,6 +34,13 @@
 #define HMM_MIRROR_FEAT_DEVICE_RW	(1ULL << 2)
 #define HMM_MIRROR_FEAT_QUERY		(1ULL << 3)
 #define HMM_MIRROR_FEAT_HUGE_ENTRIES	(1ULL << 4)
+#define HMM_MIRROR_FEAT_ATTACH		(1ULL << 5)
+#define HMM_MIRROR_FEAT_EVENTS		(1ULL << 6)
+#define HMM_MIRROR_FEAT_LAZY_NOTIFIERS	(1ULL << 7)
+#define HMM_MIRROR_FEAT_FILE_BACKED	(1ULL << 8)
+#define HMM_MIRROR_FEAT_FORK		(1ULL << 9)
+#define HMM_MIRROR_FEAT_EXIT		(1ULL << 10)
+#define HMM_MIRROR_FEAT_STATS		(1ULL << 11)
 
 /**
  * struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -149,12 +156,130 @@ struct hmm_mirror_rw {
 };
 #define HMM_MIRROR_RW_SIZE_VER1		40
 
+/**
+ * struct hmm_mirror_attach - HMM_MIRROR_IOC_ATTACH
+ * @size: sizeof(struct hmm_mirror_attach)
+ * @flags: must be 0
+ * @pidfd: a pidfd (pidfd_open(2)) of the process to mirror
+ * @reserved: must be 0
+ *
+ * Binds the mirror to another process's address space instead of the
+ * opener's.  Allowed when the caller may ptrace the target (the check of
+ * /proc/PID/mem, as for process_vm_readv), and only while the device maps
+ * nothing.
+ */
+struct hmm_mirror_attach {
+	__u32 size;
+	__u32 flags;
+	__u32 pidfd;
+	__u32 reserved;
+};
+#define HMM_MIRROR_ATTACH_SIZE_VER1	16
+
+/* Invalidation reasons: struct hmm_mirror_event.reason, bit in .reasons. */
+#define HMM_MIRROR_EVENT_UNMAP		0	/* munmap, mremap */
+#define HMM_MIRROR_EVENT_CLEAR		1	/* madvise, truncate, zap */
+#define HMM_MIRROR_EVENT_PROTECTION	2	/* mprotect, fork COW */
+#define HMM_MIRROR_EVENT_MIGRATE	3	/* page migration */
+#define HMM_MIRROR_EVENT_RELEASE	4	/* the address space exited */
+#define HMM_MIRROR_EVENT_SOFT_DIRTY	5	/* soft-dirty clearing */
+#define HMM_MIRROR_EVENT_EXCLUSIVE	6	/* exclusive device access */
+#define HMM_MIRROR_EVENT_OTHER		7	/* any other kernel reason */
+#define HMM_MIRROR_EVENT_NR_REASONS	8
+/* Not an invalidation: @pages events were lost because the queue was full. */
+#define HMM_MIRROR_EVENT_LOST		8
+#define HMM_MIRROR_EVENT_ALL_REASONS	((1U << HMM_MIRROR_EVENT_NR_REASONS) - 1)
+
+/**
+ * struct hmm_mirror_event - one record returned by read(2) on the mirror fd
+ * @size: sizeof(struct hmm_mirror_event); step by it to the next record
+ * @reason: HMM_MIRROR_EVENT_*
+ * @start: first byte of the invalidated range, clipped to where the device
+ *	mapped pages
+ * @end: end (exclusive) of that range
+ * @seq: sequence number; one per event generated, lost ones included, so
+ *	a gap before a LOST record is exactly the lost events
+ * @pages: device pages (4K) the invalidation removed; for LOST: events lost
+ * @flags: 0 (none defined yet)
+ * @reserved: 0
+ */
+struct hmm_mirror_event {
+	__u32 size;
+	__u32 reason;
+	__u64 start;
+	__u64 end;
+	__u64 seq;
+	__u64 pages;
+	__u32 flags;
+	__u32 reserved;
+};
+#define HMM_MIRROR_EVENT_SIZE_VER1	48
+
+/**
+ * struct hmm_mirror_events - HMM_MIRROR_IOC_EVENTS: choose the events
+ * @size: sizeof(struct hmm_mirror_events)
+ * @flags: must be 0
+ * @reasons: bit (1 << HMM_MIRROR_EVENT_*) per reason to receive; 0 stops
+ *	events (the default)
+ * @queue_len: records the queue holds, 0 for the default (1024); at most
+ *	65536.  Changing it while records are queued is EBUSY.
+ */
+struct hmm_mirror_events {
+	__u32 size;
+	__u32 flags;
+	__u32 reasons;
+	__u32 queue_len;
+};
+#define HMM_MIRROR_EVENTS_SIZE_VER1	16
+
+/* struct hmm_mirror_stats.flags */
+#define HMM_MIRROR_STATS_GLOBAL		(1U << 0)	/* whole module */
+
+/**
+ * struct hmm_mirror_stats - HMM_MIRROR_IOC_STATS
+ * @size: sizeof(struct hmm_mirror_stats)
+ * @flags: 0 for this mirror, HMM_MIRROR_STATS_GLOBAL for the module's
+ *	totals since it was loaded
+ * @device_faults: device faults taken by READ and WRITE
+ * @fault_calls: FAULT commands plus device faults (hmm_range_fault runs)
+ * @pages_faulted: pages entered into the device page table
+ * @fault_retries: hmm_range_fault() restarts after a racing invalidation
+ * @invalidations: invalidation callbacks, by HMM_MIRROR_EVENT_* reason
+ * @pages_invalidated: device pages removed by invalidations
+ * @events_delivered: records returned by read(2), LOST records included
+ * @events_lost: events dropped because the queue was full
+ * @notifiers: interval notifiers registered now
+ * @dpt_tables: device page-table pages allocated now
+ * @dpt_pages: 4K pages the device page table maps now
+ * @mirrors: open mirrors (GLOBAL only; 1 otherwise)
+ */
+struct hmm_mirror_stats {
+	__u32 size;
+	__u32 flags;
+	__u64 device_faults;
+	__u64 fault_calls;
+	__u64 pages_faulted;
+	__u64 fault_retries;
+	__u64 invalidations[HMM_MIRROR_EVENT_NR_REASONS];
+	__u64 pages_invalidated;
+	__u64 events_delivered;
+	__u64 events_lost;
+	__u64 notifiers;
+	__u64 dpt_tables;
+	__u64 dpt_pages;
+	__u64 mirrors;
+};
+#define HMM_MIRROR_STATS_SIZE_VER1	160
+
 #define HMM_MIRROR_NR_HANDSHAKE		0x00
 #define HMM_MIRROR_NR_FAULT		0x01
 #define HMM_MIRROR_NR_SNAPSHOT		0x02
 #define HMM_MIRROR_NR_READ		0x03
 #define HMM_MIRROR_NR_WRITE		0x04
 #define HMM_MIRROR_NR_QUERY		0x05
+#define HMM_MIRROR_NR_ATTACH		0x06
+#define HMM_MIRROR_NR_EVENTS		0x07
+#define HMM_MIRROR_NR_STATS		0x08
 
 #define HMM_MIRROR_IOC_HANDSHAKE	_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_HANDSHAKE)
 #define HMM_MIRROR_IOC_FAULT		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_FAULT)
@@ -162,5 +287,8 @@ struct hmm_mirror_rw {
 #define HMM_MIRROR_IOC_READ		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_READ)
 #define HMM_MIRROR_IOC_WRITE		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_WRITE)
 #define HMM_MIRROR_IOC_QUERY		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_QUERY)
+#define HMM_MIRROR_IOC_ATTACH		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_ATTACH)
+#define HMM_MIRROR_IOC_EVENTS		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_EVENTS)
+#define HMM_MIRROR_IOC_STATS		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_STATS)
 
 #endif /* _UAPI_LINUX_HMM_MIRROR_H */

@@ -15,7 +15,7 @@
 BUILD ?= build
 
 CORE_DIR := core
-CORE_SRCS := $(CORE_DIR)/dpt.c $(CORE_DIR)/host_env.c
+CORE_SRCS := $(CORE_DIR)/dpt.c $(CORE_DIR)/event_queue.c $(CORE_DIR)/host_env.c
 CORE_INC := -I$(CORE_DIR)
 CORE_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -MMD -MP
 CORE_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \

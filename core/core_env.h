@@ -26,6 +26,7 @@
  * code.  __UINT64_TYPE__ (GCC, Clang) is the very type uint64_t names.
  */
 typedef __UINT64_TYPE__ u64;
+typedef __UINT32_TYPE__ u32;
 #endif
 
 /* Size and alignment of every device page table, in bytes. */

@@ -104,6 +104,7 @@ int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
 			va = done;
 			/* One device fault per run of missing pages. */
 			(*device_faults)++;
+			mirror_count(m, MC_DEVICE_FAULTS, 1);
 			ret = mirror_fault_range(m, va, run_end, write, &retries);
 			if (ret)
 				break;

@@ -22,6 +22,7 @@
 
 struct walk {
 	struct mirror *m;
+	struct mirror_chunk *chunk;	/* whose notifier guards the walk */
 	struct hmm_range range;
 	unsigned long pfns[WALK_CHUNK_PAGES];
 	u64 retries;
@@ -36,10 +37,11 @@ static unsigned long chunk_end(unsigned long start, unsigned long end)
 }
 
 /*
- * Walk [start, end) (one chunk) with hmm_range_fault() and return with
- * m->lock held and the result still valid (no invalidation since the walk
- * began).  With @vma_holes, pages with no VMA at all are reported as 0
+ * Walk [start, end) (inside w->chunk) with hmm_range_fault() and return
+ * with m->lock held and the result still valid (no invalidation since the
+ * walk began).  With @vma_holes, pages with no VMA at all are reported as 0
  * instead of HMM_PFN_ERROR, decided under the same mmap_lock as the walk.
+ * The caller holds an mm_users reference.
  */
 static int walk_chunk_locked(struct walk *w, unsigned long start,
 			     unsigned long end, unsigned long req_flags,
@@ -53,7 +55,7 @@ static int walk_chunk_locked(struct walk *w, unsigned long start,
 	int ret;
 
 	w->range = (struct hmm_range) {
-		.notifier = &m->notifier,
+		.notifier = &w->chunk->notifier,
 		.start = start,
 		.end = end,
 		.hmm_pfns = w->pfns,
@@ -61,15 +63,13 @@ static int walk_chunk_locked(struct walk *w, unsigned long start,
 		.dev_private_owner = m,
 	};
 
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-
 	for (;;) {
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}
-		w->range.notifier_seq = mmu_interval_read_begin(&m->notifier);
+		w->range.notifier_seq =
+			mmu_interval_read_begin(w->range.notifier);
 		ret = mmap_read_lock_killable(mm);
 		if (ret)
 			break;
@@ -86,7 +86,7 @@ static int walk_chunk_locked(struct walk *w, unsigned long start,
 
 		if (!ret) {
 			mutex_lock(&m->lock);
-			if (!mmu_interval_read_retry(&m->notifier,
+			if (!mmu_interval_read_retry(w->range.notifier,
 						     w->range.notifier_seq))
 				break;	/* success: return locked */
 			mutex_unlock(&m->lock);
@@ -98,16 +98,78 @@ static int walk_chunk_locked(struct walk *w, unsigned long start,
 		if (++tries > WALK_MAX_RETRIES || time_after(jiffies, timeout))
 			break;
 	}
-	mmput(mm);
+	return ret;
+}
+
+/* What walk_range() does with each walked piece. */
+struct walk_ops {
+	/* With m->lock held: the pfns are valid only here. */
+	int (*locked)(struct walk *w, void *arg);
+	/* Optional, after unlocking: user copies go here. */
+	int (*unlocked)(struct walk *w, void *arg);
+};
+
+/*
+ * Walk [start, end) piece by piece with the retry protocol.  Takes the
+ * mm_users reference and the chunk notifiers the walks need.
+ */
+static int walk_range(struct walk *w, unsigned long start, unsigned long end,
+		      unsigned long req_flags, bool vma_holes,
+		      const struct walk_ops *ops, void *arg)
+{
+	struct mirror *m = w->m;
+	void *extra[MIRROR_SPARES_MAX];
+	int ret = 0;
+
+	if (!mmget_not_zero(m->mm))
+		return -ESRCH;
+	w->chunk = NULL;
+	while (start < end) {
+		unsigned long next = chunk_end(start, end);
+		unsigned int nr_extra = 0;
+
+		if (!w->chunk || start >= w->chunk->start + CHUNK_SIZE) {
+			if (w->chunk)
+				chunk_put(w->chunk);
+			w->chunk = chunk_get(m, start);
+			if (IS_ERR(w->chunk)) {
+				ret = PTR_ERR(w->chunk);
+				w->chunk = NULL;
+				break;
+			}
+		}
+		if (req_flags)
+			mirror_refill_spares(m, extra, &nr_extra);
+		ret = walk_chunk_locked(w, start, next, req_flags, vma_holes);
+		if (!ret) {
+			if (nr_extra)
+				mirror_refill_spares(m, extra, &nr_extra);
+			ret = ops->locked(w, arg);
+			mutex_unlock(&m->lock);
+			if (!ret && ops->unlocked)
+				ret = ops->unlocked(w, arg);
+		}
+		mirror_free_extra(extra, nr_extra);
+		if (ret)
+			break;
+		start = next;
+	}
+	if (w->chunk)
+		chunk_put(w->chunk);
+	mmput(m->mm);
+	mirror_count(m, MC_FAULT_RETRIES, w->retries);
 	return ret;
 }
 
 /* Record one walked chunk in the device page table.  Needs m->lock. */
-static int record_chunk(struct mirror *m, struct walk *w)
+static int record_chunk(struct walk *w, void *unused)
 {
+	struct mirror *m = w->m;
+	u64 before = m->dpt.nr_pages;
 	unsigned long start = w->range.start;
 	unsigned long n = (w->range.end - start) >> PAGE_SHIFT;
 	unsigned long i = 0;
+	int ret = 0;
 
 	lockdep_assert_held(&m->lock);
 	while (i < n) {
@@ -117,7 +179,6 @@ static int record_chunk(struct mirror *m, struct walk *w)
 		unsigned int order = hmm_pfn_to_map_order(hpfn);
 		unsigned int flags = 0;
 		unsigned long base, step;
-		int ret;
 
 		if (is_zero_pfn(pfn))
 			flags |= DPT_ZERO;
@@ -132,50 +193,40 @@ static int record_chunk(struct mirror *m, struct walk *w)
 			order = DPT_ORDER_4K;
 		/*
 		 * A huge CPU mapping becomes one device entry even where the
-		 * chunk covers only part of it: the notifier watches the whole
-		 * address space, so any change to the rest clears it too.
+		 * walk covers only part of it: entries are aligned and never
+		 * larger than a chunk, so the chunk's notifier sees any change
+		 * to the rest and clears it too.
 		 */
 		base = ALIGN_DOWN(va, PAGE_SIZE << order);
 		ret = dpt_map(&m->dpt, base,
 			      pfn - ((va - base) >> PAGE_SHIFT), order, flags);
 		if (ret)
-			return ret;
+			break;
 		step = (base + (PAGE_SIZE << order) - va) >> PAGE_SHIFT;
 		i += step;
 	}
-	return 0;
+	/* Entries never cross a chunk, so the change is all this chunk's. */
+	w->chunk->pages += m->dpt.nr_pages - before;
+	mirror_count(m, MC_PAGES_FAULTED, i < n ? i : n);
+	return ret;
 }
+
+static const struct walk_ops fault_ops = { .locked = record_chunk };
 
 int mirror_fault_range(struct mirror *m, unsigned long start,
 		       unsigned long end, bool write, u64 *retries)
 {
 	unsigned long req = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
-	void *extra[MIRROR_SPARES_MAX];
 	struct walk *w;
-	int ret = 0;
+	int ret;
 
 	w = kmalloc(sizeof(*w), GFP_KERNEL);
 	if (!w)
 		return -ENOMEM;
 	w->m = m;
 	w->retries = 0;
-
-	while (start < end) {
-		unsigned long next = chunk_end(start, end);
-		unsigned int nr_extra = 0;
-
-		mirror_refill_spares(m, extra, &nr_extra);
-		ret = walk_chunk_locked(w, start, next, req, false);
-		if (!ret) {
-			mirror_refill_spares(m, extra, &nr_extra);
-			ret = record_chunk(m, w);
-			mutex_unlock(&m->lock);
-		}
-		mirror_free_extra(extra, nr_extra);
-		if (ret)
-			break;
-		start = next;
-	}
+	mirror_count(m, MC_FAULT_CALLS, 1);
+	ret = walk_range(w, start, end, req, false, &fault_ops, NULL);
 	*retries += w->retries;
 	kfree(w);
 	return ret;
@@ -205,43 +256,53 @@ static u32 snapshot_state(unsigned long hpfn)
 	return state;
 }
 
+struct snapshot_out {
+	u32 __user *states;
+	u32 *buf;
+};
+
+/* Convert one walked piece; the pfns are only valid under m->lock. */
+static int snapshot_convert(struct walk *w, void *arg)
+{
+	struct snapshot_out *out = arg;
+	unsigned long i, n = (w->range.end - w->range.start) >> PAGE_SHIFT;
+
+	for (i = 0; i < n; i++)
+		out->buf[i] = snapshot_state(w->pfns[i]);
+	return 0;
+}
+
+static int snapshot_copy(struct walk *w, void *arg)
+{
+	struct snapshot_out *out = arg;
+	unsigned long n = (w->range.end - w->range.start) >> PAGE_SHIFT;
+
+	if (copy_to_user(out->states, out->buf, n * sizeof(u32)))
+		return -EFAULT;
+	out->states += n;
+	return 0;
+}
+
+static const struct walk_ops snapshot_ops = {
+	.locked = snapshot_convert,
+	.unlocked = snapshot_copy,
+};
+
 int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states)
 {
+	struct snapshot_out out = { .states = states };
 	struct walk *w;
-	u32 *out;
-	int ret = 0;
+	int ret = -ENOMEM;
 
 	w = kmalloc(sizeof(*w), GFP_KERNEL);
-	out = kmalloc_array(WALK_CHUNK_PAGES, sizeof(*out), GFP_KERNEL);
-	if (!w || !out) {
-		ret = -ENOMEM;
-		goto out;
+	out.buf = kmalloc_array(WALK_CHUNK_PAGES, sizeof(u32), GFP_KERNEL);
+	if (w && out.buf) {
+		w->m = m;
+		w->retries = 0;
+		ret = walk_range(w, start, end, 0, true, &snapshot_ops, &out);
 	}
-	w->m = m;
-	w->retries = 0;
-
-	while (start < end) {
-		unsigned long next = chunk_end(start, end);
-		unsigned long i, n = (next - start) >> PAGE_SHIFT;
-
-		ret = walk_chunk_locked(w, start, next, 0, true);
-		if (ret)
-			break;
-		/* Convert under the lock: the pfns are only valid there. */
-		for (i = 0; i < n; i++)
-			out[i] = snapshot_state(w->pfns[i]);
-		mutex_unlock(&m->lock);
-
-		if (copy_to_user(states, out, n * sizeof(*out))) {
-			ret = -EFAULT;
-			break;
-		}
-		states += n;
-		start = next;
-	}
-out:
-	kfree(out);
+	kfree(out.buf);
 	kfree(w);
 	return ret;
 }

@@ -9,6 +9,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/uaccess.h>
 
 #include "../abi/hmm_mirror.h"
@@ -24,19 +25,36 @@ static_assert(offsetof(struct hmm_mirror_handshake, page_shift) == 40);
 static_assert(offsetof(struct hmm_mirror_fault, retries) == 32);
 static_assert(offsetof(struct hmm_mirror_pages, states_len) == 32);
 static_assert(offsetof(struct hmm_mirror_rw, device_faults) == 32);
+static_assert(sizeof(struct hmm_mirror_attach) == HMM_MIRROR_ATTACH_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_event) == HMM_MIRROR_EVENT_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_events) == HMM_MIRROR_EVENTS_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER1);
+static_assert(offsetof(struct hmm_mirror_event, flags) == 40);
+static_assert(offsetof(struct hmm_mirror_stats, invalidations) == 40);
+static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 
 #define HMM_MIRROR_FEATURES	(HMM_MIRROR_FEAT_FAULT | \
 				 HMM_MIRROR_FEAT_SNAPSHOT | \
 				 HMM_MIRROR_FEAT_DEVICE_RW | \
 				 HMM_MIRROR_FEAT_QUERY | \
-				 HMM_MIRROR_FEAT_HUGE_ENTRIES)
+				 HMM_MIRROR_FEAT_HUGE_ENTRIES | \
+				 HMM_MIRROR_FEAT_ATTACH | \
+				 HMM_MIRROR_FEAT_EVENTS | \
+				 HMM_MIRROR_FEAT_LAZY_NOTIFIERS | \
+				 HMM_MIRROR_FEAT_FILE_BACKED | \
+				 HMM_MIRROR_FEAT_FORK | \
+				 HMM_MIRROR_FEAT_EXIT | \
+				 HMM_MIRROR_FEAT_STATS)
 
 #define HMM_MIRROR_IOCTLS	(BIT_ULL(HMM_MIRROR_NR_HANDSHAKE) | \
 				 BIT_ULL(HMM_MIRROR_NR_FAULT) | \
 				 BIT_ULL(HMM_MIRROR_NR_SNAPSHOT) | \
 				 BIT_ULL(HMM_MIRROR_NR_READ) | \
 				 BIT_ULL(HMM_MIRROR_NR_WRITE) | \
-				 BIT_ULL(HMM_MIRROR_NR_QUERY))
+				 BIT_ULL(HMM_MIRROR_NR_QUERY) | \
+				 BIT_ULL(HMM_MIRROR_NR_ATTACH) | \
+				 BIT_ULL(HMM_MIRROR_NR_EVENTS) | \
+				 BIT_ULL(HMM_MIRROR_NR_STATS))
 
 /*
  * Copy an argument struct that starts with its own __u32 size, following
@@ -69,10 +87,17 @@ static int copy_out(void __user *uarg, const void *karg, size_t ksize,
 	       -EFAULT : 0;
 }
 
-/* Ranges: page aligned, non-empty, no wrap, inside user space and the dpt. */
+/*
+ * Ranges: page aligned, non-empty, no wrap, inside user space and the dpt;
+ * and the address space must still exist.  Needs bind_sem.
+ */
 static int check_range(struct mirror *m, u64 addr, u64 length)
 {
 	u64 limit = min_t(u64, m->mm->task_size, DPT_VA_LIMIT);
+
+	lockdep_assert_held(&m->bind_sem);
+	if (READ_ONCE(m->released))
+		return -ESRCH;
 
 	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length))
 		return -EINVAL;
@@ -112,17 +137,19 @@ static long ioc_fault(struct mirror *m, void __user *uarg)
 		return ret;
 	if (a.flags & ~HMM_MIRROR_FAULT_WRITE)
 		return -EINVAL;
+	down_read(&m->bind_sem);
 	ret = check_range(m, a.addr, a.length);
-	if (ret)
-		return ret;
-
-	a.retries = 0;
-	ret = mirror_fault_range(m, a.addr, a.addr + a.length,
-				 a.flags & HMM_MIRROR_FAULT_WRITE, &a.retries);
-	if (ret)
-		return ret;
-	a.pages_mapped = mirror_count_mapped(m, a.addr, a.addr + a.length);
-	return copy_out(uarg, &a, sizeof(a), usize);
+	if (!ret) {
+		a.retries = 0;
+		ret = mirror_fault_range(m, a.addr, a.addr + a.length,
+					 a.flags & HMM_MIRROR_FAULT_WRITE,
+					 &a.retries);
+	}
+	if (!ret)
+		a.pages_mapped = mirror_count_mapped(m, a.addr,
+						     a.addr + a.length);
+	up_read(&m->bind_sem);
+	return ret ? ret : copy_out(uarg, &a, sizeof(a), usize);
 }
 
 static long ioc_pages(struct mirror *m, void __user *uarg, bool query)
@@ -137,18 +164,25 @@ static long ioc_pages(struct mirror *m, void __user *uarg, bool query)
 		return ret;
 	if (a.flags)
 		return -EINVAL;
+	down_read(&m->bind_sem);
 	ret = check_range(m, a.addr, a.length);
 	if (ret)
-		return ret;
+		goto out;
+	ret = -EINVAL;
 	if (a.states_len < a.length >> PAGE_SHIFT)
-		return -EINVAL;
+		goto out;
+	ret = -EFAULT;
 	states = u64_to_user_ptr(a.states);
 	if (!access_ok(states, (a.length >> PAGE_SHIFT) * sizeof(u32)))
-		return -EFAULT;
+		goto out;
 
 	if (query)
-		return mirror_query(m, a.addr, a.addr + a.length, states);
-	return mirror_snapshot(m, a.addr, a.addr + a.length, states);
+		ret = mirror_query(m, a.addr, a.addr + a.length, states);
+	else
+		ret = mirror_snapshot(m, a.addr, a.addr + a.length, states);
+out:
+	up_read(&m->bind_sem);
+	return ret;
 }
 
 static long ioc_rw(struct mirror *m, void __user *uarg, bool write)
@@ -163,18 +197,69 @@ static long ioc_rw(struct mirror *m, void __user *uarg, bool write)
 		return ret;
 	if (a.flags)
 		return -EINVAL;
+	down_read(&m->bind_sem);
 	ret = check_range(m, a.addr, a.length);
-	if (ret)
-		return ret;
 	buf = u64_to_user_ptr(a.buf);
-	if (!a.buf || !access_ok(buf, a.length))
-		return -EFAULT;
+	if (!ret && (!a.buf || !access_ok(buf, a.length)))
+		ret = -EFAULT;
+	if (!ret) {
+		a.device_faults = 0;
+		ret = mirror_device_rw(m, a.addr, a.addr + a.length, buf,
+				       write, &a.device_faults);
+	}
+	up_read(&m->bind_sem);
+	return ret ? ret : copy_out(uarg, &a, sizeof(a), usize);
+}
 
-	a.device_faults = 0;
-	ret = mirror_device_rw(m, a.addr, a.addr + a.length, buf, write,
-			       &a.device_faults);
+static long ioc_attach(struct mirror *m, void __user *uarg)
+{
+	struct hmm_mirror_attach a;
+	u32 usize;
+	int ret;
+
+	ret = copy_in(&a, sizeof(a), HMM_MIRROR_ATTACH_SIZE_VER1, uarg, &usize);
 	if (ret)
 		return ret;
+	if (a.flags || a.reserved)
+		return -EINVAL;
+	if (a.pidfd > INT_MAX)
+		return -EBADF;
+	return mirror_attach(m, a.pidfd);
+}
+
+static long ioc_events(struct mirror *m, void __user *uarg)
+{
+	struct hmm_mirror_events a;
+	u32 usize;
+	int ret;
+
+	ret = copy_in(&a, sizeof(a), HMM_MIRROR_EVENTS_SIZE_VER1, uarg, &usize);
+	if (ret)
+		return ret;
+	if (a.flags)
+		return -EINVAL;
+	return mirror_events_config(m, a.reasons, a.queue_len);
+}
+
+static long ioc_stats(struct mirror *m, void __user *uarg)
+{
+	struct hmm_mirror_stats a;
+	u32 usize, flags;
+	int ret;
+
+	ret = copy_in(&a, sizeof(a), HMM_MIRROR_STATS_SIZE_VER1, uarg, &usize);
+	if (ret)
+		return ret;
+	if (a.flags & ~HMM_MIRROR_STATS_GLOBAL)
+		return -EINVAL;
+	flags = a.flags;
+	memset(&a, 0, sizeof(a));
+	a.size = usize;
+	a.flags = flags;
+	if (flags & HMM_MIRROR_STATS_GLOBAL)
+		mirror_fill_global_stats(&a);
+	else
+		mirror_fill_stats(m, &a);
 	return copy_out(uarg, &a, sizeof(a), usize);
 }
 
@@ -197,9 +282,28 @@ static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 		return ioc_rw(m, uarg, false);
 	case HMM_MIRROR_IOC_WRITE:
 		return ioc_rw(m, uarg, true);
+	case HMM_MIRROR_IOC_ATTACH:
+		return ioc_attach(m, uarg);
+	case HMM_MIRROR_IOC_EVENTS:
+		return ioc_events(m, uarg);
+	case HMM_MIRROR_IOC_STATS:
+		return ioc_stats(m, uarg);
 	default:
 		return -ENOTTY;
 	}
+}
+
+static ssize_t hmm_mirror_read(struct file *file, char __user *buf,
+			       size_t count, loff_t *ppos)
+{
+	return mirror_events_read(file->private_data, buf, count,
+				  file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t hmm_mirror_poll(struct file *file,
+				struct poll_table_struct *wait)
+{
+	return mirror_events_poll(file->private_data, file, wait);
 }
 
 static int hmm_mirror_open(struct inode *inode, struct file *file)
@@ -224,6 +328,8 @@ static const struct file_operations hmm_mirror_fops = {
 	.owner = THIS_MODULE,
 	.open = hmm_mirror_open,
 	.release = hmm_mirror_release,
+	.read = hmm_mirror_read,
+	.poll = hmm_mirror_poll,
 	.unlocked_ioctl = hmm_mirror_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,

@@ -1,45 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mirror.c - mirror lifetime, the interval notifier that keeps the device
- * page table coherent, and the page-table memory the core asks for.
+ * mirror.c - mirror lifetime, the page-table memory the core asks for, and
+ * the STATS counters.
  */
 #include <linux/gfp.h>
 #include <linux/lockdep.h>
-#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "mirror.h"
 
-/*
- * Invalidation: clear the device entries of the range before the CPU page
- * table changes.  Blocking is allowed unless the range says otherwise; then
- * the core must not wait for @lock (returning false makes the caller retry).
- */
-static bool mirror_invalidate(struct mmu_interval_notifier *mni,
-			      const struct mmu_notifier_range *range,
-			      unsigned long cur_seq)
+/* Every open mirror, for module-wide STATS. */
+static LIST_HEAD(mirrors);
+static DEFINE_MUTEX(mirrors_lock);
+/* Module-wide counters since load. */
+static struct mirror_counters global_counters;
+
+void mirror_count(struct mirror *m, enum mirror_counter c, u64 n)
 {
-	struct mirror *m = container_of(mni, struct mirror, notifier);
-	unsigned long end = min_t(u64, range->end, DPT_VA_LIMIT);
-
-	if (mmu_notifier_range_blockable(range))
-		mutex_lock(&m->lock);
-	else if (!mutex_trylock(&m->lock))
-		return false;
-
-	mmu_interval_set_seq(mni, cur_seq);
-	if (range->start < end)
-		dpt_unmap(&m->dpt, range->start, end);
-
-	mutex_unlock(&m->lock);
-	return true;
+	atomic64_add(n, &m->counters.c[c]);
+	atomic64_add(n, &global_counters.c[c]);
 }
-
-static const struct mmu_interval_notifier_ops mirror_notifier_ops = {
-	.invalidate = mirror_invalidate,
-};
 
 /*
  * The core's allocation hooks.  They run under m->lock, which reclaim can
@@ -105,38 +87,46 @@ void mirror_free_extra(void **extra, unsigned int nr)
 
 int mirror_create(struct mirror **out)
 {
-	struct mm_struct *mm = current->mm;
+	struct mirror_exit_watch *watch;
 	struct mirror *m;
-	int ret;
 
-	if (!mm)
+	if (!current->mm)
 		return -EINVAL;
 
 	m = kzalloc(sizeof(*m), GFP_KERNEL);
 	if (!m)
 		return -ENOMEM;
 
+	init_rwsem(&m->bind_sem);
+	mutex_init(&m->chunks_lock);
+	xa_init(&m->chunks);
+	INIT_WORK(&m->gc_work, mirror_gc_work);
 	mutex_init(&m->lock);
+	mutex_init(&m->read_lock);
+	init_waitqueue_head(&m->waitq);
 	dpt_init(&m->dpt);
-	m->mm = mm;
-	mmgrab(mm);
 
-	ret = mmu_interval_notifier_insert(&m->notifier, mm, 0,
-					   ULONG_MAX & PAGE_MASK,
-					   &mirror_notifier_ops);
-	if (ret) {
-		mmdrop(mm);
+	watch = mirror_exit_watch(m, current->mm);
+	if (IS_ERR(watch)) {
 		kfree(m);
-		return ret;
+		return PTR_ERR(watch);
 	}
+	mirror_bind(m, current->mm, watch);
+
+	mutex_lock(&mirrors_lock);
+	list_add(&m->node, &mirrors);
+	mutex_unlock(&mirrors_lock);
 	*out = m;
 	return 0;
 }
 
 void mirror_destroy(struct mirror *m)
 {
-	/* Waits for a running invalidation; none can start afterwards. */
-	mmu_interval_notifier_remove(&m->notifier);
+	mutex_lock(&mirrors_lock);
+	list_del(&m->node);
+	mutex_unlock(&mirrors_lock);
+
+	mirror_unbind(m);
 
 	mutex_lock(&m->lock);
 	dpt_destroy(&m->dpt);
@@ -144,7 +134,55 @@ void mirror_destroy(struct mirror *m)
 	m->nr_spares = 0;
 	mutex_unlock(&m->lock);
 
-	mmdrop(m->mm);
+	mirror_events_free(m);
+	xa_destroy(&m->chunks);
+	mutex_destroy(&m->read_lock);
 	mutex_destroy(&m->lock);
+	mutex_destroy(&m->chunks_lock);
 	kfree(m);
+}
+
+static void fill_counters(struct hmm_mirror_stats *s,
+			  struct mirror_counters *c)
+{
+	int i;
+
+	s->device_faults = atomic64_read(&c->c[MC_DEVICE_FAULTS]);
+	s->fault_calls = atomic64_read(&c->c[MC_FAULT_CALLS]);
+	s->pages_faulted = atomic64_read(&c->c[MC_PAGES_FAULTED]);
+	s->fault_retries = atomic64_read(&c->c[MC_FAULT_RETRIES]);
+	for (i = 0; i < HMM_MIRROR_EVENT_NR_REASONS; i++)
+		s->invalidations[i] =
+			atomic64_read(&c->c[MC_INVALIDATIONS + i]);
+	s->pages_invalidated = atomic64_read(&c->c[MC_PAGES_INVALIDATED]);
+	s->events_delivered = atomic64_read(&c->c[MC_EVENTS_DELIVERED]);
+	s->events_lost = atomic64_read(&c->c[MC_EVENTS_LOST]);
+}
+
+/* Add @m's gauges (notifiers, page-table size) to @s. */
+static void add_gauges(struct mirror *m, struct hmm_mirror_stats *s)
+{
+	s->notifiers += atomic_read(&m->nr_chunks);
+	mutex_lock(&m->lock);
+	s->dpt_tables += m->dpt.nr_tables;
+	s->dpt_pages += m->dpt.nr_pages;
+	mutex_unlock(&m->lock);
+	s->mirrors++;
+}
+
+void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
+{
+	fill_counters(s, &m->counters);
+	add_gauges(m, s);
+}
+
+void mirror_fill_global_stats(struct hmm_mirror_stats *s)
+{
+	struct mirror *m;
+
+	fill_counters(s, &global_counters);
+	mutex_lock(&mirrors_lock);
+	list_for_each_entry(m, &mirrors, node)
+		add_gauges(m, s);
+	mutex_unlock(&mirrors_lock);
 }

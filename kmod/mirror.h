@@ -5,52 +5,162 @@
 #ifndef HMM_MIRROR_KMOD_MIRROR_H
 #define HMM_MIRROR_KMOD_MIRROR_H
 
+#include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 
+#include "../abi/hmm_mirror.h"
 #include "../core/dpt.h"
+#include "../core/event_queue.h"
 
 /* Spare page-table pages kept per mirror; see mirror_refill_spares(). */
 #define MIRROR_SPARES_MAX	16
+
+/* Notifier chunks: naturally aligned, as large as the largest entry. */
+#define CHUNK_SHIFT		30
+#define CHUNK_SIZE		BIT(CHUNK_SHIFT)
+
+/* Counters reported by STATS, per mirror and module-wide. */
+enum mirror_counter {
+	MC_DEVICE_FAULTS,
+	MC_FAULT_CALLS,
+	MC_PAGES_FAULTED,
+	MC_FAULT_RETRIES,
+	MC_INVALIDATIONS,	/* + HMM_MIRROR_EVENT_* reason */
+	MC_PAGES_INVALIDATED = MC_INVALIDATIONS + HMM_MIRROR_EVENT_NR_REASONS,
+	MC_EVENTS_DELIVERED,
+	MC_EVENTS_LOST,
+	MC_NR
+};
+
+struct mirror_counters {
+	atomic64_t c[MC_NR];
+};
+
+struct mirror;
+
+/*
+ * struct mirror_exit_watch - an interval notifier on the first page of an
+ * address space (never mapped), only there to see the address space exit
+ * while the device maps nothing.  Owned by the mirror bound to that mm.
+ */
+struct mirror_exit_watch {
+	struct mmu_interval_notifier notifier;
+	struct mirror *m;
+};
+
+/*
+ * struct mirror_chunk - one interval notifier over CHUNK_SIZE of the
+ * address space, registered while the device maps pages there (or a walk
+ * needs it).
+ *
+ * Lifetime: created by chunk_get(), which takes a user reference; freed by
+ * the mirror's garbage-collection work once it has no user and no page,
+ * or by mirror_destroy().  Both run under mirror->chunks_lock.
+ */
+struct mirror_chunk {
+	struct mmu_interval_notifier notifier;
+	struct mirror *m;
+	unsigned long start;
+	/* Device pages mapped inside the chunk. Under mirror->lock. */
+	u64 pages;
+	/* Walks using the notifier. Under mirror->chunks_lock. */
+	unsigned int users;
+};
 
 /*
  * struct mirror - state of one open /dev/hmm_mirror file
  *
  * Lifetime: created by open(), freed by the file's release(); the file
- * holds the only reference, so no refcount is needed.
+ * holds the only reference.  The mirror is on the global list (for
+ * module-wide STATS) for its whole life.
  *
- * Lock order: mmap_lock -> @lock.  @lock is also taken by the interval
- * notifier, which can run from direct reclaim: nothing may sleep on
- * memory allocation while holding @lock (tables come from @spares, or
- * GFP_NOWAIT).  Never take mmap_lock under @lock.
+ * Lock order: bind_sem -> chunks_lock -> mmap_lock -> lock; read_lock ->
+ * lock.  @lock is taken by the interval notifiers, which can run from
+ * direct reclaim: nothing may sleep on memory allocation while holding it
+ * (tables come from @spares or GFP_NOWAIT), and it is never held across a
+ * user copy.  Never take mmap_lock or chunks_lock under @lock.
  */
 struct mirror {
-	/* Bound at open; mmgrab()ed until release. Never changes. */
+	/* Read: any command using @mm. Write: ATTACH, which replaces @mm. */
+	struct rw_semaphore bind_sem;
+	/* mmgrab()ed while bound. Under bind_sem. */
 	struct mm_struct *mm;
-	/* Covers the whole user address space for the mirror's life. */
-	struct mmu_interval_notifier notifier;
-	/* Protects @dpt, @spares and @nr_spares. */
+	/* Sees @mm exit. Under bind_sem. */
+	struct mirror_exit_watch *exit_watch;
+
+	/* Protects @chunks membership and every chunk's @users. */
+	struct mutex chunks_lock;
+	struct xarray chunks;		/* chunk index -> struct mirror_chunk */
+	atomic_t nr_chunks;
+	struct work_struct gc_work;	/* frees idle, empty chunks */
+
+	/* Protects everything below, and every chunk's @pages. */
 	struct mutex lock;
-	/* The device page table. Under @lock. */
 	struct dpt dpt;
-	/* Zeroed pages for dpt tables. Under @lock (read racily as a hint). */
 	void *spares[MIRROR_SPARES_MAX];
 	unsigned int nr_spares;
+	/* The address space exited: commands fail with ESRCH. */
+	bool released;
+	/* Events: the queue, the reasons wanted, whether ever configured. */
+	struct evq events;
+	u32 event_reasons;
+	bool events_configured;
+
+	/* Serialises read() so that peeked records are dropped in order. */
+	struct mutex read_lock;
+	wait_queue_head_t waitq;	/* read() and poll() wait here */
+
+	struct mirror_counters counters;
+	struct list_head node;		/* on the global mirror list */
 };
 
+/* mirror.c: lifetime, page-table memory, counters. */
 int mirror_create(struct mirror **out);
 void mirror_destroy(struct mirror *m);
 void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr);
 void mirror_free_extra(void **extra, unsigned int nr);
+void mirror_count(struct mirror *m, enum mirror_counter c, u64 n);
+void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s);
+void mirror_fill_global_stats(struct hmm_mirror_stats *s);
 
-/* Range faulting and snapshots: fault.c. */
+/* chunks.c: lazy interval notifiers and the exit notifier. */
+struct mirror_chunk *chunk_get(struct mirror *m, unsigned long va);
+void chunk_put(struct mirror_chunk *c);
+struct mirror_exit_watch *mirror_exit_watch(struct mirror *m,
+					    struct mm_struct *mm);
+void mirror_bind(struct mirror *m, struct mm_struct *mm,
+		 struct mirror_exit_watch *watch);
+void mirror_unbind(struct mirror *m);
+void mirror_gc_work(struct work_struct *work);
+
+/* attach.c */
+int mirror_attach(struct mirror *m, int pidfd);
+
+/* events.c */
+int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len);
+void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
+			 unsigned long end, u64 pages);
+ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
+			   bool nonblock);
+__poll_t mirror_events_poll(struct mirror *m, struct file *file,
+			    struct poll_table_struct *wait);
+void mirror_events_free(struct mirror *m);
+
+/* fault.c: range faulting and snapshots. */
 int mirror_fault_range(struct mirror *m, unsigned long start,
 		       unsigned long end, bool write, u64 *retries);
 int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states);
 
-/* Device side: device_ops.c. */
+/* device_ops.c: the device side. */
 int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
 		     void __user *buf, bool write, u64 *device_faults);
 int mirror_query(struct mirror *m, unsigned long start, unsigned long end,

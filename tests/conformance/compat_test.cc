@@ -173,7 +173,7 @@ using UnknownCommandTest = MirrorTest;
 
 TEST_F(UnknownCommandTest, UnassignedNumbersAreEnotty) {
   uint8_t zero[4096] = {};
-  for (unsigned long c : {_IO(0xB2, 0x3f), _IO(0xB2, 0x06), _IO(0xB2, 0xff),
+  for (unsigned long c : {_IO(0xB2, 0x3f), _IO(0xB2, 0x09), _IO(0xB2, 0xff),
                           _IO(0xB2, 0x40)}) {
     SCOPED_TRACE(::testing::Message() << "cmd 0x" << std::hex << c);
     EXPECT_EQ(Errno(ENOTTY), dev_.Call(c, zero));

@@ -12,7 +12,8 @@
 # dpt_table_free(), ahead of the core library, so host_env.o is not used.
 
 UNIT_DIR := tests/unit
-UNIT_SRCS := $(UNIT_DIR)/dpt_test.cc $(UNIT_DIR)/test_env.cc
+UNIT_SRCS := $(UNIT_DIR)/dpt_test.cc $(UNIT_DIR)/event_queue_test.cc \
+	$(UNIT_DIR)/test_env.cc
 UNIT_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -O2 -g -MMD -MP
 UNIT_LDLIBS := -lgtest -lgtest_main -pthread
 UNIT_RESULTS := $(BUILD)/results

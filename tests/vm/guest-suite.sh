@@ -1,16 +1,27 @@
 #!/bin/sh
-# guest-suite.sh RESULTS BINARY...: run inside the test VM (by `make
-# vm-test`).  Runs each GoogleTest binary with a JSON report in RESULTS
-# (a directory the VM runner shares writable); a binary that dies without
-# writing its report is recorded as one failure.
+# guest-suite.sh RESULTS SUITE...: run inside the test VM (by `make
+# vm-test`).  A GoogleTest binary writes a JSON report to RESULTS (a
+# directory the VM runner shares writable).  A script (*.sh, *.py) gets
+# HMM_RESULTS=RESULTS and writes RESULTS/<name>.counts ("passed failed
+# skipped").  A suite that exits without its report counts as one failure.
 results=$1
 shift
 status=0
-for bin in "$@"; do
-	name=$(basename "$bin")
+for suite in "$@"; do
+	name=$(basename "$suite")
+	name=${name%.*}
 	echo "=== $name"
-	"$bin" --gtest_output="json:$results/$name.json" || status=1
-	if [ ! -s "$results/$name.json" ]; then
+	case "$suite" in
+	*.sh|*.py)
+		HMM_RESULTS=$results "$suite" || status=1
+		report="$results/$name.counts"
+		;;
+	*)
+		"$suite" --gtest_output="json:$results/$name.json" || status=1
+		report="$results/$name.json"
+		;;
+	esac
+	if [ ! -s "$report" ]; then
 		echo "$name: no report (crashed?)"
 		echo "0 1 0" > "$results/$name.counts"
 		status=1

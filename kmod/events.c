@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * events.c - invalidation events for user space: the EVENTS command, and
+ * read() and poll() on the mirror fd.  The queue itself is the core's
+ * bounded evq; it never allocates, so events are queued straight from the
+ * invalidation callbacks.
+ */
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "mirror.h"
+
+#define EVENTS_DEFAULT_LEN	1024
+#define EVENTS_MAX_LEN		65536
+/* Records handed out per read() pass. */
+#define EVENTS_READ_BATCH	16
+
+int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len)
+{
+	struct hmm_mirror_event *ring = NULL, *old = NULL;
+	int ret = 0;
+
+	if (reasons & ~HMM_MIRROR_EVENT_ALL_REASONS)
+		return -EINVAL;
+	if (!queue_len)
+		queue_len = EVENTS_DEFAULT_LEN;
+	if (queue_len > EVENTS_MAX_LEN)
+		return -EINVAL;
+
+	/* Allocate before locking: the notifier takes m->lock. */
+	if (queue_len != READ_ONCE(m->events.cap)) {
+		ring = kvcalloc(queue_len, sizeof(*ring), GFP_KERNEL);
+		if (!ring)
+			return -ENOMEM;
+	}
+
+	mutex_lock(&m->lock);
+	if (queue_len != m->events.cap) {
+		if (evq_pending(&m->events)) {
+			ret = -EBUSY;
+			old = ring;
+			goto unlock;
+		}
+		if (!ring) {	/* the length changed since we looked */
+			ret = -EAGAIN;
+			goto unlock;
+		}
+		old = m->events.ring;
+		evq_resize(&m->events, ring, queue_len);
+	}
+	m->event_reasons = reasons;
+	m->events_configured = true;
+unlock:
+	mutex_unlock(&m->lock);
+	kvfree(old);
+	return ret;
+}
+
+/* Queue an event if user space asked for its reason.  Needs m->lock. */
+void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
+			 unsigned long end, u64 pages)
+{
+	u64 lost;
+
+	lockdep_assert_held(&m->lock);
+	if (!m->events.ring || !(m->event_reasons & BIT(reason)))
+		return;
+	lost = m->events.lost_total;
+	evq_push(&m->events, reason, start, end, pages);
+	if (m->events.lost_total != lost)
+		mirror_count(m, MC_EVENTS_LOST, 1);
+	wake_up_all(&m->waitq);
+}
+
+static bool events_ready(struct mirror *m)
+{
+	bool ready;
+
+	mutex_lock(&m->lock);
+	ready = evq_pending(&m->events) || m->released;
+	mutex_unlock(&m->lock);
+	return ready;
+}
+
+ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
+			   bool nonblock)
+{
+	struct hmm_mirror_event batch[EVENTS_READ_BATCH];
+	size_t max = count / sizeof(batch[0]);
+	ssize_t done = 0;
+	int ret = 0;
+	u32 n;
+
+	if (!max)
+		return -EINVAL;
+	max = min_t(size_t, max, ARRAY_SIZE(batch));
+
+	if (mutex_lock_interruptible(&m->read_lock))
+		return -ERESTARTSYS;
+	for (;;) {
+		bool released;
+
+		mutex_lock(&m->lock);
+		if (!m->events_configured && !evq_pending(&m->events)) {
+			mutex_unlock(&m->lock);
+			ret = -EINVAL;
+			break;
+		}
+		n = evq_peek(&m->events, batch, max);
+		released = m->released;
+		mutex_unlock(&m->lock);
+
+		if (n)
+			break;
+		if (released)
+			break;	/* end of file */
+		if (nonblock) {
+			ret = -EAGAIN;
+			break;
+		}
+		ret = wait_event_interruptible(m->waitq, events_ready(m));
+		if (ret)
+			break;
+	}
+
+	/* Copy unlocked (it may fault), then consume what was copied. */
+	if (!ret && n) {
+		if (copy_to_user(buf, batch, n * sizeof(batch[0]))) {
+			ret = -EFAULT;
+		} else {
+			mutex_lock(&m->lock);
+			evq_drop(&m->events, n);
+			mutex_unlock(&m->lock);
+			mirror_count(m, MC_EVENTS_DELIVERED, n);
+			done = n * sizeof(batch[0]);
+		}
+	}
+	mutex_unlock(&m->read_lock);
+	return ret ? ret : done;
+}
+
+__poll_t mirror_events_poll(struct mirror *m, struct file *file,
+			    struct poll_table_struct *wait)
+{
+	__poll_t mask = 0;
+
+	poll_wait(file, &m->waitq, wait);
+	mutex_lock(&m->lock);
+	if (evq_pending(&m->events))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (m->released)
+		mask |= EPOLLHUP;
+	mutex_unlock(&m->lock);
+	return mask;
+}
+
+void mirror_events_free(struct mirror *m)
+{
+	kvfree(m->events.ring);
+	m->events.ring = NULL;
+}
