@@ -12,26 +12,82 @@
 #include "../abi/hmm_mirror.h"
 #include "mirror.h"
 
-/* Bytes copied per bounce buffer round; the user copy happens unlocked. */
+/*
+ * Bytes copied per round: the caller's buffer for one round is pinned, so
+ * the device copies straight between frames under m->lock, where no user
+ * fault may happen (the notifier takes that lock).
+ */
 #define RW_CHUNK_BYTES		(2UL << 20)
+#define RW_CHUNK_PAGES		(RW_CHUNK_BYTES >> PAGE_SHIFT)
 /* Device faults in a row that make no progress before giving up. */
 #define RW_MAX_STALLS		16
 /* QUERY entries reported per locked pass. */
 #define QUERY_CHUNK_PAGES	4096UL
 
+/* One round's worth of the caller's buffer, pinned. */
+struct user_window {
+	struct page **pages;	/* RW_CHUNK_PAGES + 1: the buffer may be unaligned */
+	unsigned long nr;
+	unsigned long offset;	/* of the buffer's first byte in pages[0] */
+};
+
 /*
- * Copy pages of [va, end) between the device's view and @bounce while the
- * device maps them (writable, for @write).  Returns the address of the
- * first page that needs a device fault, or @end.  Needs m->lock: it keeps
- * the frames from being freed or reused, because an invalidation must take
- * the lock before the CPU page table lets go of them.
+ * Pin @len bytes at @buf; for a device READ the module writes into them.
+ * A buffer that is not entirely there (or not writable for READ) is
+ * EFAULT before anything is copied.
+ */
+static int pin_window(struct user_window *uw, void __user *buf, size_t len,
+		      bool dev_write)
+{
+	unsigned long addr = (unsigned long)buf;
+	long got;
+
+	uw->offset = offset_in_page(addr);
+	uw->nr = DIV_ROUND_UP(uw->offset + len, PAGE_SIZE);
+	got = pin_user_pages_fast(addr & PAGE_MASK, uw->nr,
+				  dev_write ? 0 : FOLL_WRITE, uw->pages);
+	if (got == uw->nr)
+		return 0;
+	if (got > 0)
+		unpin_user_pages(uw->pages, got);
+	return got < 0 && got != -EFAULT ? got : -EFAULT;
+}
+
+/* Copy one device page (mapped at @kaddr) at byte @off of the window. */
+static void copy_with_window(struct user_window *uw, unsigned long off,
+			     char *kaddr, bool dev_write)
+{
+	unsigned long done = 0;
+
+	while (done < PAGE_SIZE) {
+		unsigned long pos = uw->offset + off + done;
+		unsigned long in = offset_in_page(pos);
+		unsigned long n = min(PAGE_SIZE - done, PAGE_SIZE - in);
+		char *u = kmap_local_page(uw->pages[pos >> PAGE_SHIFT]);
+
+		if (dev_write)
+			memcpy(kaddr + done, u + in, n);
+		else
+			memcpy(u + in, kaddr + done, n);
+		kunmap_local(u);
+		done += n;
+	}
+}
+
+/*
+ * Copy pages of [va, end) between the device's view and the window (whose
+ * first byte belongs to @base) while the device maps them (writable, for
+ * @write).  Returns the address of the first page that needs a device
+ * fault, or @end.  Needs m->lock: it keeps the frames from being freed or
+ * reused, because an invalidation must take the lock before the CPU page
+ * table lets go of them.
  */
 static unsigned long copy_mapped_locked(struct mirror *m, unsigned long va,
-					unsigned long end, char *bounce,
-					bool write)
+					unsigned long end, unsigned long base,
+					struct user_window *uw, bool write)
 {
 	lockdep_assert_held(&m->lock);
-	for (; va < end; va += PAGE_SIZE, bounce += PAGE_SIZE) {
+	for (; va < end; va += PAGE_SIZE) {
 		struct dpt_entry e;
 		char *kaddr;
 
@@ -40,10 +96,7 @@ static unsigned long copy_mapped_locked(struct mirror *m, unsigned long va,
 		if (write && !(e.flags & DPT_WRITE))
 			break;
 		kaddr = kmap_local_page(pfn_to_page(e.pfn));
-		if (write)
-			memcpy(kaddr, bounce, PAGE_SIZE);
-		else
-			memcpy(bounce, kaddr, PAGE_SIZE);
+		copy_with_window(uw, va - base, kaddr, write);
 		kunmap_local(kaddr);
 	}
 	return va;
@@ -63,62 +116,65 @@ static unsigned long missing_run_end_locked(struct mirror *m, unsigned long va,
 	return va;
 }
 
+/* One round: [start, next) against the pinned window. */
+static int rw_round(struct mirror *m, unsigned long start, unsigned long next,
+		    struct user_window *uw, bool write, u64 *device_faults)
+{
+	unsigned long va = start;
+	unsigned int stalls = 0;
+	u64 retries = 0;
+
+	for (;;) {
+		unsigned long done, run_end = next;
+		int ret;
+
+		mutex_lock(&m->lock);
+		done = copy_mapped_locked(m, va, next, start, uw, write);
+		if (done != next)
+			run_end = missing_run_end_locked(m, done, next, write);
+		mutex_unlock(&m->lock);
+		if (done == next)
+			return 0;
+		if (done == va && ++stalls > RW_MAX_STALLS)
+			return -EBUSY;
+		if (done != va)
+			stalls = 0;
+		va = done;
+		/* One device fault per run of missing pages. */
+		(*device_faults)++;
+		mirror_count(m, MC_DEVICE_FAULTS, 1);
+		ret = mirror_fault_range(m, va, run_end, write, &retries);
+		if (ret)
+			return ret;
+	}
+}
+
 int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
 		     void __user *buf, bool write, u64 *device_faults)
 {
-	char *bounce;
+	struct user_window uw;
 	int ret = 0;
 
-	bounce = kvmalloc(min(end - start, RW_CHUNK_BYTES), GFP_KERNEL);
-	if (!bounce)
+	uw.pages = kmalloc_array(RW_CHUNK_PAGES + 1, sizeof(*uw.pages),
+				 GFP_KERNEL);
+	if (!uw.pages)
 		return -ENOMEM;
 
 	while (start < end) {
 		unsigned long next = min(end, start + RW_CHUNK_BYTES);
-		unsigned long n = next - start, va = start;
-		unsigned int stalls = 0;
-		u64 retries = 0;
 
-		if (write && copy_from_user(bounce, buf, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		for (;;) {
-			unsigned long done, run_end = next;
-
-			mutex_lock(&m->lock);
-			done = copy_mapped_locked(m, va, next,
-						  bounce + (va - start), write);
-			if (done != next)
-				run_end = missing_run_end_locked(m, done, next,
-								 write);
-			mutex_unlock(&m->lock);
-			if (done == next)
-				break;
-			if (done == va && ++stalls > RW_MAX_STALLS) {
-				ret = -EBUSY;
-				break;
-			}
-			if (done != va)
-				stalls = 0;
-			va = done;
-			/* One device fault per run of missing pages. */
-			(*device_faults)++;
-			mirror_count(m, MC_DEVICE_FAULTS, 1);
-			ret = mirror_fault_range(m, va, run_end, write, &retries);
-			if (ret)
-				break;
-		}
+		ret = pin_window(&uw, buf, next - start, write);
 		if (ret)
 			break;
-		if (!write && copy_to_user(buf, bounce, n)) {
-			ret = -EFAULT;
+		ret = rw_round(m, start, next, &uw, write, device_faults);
+		/* The module wrote into the caller's pages on a READ. */
+		unpin_user_pages_dirty_lock(uw.pages, uw.nr, !write);
+		if (ret)
 			break;
-		}
-		buf += n;
+		buf += next - start;
 		start = next;
 	}
-	kvfree(bounce);
+	kfree(uw.pages);
 	return ret;
 }
 
