@@ -70,31 +70,64 @@ static inline unsigned int index_of(u64 va, unsigned int level)
 	return (va >> level_shift(level)) & (DPT_ENTRIES - 1);
 }
 
+/* Grow @span (if any) to cover [@lo, @hi). */
+static void span_add(struct dpt_span *span, u64 lo, u64 hi)
+{
+	if (!span)
+		return;
+	if (span->start >= span->end || lo < span->start)
+		span->start = lo;
+	if (hi > span->end)
+		span->end = hi;
+}
+
+/* The span of the used entries of a level-0 table mapping from @base. */
+static void leaf_table_span(const u64 *table, u64 base,
+			    struct dpt_span *span)
+{
+	unsigned int first = 0, last = DPT_ENTRIES - 1;
+
+	while (first < last && !table[first])
+		first++;
+	while (last > first && !table[last])
+		last--;
+	span_add(span, base + ((u64)first << DPT_PAGE_SHIFT),
+		 base + ((u64)(last + 1) << DPT_PAGE_SHIFT));
+}
+
 /*
  * Free the table that directory entry @dir points to, which sits at
- * @level, with everything below it.  Returns the pages it mapped.  A
- * level-0 table is freed without reading it: its count is its pages.
+ * @level and maps from @base, with everything below it.  Returns the pages
+ * it mapped.  A level-0 table is freed without reading it (its count is
+ * its pages) unless @span asks where its entries were.
  */
-static u64 free_table(struct dpt *t, u64 dir, unsigned int level)
+static u64 free_table(struct dpt *t, u64 dir, unsigned int level, u64 base,
+		      struct dpt_span *span)
 {
 	u64 *table = dir_table(dir);
 	unsigned int left = dir_used(dir);
+	unsigned int shift = level_shift(level);
 	u64 pages = 0;
 	unsigned int i;
 
 	if (level == 0) {
 		pages = left;
+		if (span && left)
+			leaf_table_span(table, base, span);
 	} else {
 		for (i = 0; left && i < DPT_ENTRIES; i++) {
 			u64 e = table[i];
+			u64 eb = base + ((u64)i << shift);
 
 			if (!e)
 				continue;
 			left--;
-			if (is_table(e))
-				pages += free_table(t, e, level - 1);
-			else
+			if (is_table(e)) {
+				pages += free_table(t, e, level - 1, eb, span);
+			} else {
 				pages += leaf_pages(level);
+				span_add(span, eb, eb + ((u64)1 << shift));
+			}
 		}
 	}
 	dpt_table_free(t, table);
@@ -110,7 +143,7 @@ static u64 free_table(struct dpt *t, u64 dir, unsigned int level)
  * Tables the range covers whole are dropped by free_table().
  */
 static u64 unmap_table(struct dpt *t, u64 *dirp, unsigned int level,
-		       u64 base, u64 start, u64 end)
+		       u64 base, u64 start, u64 end, struct dpt_span *span)
 {
 	u64 *table = dir_table(*dirp);
 	unsigned int shift = level_shift(level);
@@ -131,11 +164,12 @@ static u64 unmap_table(struct dpt *t, u64 *dirp, unsigned int level,
 		if (!is_table(e)) {
 			/* A leaf goes whole, even if only partly covered. */
 			pages += leaf_pages(level);
+			span_add(span, eb, eb + size);
 		} else if (start <= eb && end - eb >= size) {
-			pages += free_table(t, e, level - 1);
+			pages += free_table(t, e, level - 1, eb, span);
 		} else {
 			pages += unmap_table(t, &table[i], level - 1, eb,
-					     start, end);
+					     start, end, span);
 			if (dir_used(table[i]))
 				continue;
 			dpt_table_free(t, dir_table(table[i]));
@@ -157,7 +191,7 @@ void dpt_init(struct dpt *t)
 void dpt_destroy(struct dpt *t)
 {
 	if (t->root)
-		free_table(t, t->root, DPT_LEVELS - 1);
+		free_table(t, t->root, DPT_LEVELS - 1, 0, NULL);
 	t->root = 0;
 	t->nr_pages = 0;
 }
@@ -230,7 +264,7 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 	if (!*slot)
 		*dirp += E_USED_ONE;
 	else if (is_table(*slot))
-		t->nr_pages -= free_table(t, *slot, target - 1);
+		t->nr_pages -= free_table(t, *slot, target - 1, 0, NULL);
 	else
 		t->nr_pages -= leaf_pages(target);
 	*slot = leaf;
@@ -266,18 +300,26 @@ bool dpt_lookup(const struct dpt *t, u64 va, struct dpt_entry *e)
 
 u64 dpt_unmap(struct dpt *t, u64 start, u64 end)
 {
+	return dpt_unmap_span(t, start, end, NULL);
+}
+
+u64 dpt_unmap_span(struct dpt *t, u64 start, u64 end, struct dpt_span *span)
+{
 	u64 pages;
 
+	if (span)
+		*span = (struct dpt_span) { 0, 0 };
 	if (end > DPT_VA_LIMIT)
 		end = DPT_VA_LIMIT;
 	if (!t->root || start >= end)
 		return 0;
 
 	if (start == 0 && end == DPT_VA_LIMIT) {
-		pages = free_table(t, t->root, DPT_LEVELS - 1);
+		pages = free_table(t, t->root, DPT_LEVELS - 1, 0, span);
 		t->root = 0;
 	} else {
-		pages = unmap_table(t, &t->root, DPT_LEVELS - 1, 0, start, end);
+		pages = unmap_table(t, &t->root, DPT_LEVELS - 1, 0, start, end,
+				    span);
 		if (!dir_used(t->root)) {
 			dpt_table_free(t, dir_table(t->root));
 			t->nr_tables--;

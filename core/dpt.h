@@ -78,4 +78,17 @@ bool dpt_lookup(const struct dpt *t, u64 va, struct dpt_entry *e);
  */
 u64 dpt_unmap(struct dpt *t, u64 start, u64 end);
 
+/* Where the entries a dpt_unmap_span() removed were: [start, end). */
+struct dpt_span {
+	u64 start;
+	u64 end;	/* start == end: nothing was removed */
+};
+
+/*
+ * dpt_unmap(), also reporting in @span the smallest range holding every
+ * entry removed (a huge entry counts whole).  Unlike dpt_unmap(), it
+ * reads the level-0 tables it drops, from both ends to their first used
+ * entry.
+ */
+u64 dpt_unmap_span(struct dpt *t, u64 start, u64 end, struct dpt_span *span);
 #endif /* HMM_CORE_DPT_H */

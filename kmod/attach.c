@@ -98,13 +98,9 @@ int mirror_attach(struct mirror *m, int pidfd)
 	}
 
 	down_write(&m->bind_sem);
+	/* A mirror whose process exited maps nothing and may move on. */
 	mutex_lock(&m->lock);
-	if (m->released)
-		ret = -ESRCH;
-	else if (m->dpt.nr_pages)
-		ret = -EBUSY;
-	else
-		ret = 0;
+	ret = m->dpt.nr_pages ? -EBUSY : 0;
 	mutex_unlock(&m->lock);
 	if (!ret) {
 		mirror_unbind(m);

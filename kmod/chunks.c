@@ -44,6 +44,7 @@ static u32 event_reason(enum mmu_notifier_event event)
 static void mirror_release_locked(struct mirror *m)
 {
 	struct mirror_chunk *c;
+	struct dpt_span span;
 	unsigned long idx;
 	u64 pages;
 
@@ -51,12 +52,12 @@ static void mirror_release_locked(struct mirror *m)
 	if (m->released)
 		return;
 	m->released = true;
-	pages = dpt_unmap(&m->dpt, 0, DPT_VA_LIMIT);
+	pages = dpt_unmap_span(&m->dpt, 0, DPT_VA_LIMIT, &span);
 	xa_for_each(&m->chunks, idx, c)
 		c->pages = 0;
 	mirror_count(m, MC_PAGES_INVALIDATED, pages);
-	mirror_event_locked(m, HMM_MIRROR_EVENT_RELEASE, 0,
-			    min_t(u64, m->mm->task_size, DPT_VA_LIMIT), pages);
+	mirror_event_locked(m, HMM_MIRROR_EVENT_RELEASE, span.start, span.end,
+			    pages);
 	wake_up_all(&m->waitq);
 	/* Every chunk is empty now: let their notifiers go. */
 	schedule_work(&m->gc_work);
@@ -87,6 +88,7 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	unsigned long start = max(range->start, c->start);
 	unsigned long end = min(range->end, c->start + CHUNK_SIZE);
 	u32 reason = event_reason(range->event);
+	struct dpt_span span;
 	u64 removed = 0;
 
 	if (!lock_for_invalidate(m, range))
@@ -97,12 +99,14 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	if (reason == HMM_MIRROR_EVENT_RELEASE) {
 		mirror_release_locked(m);
 	} else if (start < end && c->pages) {
-		removed = dpt_unmap(&m->dpt, start, min_t(u64, end,
-							  DPT_VA_LIMIT));
+		removed = dpt_unmap_span(&m->dpt, start,
+					 min_t(u64, end, DPT_VA_LIMIT), &span);
 		c->pages -= removed;
 		mirror_count(m, MC_PAGES_INVALIDATED, removed);
+		/* The event covers what the device lost, not the request. */
 		if (removed)
-			mirror_event_locked(m, reason, start, end, removed);
+			mirror_event_locked(m, reason, span.start, span.end,
+					    removed);
 	}
 	mutex_unlock(&m->lock);
 

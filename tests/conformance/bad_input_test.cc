@@ -44,7 +44,7 @@ class BadRangeTest : public CommandTest {
   void ExpectEinval(const std::vector<Range>& ranges) {
     for (const Range& r : ranges) {
       SCOPED_TRACE(::testing::Message() << r);
-      alignas(8) uint8_t arg[64] = {};
+      alignas(8) uint8_t arg[512] = {};
       args_->Build(cmd(), arg, r.addr, r.length);
       EXPECT_EQ(Errno(EINVAL), Issue(arg));
     }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
-// command_table.h - the six commands as data, and a factory of valid
-// version-1 arguments for each, for the tests that apply one rule to every
-// command (compat_test.cc, bad_input_test.cc).
+// command_table.h - the commands as data, and a factory of valid version-1
+// arguments for each, for the tests that apply one rule to every command
+// (compat_test.cc, bad_input_test.cc).  A command that belongs to a feature
+// the module does not advertise is skipped by CommandTest.
 #ifndef HMM_MIRROR_CONFORMANCE_COMMAND_TABLE_H
 #define HMM_MIRROR_CONFORMANCE_COMMAND_TABLE_H
 
@@ -17,7 +18,17 @@
 
 namespace hmm_conformance {
 
-enum class Cmd { kHandshake, kFault, kSnapshot, kRead, kWrite, kQuery };
+enum class Cmd {
+  kHandshake,
+  kFault,
+  kSnapshot,
+  kRead,
+  kWrite,
+  kQuery,
+  kAttach,
+  kEvents,
+  kStats
+};
 
 struct Command {
   Cmd id;
@@ -27,6 +38,7 @@ struct Command {
   uint32_t known_flags;  // flag bits version 1 defines
   bool takes_range;      // has addr/length, checked by the range rules
   bool has_output;       // has out fields, so the struct is written back
+  uint64_t feature;      // the HMM_MIRROR_FEAT_* bit the command needs
 };
 
 inline void PrintTo(const Command& c, std::ostream* os) { *os << c.name; }
@@ -34,18 +46,31 @@ inline void PrintTo(const Command& c, std::ostream* os) { *os << c.name; }
 inline std::vector<Command> AllCommands() {
   return {
       {Cmd::kHandshake, "Handshake", HMM_MIRROR_IOC_HANDSHAKE,
-       HMM_MIRROR_HANDSHAKE_SIZE_VER1, 0, false, true},
+       HMM_MIRROR_HANDSHAKE_SIZE_VER1, 0, false, true, 0},
       {Cmd::kFault, "Fault", HMM_MIRROR_IOC_FAULT, HMM_MIRROR_FAULT_SIZE_VER1,
-       HMM_MIRROR_FAULT_WRITE, true, true},
+       HMM_MIRROR_FAULT_WRITE, true, true, HMM_MIRROR_FEAT_FAULT},
       {Cmd::kSnapshot, "Snapshot", HMM_MIRROR_IOC_SNAPSHOT,
-       HMM_MIRROR_PAGES_SIZE_VER1, 0, true, false},
+       HMM_MIRROR_PAGES_SIZE_VER1, 0, true, false, HMM_MIRROR_FEAT_SNAPSHOT},
       {Cmd::kRead, "Read", HMM_MIRROR_IOC_READ, HMM_MIRROR_RW_SIZE_VER1, 0,
-       true, true},
+       true, true, HMM_MIRROR_FEAT_DEVICE_RW},
       {Cmd::kWrite, "Write", HMM_MIRROR_IOC_WRITE, HMM_MIRROR_RW_SIZE_VER1, 0,
-       true, true},
+       true, true, HMM_MIRROR_FEAT_DEVICE_RW},
       {Cmd::kQuery, "Query", HMM_MIRROR_IOC_QUERY, HMM_MIRROR_PAGES_SIZE_VER1,
-       0, true, false},
+       0, true, false, HMM_MIRROR_FEAT_QUERY},
+      {Cmd::kAttach, "Attach", HMM_MIRROR_IOC_ATTACH,
+       HMM_MIRROR_ATTACH_SIZE_VER1, 0, false, false, HMM_MIRROR_FEAT_ATTACH},
+      {Cmd::kEvents, "Events", HMM_MIRROR_IOC_EVENTS,
+       HMM_MIRROR_EVENTS_SIZE_VER1, 0, false, false, HMM_MIRROR_FEAT_EVENTS},
+      {Cmd::kStats, "Stats", HMM_MIRROR_IOC_STATS, HMM_MIRROR_STATS_SIZE_VER1,
+       HMM_MIRROR_STATS_GLOBAL, false, true, HMM_MIRROR_FEAT_STATS},
   };
+}
+
+// The command with this id (AllCommands() order is not an interface).
+inline Command CommandOf(Cmd id) {
+  for (const Command& c : AllCommands())
+    if (c.id == id) return c;
+  throw std::logic_error("no such command");
 }
 
 inline std::vector<Command> RangeCommands() {
@@ -69,7 +94,9 @@ inline std::string CommandName(const ::testing::TestParamInfo<Command>& info) {
 // Owns the memory valid arguments point at: a written target range, and a
 // states array and a READ/WRITE buffer that are each followed by a
 // PROT_NONE guard page, so a module that wrongly accepted a huge length
-// fails with EFAULT instead of scribbling over the test's memory.
+// fails with EFAULT instead of scribbling over the test's memory.  A valid
+// ATTACH names a pidfd of the test process itself (allowed while the device
+// maps nothing, and a no-op for the mirror).
 class ArgFactory {
  public:
   explicit ArgFactory(uint64_t page)
@@ -81,6 +108,12 @@ class ArgFactory {
     states_.Protect(page, page, PROT_NONE);
     rwbuf_.Protect(kTargetPages * page, page, PROT_NONE);
     FillPatternAs(rwbuf_.data(), kTargetPages * page, 8, target_.addr());
+    self_pidfd_ = PidfdOpen(getpid());
+  }
+  ArgFactory(const ArgFactory&) = delete;
+  ArgFactory& operator=(const ArgFactory&) = delete;
+  ~ArgFactory() {
+    if (self_pidfd_ >= 0) close(self_pidfd_);
   }
 
   static constexpr uint64_t kTargetPages = 2;
@@ -120,6 +153,22 @@ class ArgFactory {
         std::memcpy(out, &rw, sizeof(rw));
         break;
       }
+      case Cmd::kAttach: {
+        hmm_mirror_attach a = MakeAttach(self_pidfd_);
+        std::memcpy(out, &a, sizeof(a));
+        break;
+      }
+      case Cmd::kEvents: {
+        // Events off, default queue: valid whatever is queued.
+        hmm_mirror_events e = MakeEvents(0, 0);
+        std::memcpy(out, &e, sizeof(e));
+        break;
+      }
+      case Cmd::kStats: {
+        hmm_mirror_stats st = MakeStats(0);
+        std::memcpy(out, &st, sizeof(st));
+        break;
+      }
     }
   }
 
@@ -132,6 +181,7 @@ class ArgFactory {
   Mapping target_;
   Mapping states_;
   Mapping rwbuf_;
+  int self_pidfd_ = -1;
 };
 
 // A Command-parameterized fixture with an ArgFactory.
@@ -141,6 +191,7 @@ class CommandTest : public MirrorTest,
   void SetUp() override {
     MirrorTest::SetUp();
     if (HasFatalFailure()) return;
+    HMM_REQUIRE_FEATURES(dev_, cmd().feature);
     args_.reset(new ArgFactory(page_));
   }
 

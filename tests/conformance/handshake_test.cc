@@ -157,5 +157,71 @@ TEST_F(HandshakeTest, AnswerIsWrittenWithinTheCallersSize) {
   EXPECT_TRUE(IsFilledWith(old.after, sizeof(old.after), kCanaryByte));
 }
 
+// Every feature bit this header defines.
+constexpr uint64_t kKnownFeatures =
+    HMM_MIRROR_FEAT_FAULT | HMM_MIRROR_FEAT_SNAPSHOT |
+    HMM_MIRROR_FEAT_DEVICE_RW | HMM_MIRROR_FEAT_QUERY |
+    HMM_MIRROR_FEAT_HUGE_ENTRIES | HMM_MIRROR_FEAT_ATTACH |
+    HMM_MIRROR_FEAT_EVENTS | HMM_MIRROR_FEAT_LAZY_NOTIFIERS |
+    HMM_MIRROR_FEAT_FILE_BACKED | HMM_MIRROR_FEAT_FORK |
+    HMM_MIRROR_FEAT_EXIT | HMM_MIRROR_FEAT_STATS;
+
+TEST_F(HandshakeTest, OnlyDefinedFeatureBitsAreAdvertised) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  hs.features_wanted = ~0ULL;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
+  EXPECT_EQ(hs.features_supported & ~kKnownFeatures, 0u)
+      << "features_supported = 0x" << std::hex << hs.features_supported
+      << ": bits the ABI (abi/hmm_mirror.h) does not define";
+  RecordProperty("features_supported",
+                 FeatureNames(hs.features_supported));
+}
+
+TEST_F(HandshakeTest, OnlyDefinedCommandsAreListed) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
+  const uint64_t defined = (1ULL << (HMM_MIRROR_NR_STATS + 1)) - 1;
+  EXPECT_EQ(hs.ioctls_supported & ~defined, 0u)
+      << "ioctls_supported = 0x" << std::hex << hs.ioctls_supported;
+}
+
+// The feature table: an advertised feature's command exists.
+TEST_F(HandshakeTest, EachAdvertisedFeatureHasItsCommand) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
+  const struct {
+    uint64_t feature;
+    unsigned nr;
+  } table[] = {{HMM_MIRROR_FEAT_FAULT, HMM_MIRROR_NR_FAULT},
+               {HMM_MIRROR_FEAT_SNAPSHOT, HMM_MIRROR_NR_SNAPSHOT},
+               {HMM_MIRROR_FEAT_DEVICE_RW, HMM_MIRROR_NR_READ},
+               {HMM_MIRROR_FEAT_DEVICE_RW, HMM_MIRROR_NR_WRITE},
+               {HMM_MIRROR_FEAT_QUERY, HMM_MIRROR_NR_QUERY},
+               {HMM_MIRROR_FEAT_ATTACH, HMM_MIRROR_NR_ATTACH},
+               {HMM_MIRROR_FEAT_EVENTS, HMM_MIRROR_NR_EVENTS},
+               {HMM_MIRROR_FEAT_STATS, HMM_MIRROR_NR_STATS}};
+  uint8_t zero[4096] = {};
+  for (const auto& t : table) {
+    if (!(hs.features_supported & t.feature)) continue;
+    SCOPED_TRACE(::testing::Message() << FeatureNames(t.feature) << " -> nr "
+                                      << t.nr);
+    EXPECT_TRUE(hs.ioctls_supported & (1ULL << t.nr))
+        << "ioctls_supported = 0x" << std::hex << hs.ioctls_supported;
+    // And the command really exists (a zeroed struct is EINVAL, not
+    // ENOTTY).
+    EXPECT_EQ(Errno(EINVAL), dev_.Call(_IO(HMM_MIRROR_IOC_MAGIC, t.nr), zero));
+  }
+}
+
+// The HMM_REQUIRE_FEATURES skip messages name the bit.
+TEST(FeatureNamesTest, NamesEveryDefinedBit) {
+  EXPECT_EQ(FeatureNames(HMM_MIRROR_FEAT_ATTACH), "HMM_MIRROR_FEAT_ATTACH (bit 5)");
+  EXPECT_EQ(FeatureNames(HMM_MIRROR_FEAT_STATS | HMM_MIRROR_FEAT_EXIT),
+            "HMM_MIRROR_FEAT_EXIT (bit 10), HMM_MIRROR_FEAT_STATS (bit 11)");
+  for (unsigned bit = 0; bit < 12; ++bit)
+    EXPECT_EQ(FeatureNames(1ULL << bit).find("feature ("), std::string::npos)
+        << bit;
+}
+
 }  // namespace
 }  // namespace hmm_conformance

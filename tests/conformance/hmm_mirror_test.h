@@ -13,16 +13,25 @@
 //                 owns, so tests can munmap() parts of it safely
 //   Child         a forked child process that waits for Go()
 //   patterns, page-state formatting and assertions
+//   features      HMM_REQUIRE_FEATURES: skip a test the module cannot run
+//   events        reading struct hmm_mirror_event records from the fd
+//   ChunkArea     1 GiB-aligned chunks of address space the test owns
 #ifndef HMM_MIRROR_CONFORMANCE_TEST_H
 #define HMM_MIRROR_CONFORMANCE_TEST_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +40,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -193,6 +203,36 @@ inline hmm_mirror_rw MakeRw(uint64_t addr, uint64_t length, const void* buf) {
   return rw;
 }
 
+inline hmm_mirror_attach MakeAttach(int pidfd) {
+  hmm_mirror_attach a;
+  std::memset(&a, 0, sizeof(a));
+  a.size = sizeof(a);
+  a.pidfd = static_cast<uint32_t>(pidfd);
+  return a;
+}
+
+inline hmm_mirror_events MakeEvents(uint32_t reasons, uint32_t queue_len = 0) {
+  hmm_mirror_events e;
+  std::memset(&e, 0, sizeof(e));
+  e.size = sizeof(e);
+  e.reasons = reasons;
+  e.queue_len = queue_len;
+  return e;
+}
+
+inline hmm_mirror_stats MakeStats(uint32_t flags = 0) {
+  hmm_mirror_stats st;
+  std::memset(&st, 0, sizeof(st));
+  st.size = sizeof(st);
+  st.flags = flags;
+  return st;
+}
+
+// pidfd_open(2) without a libc wrapper: the fd, or -1 with errno set.
+inline int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
 // ---------------------------------------------------------------------------
 // Mirror: one open /dev/hmm_mirror
 
@@ -280,6 +320,26 @@ class Mirror {
   Errno Write(uint64_t addr, uint64_t length, const void* buf,
               uint64_t* device_faults = nullptr) const {
     return Rw(HMM_MIRROR_IOC_WRITE, addr, length, buf, device_faults);
+  }
+
+  // Does the module advertise every one of these HMM_MIRROR_FEAT_* bits?
+  bool Has(uint64_t features) const {
+    return (info_.features_supported & features) == features;
+  }
+
+  Errno Attach(int pidfd) const {
+    hmm_mirror_attach a = MakeAttach(pidfd);
+    return Call(HMM_MIRROR_IOC_ATTACH, &a);
+  }
+
+  Errno SetEvents(uint32_t reasons, uint32_t queue_len = 0) const {
+    hmm_mirror_events e = MakeEvents(reasons, queue_len);
+    return Call(HMM_MIRROR_IOC_EVENTS, &e);
+  }
+
+  Errno Stats(hmm_mirror_stats* out, uint32_t flags = 0) const {
+    *out = MakeStats(flags);
+    return Call(HMM_MIRROR_IOC_STATS, out);
   }
 
  private:
@@ -621,6 +681,305 @@ class Child {
  private:
   pid_t pid_ = -1;
   int go_fd_ = -1;
+};
+
+// ---------------------------------------------------------------------------
+// Features: a test of a feature the module does not advertise is skipped,
+// with a message naming the missing bit(s).
+
+inline std::string FeatureNames(uint64_t features) {
+  static const struct {
+    uint64_t bit;
+    const char* name;
+  } kNames[] = {
+      {HMM_MIRROR_FEAT_FAULT, "HMM_MIRROR_FEAT_FAULT"},
+      {HMM_MIRROR_FEAT_SNAPSHOT, "HMM_MIRROR_FEAT_SNAPSHOT"},
+      {HMM_MIRROR_FEAT_DEVICE_RW, "HMM_MIRROR_FEAT_DEVICE_RW"},
+      {HMM_MIRROR_FEAT_QUERY, "HMM_MIRROR_FEAT_QUERY"},
+      {HMM_MIRROR_FEAT_HUGE_ENTRIES, "HMM_MIRROR_FEAT_HUGE_ENTRIES"},
+      {HMM_MIRROR_FEAT_ATTACH, "HMM_MIRROR_FEAT_ATTACH"},
+      {HMM_MIRROR_FEAT_EVENTS, "HMM_MIRROR_FEAT_EVENTS"},
+      {HMM_MIRROR_FEAT_LAZY_NOTIFIERS, "HMM_MIRROR_FEAT_LAZY_NOTIFIERS"},
+      {HMM_MIRROR_FEAT_FILE_BACKED, "HMM_MIRROR_FEAT_FILE_BACKED"},
+      {HMM_MIRROR_FEAT_FORK, "HMM_MIRROR_FEAT_FORK"},
+      {HMM_MIRROR_FEAT_EXIT, "HMM_MIRROR_FEAT_EXIT"},
+      {HMM_MIRROR_FEAT_STATS, "HMM_MIRROR_FEAT_STATS"},
+  };
+  std::ostringstream os;
+  const char* sep = "";
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    const uint64_t f = uint64_t{1} << bit;
+    if (!(features & f)) continue;
+    const char* name = nullptr;
+    for (const auto& n : kNames)
+      if (n.bit == f) name = n.name;
+    os << sep << (name ? name : "feature") << " (bit " << bit << ")";
+    sep = ", ";
+  }
+  return os.str();
+}
+
+// Skips the test unless `mirror` (a Mirror) advertises every bit of
+// `features`.  Usable in a test body or a fixture's SetUp().
+#define HMM_REQUIRE_FEATURES(mirror, features)                             \
+  do {                                                                     \
+    const uint64_t hmm_missing_ =                                          \
+        (features) & ~(mirror).info().features_supported;                  \
+    if (hmm_missing_ != 0)                                                 \
+      GTEST_SKIP() << "the module does not advertise "                     \
+                   << ::hmm_conformance::FeatureNames(hmm_missing_);       \
+  } while (0)
+
+// A MirrorTest that runs only when the module advertises kFeatures.  A
+// derived SetUp() calls this one first and returns when IsSkipped().
+template <uint64_t kFeatures>
+class FeatureTest : public MirrorTest {
+ protected:
+  void SetUp() override {
+    MirrorTest::SetUp();
+    if (HasFatalFailure()) return;
+    HMM_REQUIRE_FEATURES(dev_, kFeatures);
+  }
+};
+
+// Polls cond() every 10 ms until it holds or timeout_ms passed; returns its
+// last value.  For the things the ABI promises "shortly after".
+inline bool WaitFor(const std::function<bool()>& cond, int timeout_ms = 5000) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (cond()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return cond();
+    usleep(10000);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+constexpr uint32_t ReasonBit(uint32_t reason) { return 1U << reason; }
+
+inline const char* ReasonName(uint32_t reason) {
+  switch (reason) {
+    case HMM_MIRROR_EVENT_UNMAP: return "UNMAP";
+    case HMM_MIRROR_EVENT_CLEAR: return "CLEAR";
+    case HMM_MIRROR_EVENT_PROTECTION: return "PROTECTION";
+    case HMM_MIRROR_EVENT_MIGRATE: return "MIGRATE";
+    case HMM_MIRROR_EVENT_RELEASE: return "RELEASE";
+    case HMM_MIRROR_EVENT_SOFT_DIRTY: return "SOFT_DIRTY";
+    case HMM_MIRROR_EVENT_EXCLUSIVE: return "EXCLUSIVE";
+    case HMM_MIRROR_EVENT_OTHER: return "OTHER";
+    case HMM_MIRROR_EVENT_LOST: return "LOST";
+    default: return "?";
+  }
+}
+
+inline std::string EventString(const hmm_mirror_event& e) {
+  std::ostringstream os;
+  os << "{size " << e.size << ", " << ReasonName(e.reason) << " (" << e.reason
+     << "), [0x" << std::hex << e.start << ", 0x" << e.end << std::dec
+     << "), seq " << e.seq << ", pages " << e.pages << ", flags " << e.flags
+     << ", reserved " << e.reserved << "}";
+  return os.str();
+}
+
+inline std::string EventsString(const std::vector<hmm_mirror_event>& v) {
+  std::ostringstream os;
+  os << v.size() << " record(s)";
+  for (const hmm_mirror_event& e : v) os << "\n  " << EventString(e);
+  return os.str();
+}
+
+// Reads every queued record without blocking (O_NONBLOCK just for the
+// reads).  *end, if given, gets what ended the reading: EAGAIN (queue
+// empty), 0 (end of file) or another errno.  A read() that does not return
+// whole records is a test failure.
+inline std::vector<hmm_mirror_event> DrainEvents(int fd, int* end = nullptr) {
+  std::vector<hmm_mirror_event> out;
+  const int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  hmm_mirror_event buf[32];
+  int why;
+  for (int guard = 0;; ++guard) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      why = errno;
+      break;
+    }
+    if (n == 0) {
+      why = 0;
+      break;
+    }
+    if (n % sizeof(hmm_mirror_event) != 0) {
+      ADD_FAILURE() << "read() returned " << n
+                    << " bytes: not a whole number of records";
+      why = -1;
+      break;
+    }
+    out.insert(out.end(), buf, buf + n / sizeof(hmm_mirror_event));
+    if (guard > 100000) {
+      ADD_FAILURE() << "the event queue never runs empty";
+      why = -1;
+      break;
+    }
+  }
+  fcntl(fd, F_SETFL, flags);
+  if (end != nullptr) *end = why;
+  return out;
+}
+
+// The records of one reason.
+inline std::vector<hmm_mirror_event> OfReason(
+    const std::vector<hmm_mirror_event>& v, uint32_t reason) {
+  std::vector<hmm_mirror_event> out;
+  for (const hmm_mirror_event& e : v)
+    if (e.reason == reason) out.push_back(e);
+  return out;
+}
+
+// A record is well formed: its size, no flags, nothing reserved, and for
+// an invalidation a non-empty page-aligned range.
+inline ::testing::AssertionResult WellFormed(const hmm_mirror_event& e) {
+  if (e.size != sizeof(hmm_mirror_event) || e.flags != 0 || e.reserved != 0)
+    return ::testing::AssertionFailure() << EventString(e);
+  if (e.reason > HMM_MIRROR_EVENT_LOST)
+    return ::testing::AssertionFailure() << "unknown reason " << EventString(e);
+  if (e.reason != HMM_MIRROR_EVENT_LOST && e.reason != HMM_MIRROR_EVENT_RELEASE &&
+      (e.start >= e.end || e.start % OsPageSize() || e.end % OsPageSize()))
+    return ::testing::AssertionFailure() << "bad range " << EventString(e);
+  return ::testing::AssertionSuccess();
+}
+
+// poll() on one fd: the revents, 0 on timeout, -1 on error.
+inline int PollFd(int fd, short events, int timeout_ms) {
+  struct pollfd p = {fd, events, 0};
+  int n;
+  do {
+    n = poll(&p, 1, timeout_ms);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -1;
+  return n == 0 ? 0 : p.revents;
+}
+
+inline void NoopSignalHandler(int) {}
+
+// read() that gives up after timeout_ms: a watchdog thread interrupts it
+// with SIGUSR1 (no SA_RESTART), so a module that never wakes the reader
+// fails the test instead of hanging the suite.  Returns read()'s result;
+// errno is EINTR after a timeout.
+inline ssize_t ReadWithin(int fd, void* buf, size_t count, int timeout_ms) {
+  struct sigaction sa = {}, old = {};
+  sa.sa_handler = NoopSignalHandler;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, &old);
+  const pthread_t reader = pthread_self();
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(timeout_ms);
+    while (!done.load() && std::chrono::steady_clock::now() < deadline)
+      usleep(10000);
+    // Keep signalling: the first signal may land before read() blocks.
+    while (!done.load()) {
+      pthread_kill(reader, SIGUSR1);
+      usleep(50000);
+    }
+  });
+  const ssize_t n = read(fd, buf, count);
+  const int err = errno;
+  done.store(true);
+  watchdog.join();
+  sigaction(SIGUSR1, &old, nullptr);
+  errno = err;
+  return n;
+}
+
+// ---------------------------------------------------------------------------
+// Stats
+
+inline uint64_t TotalInvalidations(const hmm_mirror_stats& s) {
+  uint64_t sum = 0;
+  for (uint64_t n : s.invalidations) sum += n;
+  return sum;
+}
+
+inline std::string StatsString(const hmm_mirror_stats& s) {
+  std::ostringstream os;
+  os << "device_faults " << s.device_faults << ", fault_calls "
+     << s.fault_calls << ", pages_faulted " << s.pages_faulted
+     << ", fault_retries " << s.fault_retries << ", invalidations [";
+  for (unsigned i = 0; i < HMM_MIRROR_EVENT_NR_REASONS; ++i)
+    os << (i ? " " : "") << s.invalidations[i];
+  os << "], pages_invalidated " << s.pages_invalidated
+     << ", events_delivered " << s.events_delivered << ", events_lost "
+     << s.events_lost << ", notifiers " << s.notifiers << ", dpt_tables "
+     << s.dpt_tables << ", dpt_pages " << s.dpt_pages << ", mirrors "
+     << s.mirrors;
+  return os.str();
+}
+
+// ---------------------------------------------------------------------------
+// ChunkArea: naturally aligned 1 GiB chunks of address space (the unit of
+// the lazy notifiers) that nothing else in the process maps.  The chunks
+// are reserved PROT_NONE; tests open read-write windows in them.
+
+constexpr uint64_t kChunkSize = uint64_t{1} << 30;
+
+class ChunkArea {
+ public:
+  explicit ChunkArea(unsigned nchunks) : n_(nchunks) {
+    const uint64_t len = (uint64_t{nchunks} + 1) * kChunkSize;
+    void* p = mmap(nullptr, len, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+      throw std::runtime_error(std::string("reserving chunks: ") +
+                               std::strerror(errno));
+    const uint64_t raw = U64(p);
+    base_ = (raw + kChunkSize - 1) & ~(kChunkSize - 1);
+    if (base_ > raw) munmap(p, base_ - raw);
+    const uint64_t end = base_ + nchunks * kChunkSize;
+    if (raw + len > end) munmap(reinterpret_cast<void*>(end), raw + len - end);
+  }
+  ChunkArea(const ChunkArea&) = delete;
+  ChunkArea& operator=(const ChunkArea&) = delete;
+  ~ChunkArea() { munmap(reinterpret_cast<void*>(base_), n_ * kChunkSize); }
+
+  uint64_t chunk(unsigned i) const { return base_ + i * kChunkSize; }
+  uint8_t* at(unsigned i, uint64_t offset) const {
+    return reinterpret_cast<uint8_t*>(chunk(i) + offset);
+  }
+
+  // Private anonymous read-write memory at chunk i + offset (MAP_FIXED over
+  // the reservation, so nothing else can be there), out of THP.
+  uint8_t* Map(unsigned i, uint64_t offset, uint64_t length,
+               int advice = MADV_NOHUGEPAGE) const {
+    void* p = mmap(at(i, offset), length, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED)
+      throw std::runtime_error(std::string("mmap in chunk: ") +
+                               std::strerror(errno));
+    if (advice >= 0) madvise(p, length, advice);
+    return static_cast<uint8_t*>(p);
+  }
+
+  // munmap() of a window, then the reservation is put back (the address
+  // range stays ours).
+  void Unmap(unsigned i, uint64_t offset, uint64_t length) const {
+    if (munmap(at(i, offset), length) != 0)
+      throw std::runtime_error(std::string("munmap in chunk: ") +
+                               std::strerror(errno));
+    void* p = mmap(at(i, offset), length, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                       MAP_FIXED_NOREPLACE,
+                   -1, 0);
+    if (p == MAP_FAILED)
+      throw std::runtime_error(std::string("re-reserving: ") +
+                               std::strerror(errno));
+  }
+
+ private:
+  unsigned n_;
+  uint64_t base_ = 0;
 };
 
 }  // namespace hmm_conformance

@@ -67,12 +67,69 @@ static_assert(offsetof(hmm_mirror_rw, buf) == 24);
 static_assert(offsetof(hmm_mirror_rw, device_faults) == 32);
 static_assert(sizeof(hmm_mirror_rw) == 40);
 
+// --- struct hmm_mirror_attach: size flags pidfd reserved
+static_assert(sizeof(hmm_mirror_attach) == HMM_MIRROR_ATTACH_SIZE_VER1);
+static_assert(offsetof(hmm_mirror_attach, size) == 0);
+static_assert(offsetof(hmm_mirror_attach, flags) == 4);
+static_assert(offsetof(hmm_mirror_attach, pidfd) == 8);
+static_assert(offsetof(hmm_mirror_attach, reserved) == 12);
+static_assert(sizeof(hmm_mirror_attach) == 16);
+
+// --- struct hmm_mirror_event (a read() record): size reason start end seq
+//     pages flags reserved
+static_assert(sizeof(hmm_mirror_event) == HMM_MIRROR_EVENT_SIZE_VER1);
+static_assert(offsetof(hmm_mirror_event, size) == 0);
+static_assert(offsetof(hmm_mirror_event, reason) == 4);
+static_assert(offsetof(hmm_mirror_event, start) == 8);
+static_assert(offsetof(hmm_mirror_event, end) == 16);
+static_assert(offsetof(hmm_mirror_event, seq) == 24);
+static_assert(offsetof(hmm_mirror_event, pages) == 32);
+static_assert(offsetof(hmm_mirror_event, flags) == 40);
+static_assert(offsetof(hmm_mirror_event, reserved) == 44);
+static_assert(sizeof(hmm_mirror_event) == 48);
+
+// --- struct hmm_mirror_events: size flags reasons queue_len
+static_assert(sizeof(hmm_mirror_events) == HMM_MIRROR_EVENTS_SIZE_VER1);
+static_assert(offsetof(hmm_mirror_events, size) == 0);
+static_assert(offsetof(hmm_mirror_events, flags) == 4);
+static_assert(offsetof(hmm_mirror_events, reasons) == 8);
+static_assert(offsetof(hmm_mirror_events, queue_len) == 12);
+static_assert(sizeof(hmm_mirror_events) == 16);
+
+// --- struct hmm_mirror_stats: size flags device_faults fault_calls
+//     pages_faulted fault_retries invalidations[8] pages_invalidated
+//     events_delivered events_lost notifiers dpt_tables dpt_pages mirrors
+static_assert(sizeof(hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER1);
+static_assert(offsetof(hmm_mirror_stats, size) == 0);
+static_assert(offsetof(hmm_mirror_stats, flags) == 4);
+static_assert(offsetof(hmm_mirror_stats, device_faults) == 8);
+static_assert(offsetof(hmm_mirror_stats, fault_calls) == 16);
+static_assert(offsetof(hmm_mirror_stats, pages_faulted) == 24);
+static_assert(offsetof(hmm_mirror_stats, fault_retries) == 32);
+static_assert(offsetof(hmm_mirror_stats, invalidations) == 40);
+static_assert(sizeof(hmm_mirror_stats::invalidations) == 8 * 8);
+static_assert(offsetof(hmm_mirror_stats, pages_invalidated) == 104);
+static_assert(offsetof(hmm_mirror_stats, events_delivered) == 112);
+static_assert(offsetof(hmm_mirror_stats, events_lost) == 120);
+static_assert(offsetof(hmm_mirror_stats, notifiers) == 128);
+static_assert(offsetof(hmm_mirror_stats, dpt_tables) == 136);
+static_assert(offsetof(hmm_mirror_stats, dpt_pages) == 144);
+static_assert(offsetof(hmm_mirror_stats, mirrors) == 152);
+static_assert(sizeof(hmm_mirror_stats) == 160);
+
 // Field widths: every field is __u32 or __u64.
 static_assert(std::is_same_v<decltype(hmm_mirror_handshake::size), __u32>);
 static_assert(std::is_same_v<decltype(hmm_mirror_handshake::features_wanted),
                              __u64>);
 static_assert(std::is_same_v<decltype(hmm_mirror_pages::states), __u64>);
 static_assert(std::is_same_v<decltype(hmm_mirror_rw::buf), __u64>);
+static_assert(std::is_same_v<decltype(hmm_mirror_attach::pidfd), __u32>);
+static_assert(std::is_same_v<decltype(hmm_mirror_event::seq), __u64>);
+static_assert(std::is_same_v<decltype(hmm_mirror_events::queue_len), __u32>);
+static_assert(std::is_same_v<std::remove_extent_t<decltype(
+                                 hmm_mirror_stats::invalidations)>,
+                             __u64>);
+static_assert(std::is_same_v<decltype(hmm_mirror_stats::mirrors), __u64>);
 
 // --- Commands: _IO(0xB2, nr), no size or direction bits.
 static_assert(HMM_MIRROR_IOC_MAGIC == 0xB2);
@@ -91,7 +148,13 @@ HMM_PIN_COMMAND(HMM_MIRROR_IOC_SNAPSHOT, 0x02);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_READ, 0x03);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_WRITE, 0x04);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_QUERY, 0x05);
+HMM_PIN_COMMAND(HMM_MIRROR_IOC_ATTACH, 0x06);
+HMM_PIN_COMMAND(HMM_MIRROR_IOC_EVENTS, 0x07);
+HMM_PIN_COMMAND(HMM_MIRROR_IOC_STATS, 0x08);
 #undef HMM_PIN_COMMAND
+static_assert(HMM_MIRROR_NR_ATTACH == 0x06);
+static_assert(HMM_MIRROR_NR_EVENTS == 0x07);
+static_assert(HMM_MIRROR_NR_STATS == 0x08);
 
 // --- Flag and state bits.
 static_assert(HMM_MIRROR_FEAT_FAULT == 1ULL << 0);
@@ -99,6 +162,30 @@ static_assert(HMM_MIRROR_FEAT_SNAPSHOT == 1ULL << 1);
 static_assert(HMM_MIRROR_FEAT_DEVICE_RW == 1ULL << 2);
 static_assert(HMM_MIRROR_FEAT_QUERY == 1ULL << 3);
 static_assert(HMM_MIRROR_FEAT_HUGE_ENTRIES == 1ULL << 4);
+static_assert(HMM_MIRROR_FEAT_ATTACH == 1ULL << 5);
+static_assert(HMM_MIRROR_FEAT_EVENTS == 1ULL << 6);
+static_assert(HMM_MIRROR_FEAT_LAZY_NOTIFIERS == 1ULL << 7);
+static_assert(HMM_MIRROR_FEAT_FILE_BACKED == 1ULL << 8);
+static_assert(HMM_MIRROR_FEAT_FORK == 1ULL << 9);
+static_assert(HMM_MIRROR_FEAT_EXIT == 1ULL << 10);
+static_assert(HMM_MIRROR_FEAT_STATS == 1ULL << 11);
+// Event reasons: the record's reason and the bit in hmm_mirror_events.reasons.
+static_assert(HMM_MIRROR_EVENT_UNMAP == 0);
+static_assert(HMM_MIRROR_EVENT_CLEAR == 1);
+static_assert(HMM_MIRROR_EVENT_PROTECTION == 2);
+static_assert(HMM_MIRROR_EVENT_MIGRATE == 3);
+static_assert(HMM_MIRROR_EVENT_RELEASE == 4);
+static_assert(HMM_MIRROR_EVENT_SOFT_DIRTY == 5);
+static_assert(HMM_MIRROR_EVENT_EXCLUSIVE == 6);
+static_assert(HMM_MIRROR_EVENT_OTHER == 7);
+static_assert(HMM_MIRROR_EVENT_NR_REASONS == 8);
+static_assert(HMM_MIRROR_EVENT_LOST == 8);
+static_assert(HMM_MIRROR_EVENT_ALL_REASONS == 0xffU);
+static_assert(HMM_MIRROR_STATS_GLOBAL == 1U << 0);
+// One invalidation counter per reason, LOST excluded.
+static_assert(sizeof(hmm_mirror_stats::invalidations) /
+                  sizeof(hmm_mirror_stats::invalidations[0]) ==
+              HMM_MIRROR_EVENT_NR_REASONS);
 static_assert(HMM_MIRROR_FAULT_WRITE == 1U << 0);
 static_assert(HMM_MIRROR_PAGE_VALID == 1U << 0);
 static_assert(HMM_MIRROR_PAGE_WRITE == 1U << 1);
@@ -113,6 +200,22 @@ TEST(Layout, StructSizesAreTheVersionOneSizes) {
   EXPECT_EQ(sizeof(hmm_mirror_fault), size_t{HMM_MIRROR_FAULT_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_pages), size_t{HMM_MIRROR_PAGES_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_rw), size_t{HMM_MIRROR_RW_SIZE_VER1});
+  EXPECT_EQ(sizeof(hmm_mirror_attach), size_t{HMM_MIRROR_ATTACH_SIZE_VER1});
+  EXPECT_EQ(sizeof(hmm_mirror_event), size_t{HMM_MIRROR_EVENT_SIZE_VER1});
+  EXPECT_EQ(sizeof(hmm_mirror_events), size_t{HMM_MIRROR_EVENTS_SIZE_VER1});
+  EXPECT_EQ(sizeof(hmm_mirror_stats), size_t{HMM_MIRROR_STATS_SIZE_VER1});
+}
+
+TEST(Layout, StructsAreWholeNumbersOfU64) {
+  // No tail padding can hide between versions: each struct ends on an
+  // 8-byte boundary, so an array of records (read()) steps by sizeof.
+  EXPECT_EQ(sizeof(hmm_mirror_attach) % 8, 0u);
+  EXPECT_EQ(sizeof(hmm_mirror_event) % 8, 0u);
+  EXPECT_EQ(sizeof(hmm_mirror_events) % 8, 0u);
+  EXPECT_EQ(sizeof(hmm_mirror_stats) % 8, 0u);
+  EXPECT_EQ(offsetof(hmm_mirror_stats, pages_invalidated),
+            offsetof(hmm_mirror_stats, invalidations) +
+                HMM_MIRROR_EVENT_NR_REASONS * sizeof(__u64));
 }
 
 TEST(Layout, EveryStructStartsWithSizeThenFlags) {
@@ -124,6 +227,14 @@ TEST(Layout, EveryStructStartsWithSizeThenFlags) {
   EXPECT_EQ(offsetof(hmm_mirror_fault, flags), 4u);
   EXPECT_EQ(offsetof(hmm_mirror_pages, flags), 4u);
   EXPECT_EQ(offsetof(hmm_mirror_rw, flags), 4u);
+  EXPECT_EQ(offsetof(hmm_mirror_attach, size), 0u);
+  EXPECT_EQ(offsetof(hmm_mirror_events, size), 0u);
+  EXPECT_EQ(offsetof(hmm_mirror_stats, size), 0u);
+  EXPECT_EQ(offsetof(hmm_mirror_attach, flags), 4u);
+  EXPECT_EQ(offsetof(hmm_mirror_events, flags), 4u);
+  EXPECT_EQ(offsetof(hmm_mirror_stats, flags), 4u);
+  // A read() record starts with its own size too.
+  EXPECT_EQ(offsetof(hmm_mirror_event, size), 0u);
 }
 
 TEST(Layout, CommandsAreIoNumbersOfMagicB2) {
@@ -132,7 +243,9 @@ TEST(Layout, CommandsAreIoNumbersOfMagicB2) {
     unsigned nr;
   } cmds[] = {{HMM_MIRROR_IOC_HANDSHAKE, 0}, {HMM_MIRROR_IOC_FAULT, 1},
               {HMM_MIRROR_IOC_SNAPSHOT, 2},  {HMM_MIRROR_IOC_READ, 3},
-              {HMM_MIRROR_IOC_WRITE, 4},     {HMM_MIRROR_IOC_QUERY, 5}};
+              {HMM_MIRROR_IOC_WRITE, 4},     {HMM_MIRROR_IOC_QUERY, 5},
+              {HMM_MIRROR_IOC_ATTACH, 6},    {HMM_MIRROR_IOC_EVENTS, 7},
+              {HMM_MIRROR_IOC_STATS, 8}};
   for (const auto& c : cmds) {
     SCOPED_TRACE(c.nr);
     EXPECT_EQ(_IOC_TYPE(c.cmd), 0xB2u);

@@ -1023,3 +1023,32 @@ TEST_F(DptTest, RandomOpsMatchModel) {
 }
 
 }  // namespace
+
+// dpt_unmap_span: the span of what was removed, not of what was asked.
+namespace {
+
+TEST_F(DptTest, UnmapSpanIsTheSpanOfRemovedEntries) {
+  for (int i = 4; i < 12; i++) Map(0x100000 + i * 4096ull, i, DPT_ORDER_4K);
+  dpt_span span{};
+  EXPECT_EQ(8u, dpt_unmap_span(&t_, 0x100000, 0x100000 + 16 * 4096ull, &span));
+  EXPECT_EQ(0x100000 + 4 * 4096ull, span.start);
+  EXPECT_EQ(0x100000 + 12 * 4096ull, span.end);
+  EXPECT_EQ(0u, dpt_unmap_span(&t_, 0, DPT_VA_LIMIT, &span));
+  EXPECT_EQ(span.start, span.end) << "nothing removed: empty span";
+}
+
+TEST_F(DptTest, UnmapSpanOfWholeTablesAndHugeEntries) {
+  // Pages 3..509 of one leaf table, dropped whole by a covering range.
+  for (int i = 3; i < 510; i++) Map(0x40000000 + i * 4096ull, i, DPT_ORDER_4K);
+  // A 2M entry, removed whole by a one-page range inside it.
+  Map(0x80000000, 512, DPT_ORDER_2M);
+  dpt_span span{};
+  EXPECT_EQ(507u, dpt_unmap_span(&t_, 0x40000000, 0x40200000, &span));
+  EXPECT_EQ(0x40000000 + 3 * 4096ull, span.start);
+  EXPECT_EQ(0x40000000 + 510 * 4096ull, span.end);
+  EXPECT_EQ(512u, dpt_unmap_span(&t_, 0x80001000, 0x80002000, &span));
+  EXPECT_EQ(0x80000000u, span.start);
+  EXPECT_EQ(0x80200000u, span.end);
+}
+
+}  // namespace

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+//
+// exit_test.cc - HMM_MIRROR_FEAT_EXIT (abi/README.md, "Exit"): when the
+// mirrored address space goes away while the fd is open, the device page
+// table is emptied and a RELEASE event is queued (if enabled), generated
+// once; every command except HANDSHAKE, EVENTS and STATS then fails with
+// ESRCH; read() returns the queued records and then 0; poll() reports
+// POLLHUP.
+//
+// The mirrored process is a child that opens its own mirror and passes the
+// fd to the test (or, with ATTACH, a child the test's mirror attached to).
+
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "process_util.h"
+
+namespace hmm_conformance {
+namespace {
+
+constexpr uint32_t kValid = HMM_MIRROR_PAGE_VALID;
+constexpr uint32_t kReleaseBit = ReasonBit(HMM_MIRROR_EVENT_RELEASE);
+constexpr uint32_t kUnmapBit = ReasonBit(HMM_MIRROR_EVENT_UNMAP);
+constexpr size_t kRec = sizeof(hmm_mirror_event);
+
+// A child with a mirror of its own: it maps `pages` pages (in two 1 GiB
+// chunks when two_chunks), writes them, faults them through its mirror and
+// passes the fd and the address to the test.  Then it serves {kUnmap, off,
+// len} -> 0 / errno and {kExit}.
+class MirroredChild {
+ public:
+  enum : uint64_t { kUnmap = 1, kExit = 2 };
+
+  MirroredChild(uint64_t pages, bool two_chunks = false)
+      : remote_([pages, two_chunks](int sock) {
+          return Serve(sock, pages, two_chunks);
+        }) {
+    uint64_t a = 0;
+    fd_ = TakeFd(remote_.sock(), &a);
+    addr_ = a;
+  }
+  ~MirroredChild() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  bool ok() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  uint64_t addr(uint64_t offset = 0) const { return addr_ + offset; }
+  uint64_t Unmap(uint64_t off, uint64_t len) {
+    return remote_.Ask({kUnmap, off, len});
+  }
+  // Makes the child exit and reaps it: its exit status.
+  int Exit() {
+    remote_.Send({kExit});
+    return remote_.Reap();
+  }
+  Remote& remote() { return remote_; }
+
+  Errno Call(unsigned long cmd, const void* arg) const {
+    return RawIoctl(fd_, cmd, arg);
+  }
+  Errno SetEvents(uint32_t reasons) const {
+    hmm_mirror_events e = MakeEvents(reasons);
+    return Call(HMM_MIRROR_IOC_EVENTS, &e);
+  }
+
+ private:
+  static int Serve(int sock, uint64_t pages, bool two_chunks) {
+    const uint64_t ps = OsPageSize();
+    Mirror mine;
+    if (!mine.Open().empty()) return 2;
+    uint8_t* base;
+    std::unique_ptr<ChunkArea> area;
+    if (two_chunks) {
+      // pages/2 at the end of chunk 0, pages/2 at the start of chunk 1.
+      area.reset(new ChunkArea(2));
+      base = area->Map(0, kChunkSize - pages / 2 * ps, pages * ps);
+    } else {
+      void* p = mmap(nullptr, pages * ps, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) return 3;
+      base = static_cast<uint8_t*>(p);
+      madvise(p, pages * ps, MADV_NOHUGEPAGE);
+    }
+    FillPattern(base, pages * ps, 1);
+    if (mine.Fault(U64(base), pages * ps, HMM_MIRROR_FAULT_WRITE) != kSuccess)
+      return 4;
+    if (!PassFd(sock, mine.fd(), U64(base))) return 5;
+    // Exits with _exit(): no destructor may unmap anything first (the
+    // ChunkArea would), the exit itself must take the memory away.
+    for (;;) {
+      uint64_t w[3];
+      if (RecvWords(sock, w, 3) <= 0) _exit(0);
+      if (w[0] == kExit) _exit(0);
+      if (w[0] == kUnmap) {
+        const uint64_t rc = munmap(base + w[1], w[2]) == 0 ? 0 : errno;
+        if (!SendWords(sock, {rc})) return 0;
+      }
+    }
+  }
+
+  Remote remote_;
+  int fd_ = -1;
+  uint64_t addr_ = 0;
+};
+
+class ExitTest : public FeatureTest<HMM_MIRROR_FEAT_EXIT> {};
+
+TEST_F(ExitTest, CommandsAfterExitAreEsrchExceptHandshakeEventsStats) {
+  MirroredChild child(4);
+  ASSERT_TRUE(child.ok());
+  std::vector<uint32_t> states(4, kStateCanary);
+  hmm_mirror_pages p = MakePages(child.addr(), 4 * page_, states.data(), 4);
+  ASSERT_EQ(kSuccess, child.Call(HMM_MIRROR_IOC_QUERY, &p));
+  ASSERT_TRUE(PagesHave(states, 0, 4, kValid, 0)) << "before the exit";
+  ASSERT_EQ(child.Exit(), 0);
+
+  Mapping buf(4 * page_);
+  hmm_mirror_fault f = MakeFault(child.addr(), 4 * page_);
+  EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_FAULT, &f));
+  p = MakePages(child.addr(), 4 * page_, states.data(), 4);
+  EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_SNAPSHOT, &p));
+  p = MakePages(child.addr(), 4 * page_, states.data(), 4);
+  EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_QUERY, &p));
+  hmm_mirror_rw rw = MakeRw(child.addr(), 4 * page_, buf.data());
+  EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_READ, &rw));
+  rw = MakeRw(child.addr(), 4 * page_, buf.data());
+  EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_WRITE, &rw));
+  if (dev_.Has(HMM_MIRROR_FEAT_ATTACH)) {
+    // Not even to move to a live process.
+    const int self = PidfdOpen(getpid());
+    ASSERT_GE(self, 0);
+    hmm_mirror_attach a = MakeAttach(self);
+    EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_ATTACH, &a));
+    close(self);
+  }
+
+  hmm_mirror_handshake hs = MakeHandshake();
+  EXPECT_EQ(kSuccess, child.Call(HMM_MIRROR_IOC_HANDSHAKE, &hs));
+  if (dev_.Has(HMM_MIRROR_FEAT_EVENTS)) {
+    EXPECT_EQ(kSuccess, child.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  }
+  if (dev_.Has(HMM_MIRROR_FEAT_STATS)) {
+    hmm_mirror_stats st = MakeStats();
+    ASSERT_EQ(kSuccess, child.Call(HMM_MIRROR_IOC_STATS, &st));
+    EXPECT_EQ(st.dpt_pages, 0u) << "the device page table is emptied: "
+                                << StatsString(st);
+    EXPECT_EQ(st.mirrors, 1u);
+  }
+}
+
+class ExitEventsTest
+    : public FeatureTest<HMM_MIRROR_FEAT_EXIT | HMM_MIRROR_FEAT_EVENTS> {};
+
+TEST_F(ExitEventsTest, ReleaseRecordThenEndOfFile) {
+  MirroredChild child(4);
+  ASSERT_TRUE(child.ok());
+  ASSERT_EQ(kSuccess, child.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  EXPECT_EQ(0, PollFd(child.fd(), POLLIN, 0)) << "nothing yet";
+  ASSERT_EQ(child.Exit(), 0);
+
+  const int rev = PollFd(child.fd(), POLLIN, kReplyTimeoutMs);
+  EXPECT_TRUE(rev > 0 && (rev & POLLIN)) << "revents " << rev;
+  EXPECT_TRUE(rev > 0 && (rev & POLLHUP)) << "revents " << rev;
+  int end = -1;
+  std::vector<hmm_mirror_event> ev = DrainEvents(child.fd(), &end);
+  ASSERT_EQ(ev.size(), 1u) << "exactly one RELEASE: " << EventsString(ev);
+  EXPECT_TRUE(WellFormed(ev[0]));
+  EXPECT_EQ(ev[0].reason, uint32_t{HMM_MIRROR_EVENT_RELEASE}) << EventString(ev[0]);
+  // "pages: device pages (4K) the invalidation removed": the exit emptied
+  // the 4 pages the child had faulted.
+  EXPECT_EQ(ev[0].pages, 4u) << EventString(ev[0]);
+  EXPECT_EQ(end, 0) << "then end of file, not " << Errno(end);
+
+  // Blocking read: end of file at once.
+  hmm_mirror_event e;
+  errno = 0;
+  EXPECT_EQ(0, ReadWithin(child.fd(), &e, kRec, 5000)) << std::strerror(errno);
+  EXPECT_EQ(0, ReadWithin(child.fd(), &e, kRec, 5000)) << std::strerror(errno);
+  const int after = PollFd(child.fd(), POLLIN, 0);
+  EXPECT_TRUE(after > 0 && (after & POLLHUP)) << "revents " << after;
+  EXPECT_FALSE(after > 0 && (after & POLLIN)) << "nothing left to read";
+}
+
+TEST_F(ExitEventsTest, WithoutReleaseEnabledReadIsEndOfFile) {
+  MirroredChild child(4);
+  ASSERT_TRUE(child.ok());
+  ASSERT_EQ(kSuccess, child.SetEvents(kUnmapBit));
+  ASSERT_EQ(child.Exit(), 0);
+  const int rev = PollFd(child.fd(), POLLIN, kReplyTimeoutMs);
+  EXPECT_TRUE(rev > 0 && (rev & POLLHUP)) << "revents " << rev;
+  int end = -1;
+  std::vector<hmm_mirror_event> ev = DrainEvents(child.fd(), &end);
+  EXPECT_TRUE(ev.empty()) << "RELEASE was not enabled: " << EventsString(ev);
+  EXPECT_EQ(end, 0) << Errno(end);
+  hmm_mirror_event e;
+  EXPECT_EQ(0, ReadWithin(child.fd(), &e, kRec, 5000)) << std::strerror(errno);
+}
+
+TEST_F(ExitEventsTest, QueuedRecordsAreReadBeforeTheRelease) {
+  MirroredChild child(8);
+  ASSERT_TRUE(child.ok());
+  ASSERT_EQ(kSuccess, child.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  ASSERT_EQ(0u, child.Unmap(0, 4 * page_));
+  ASSERT_EQ(child.Exit(), 0);
+  ASSERT_GT(PollFd(child.fd(), POLLIN, kReplyTimeoutMs), 0);
+  int end = -1;
+  std::vector<hmm_mirror_event> ev = DrainEvents(child.fd(), &end);
+  ASSERT_EQ(ev.size(), 2u) << EventsString(ev);
+  EXPECT_EQ(ev[0].reason, uint32_t{HMM_MIRROR_EVENT_UNMAP}) << EventsString(ev);
+  EXPECT_EQ(ev[0].start, child.addr());
+  EXPECT_EQ(ev[0].end, child.addr(4 * page_));
+  EXPECT_EQ(ev[0].pages, 4u);
+  EXPECT_EQ(ev[1].reason, uint32_t{HMM_MIRROR_EVENT_RELEASE}) << EventsString(ev);
+  EXPECT_EQ(ev[1].seq, ev[0].seq + 1);
+  EXPECT_EQ(end, 0) << Errno(end);
+}
+
+TEST_F(ExitEventsTest, ReleaseIsGeneratedOnceForSeveralChunks) {
+  MirroredChild child(8, /*two_chunks=*/true);
+  ASSERT_TRUE(child.ok());
+  ASSERT_EQ(kSuccess, child.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  ASSERT_EQ(child.Exit(), 0);
+  ASSERT_GT(PollFd(child.fd(), POLLIN, kReplyTimeoutMs), 0);
+  std::vector<hmm_mirror_event> ev = DrainEvents(child.fd());
+  const std::vector<hmm_mirror_event> rel = OfReason(ev, HMM_MIRROR_EVENT_RELEASE);
+  ASSERT_EQ(rel.size(), 1u) << EventsString(ev);
+  EXPECT_EQ(ev.size(), 1u) << "only the RELEASE: " << EventsString(ev);
+  EXPECT_EQ(rel[0].pages, 8u) << "both chunks' pages: " << EventString(rel[0]);
+}
+
+TEST_F(ExitEventsTest, BlockedReaderWakesUpAtExit) {
+  MirroredChild child(4);
+  ASSERT_TRUE(child.ok());
+  ASSERT_EQ(kSuccess, child.SetEvents(kReleaseBit));
+  std::thread exiter([&] {
+    usleep(100000);
+    child.Exit();
+  });
+  hmm_mirror_event e;
+  std::memset(&e, 0, sizeof(e));
+  const ssize_t n = ReadWithin(child.fd(), &e, kRec, 10000);
+  const int err = errno;
+  exiter.join();
+  ASSERT_EQ(n, static_cast<ssize_t>(kRec)) << std::strerror(err);
+  EXPECT_EQ(e.reason, uint32_t{HMM_MIRROR_EVENT_RELEASE}) << EventString(e);
+  EXPECT_EQ(0, ReadWithin(child.fd(), &e, kRec, 5000)) << std::strerror(errno);
+}
+
+TEST_F(ExitEventsTest, PollWakesUpAtExit) {
+  MirroredChild child(4);
+  ASSERT_TRUE(child.ok());
+  ASSERT_EQ(kSuccess, child.SetEvents(kUnmapBit));
+  std::thread exiter([&] {
+    usleep(100000);
+    child.Exit();
+  });
+  const int rev = PollFd(child.fd(), POLLIN, kReplyTimeoutMs);
+  exiter.join();
+  EXPECT_TRUE(rev > 0 && (rev & POLLHUP)) << "revents " << rev;
+}
+
+// The brief's case: a mirror ATTACHed to a child that exits.
+TEST_F(ExitEventsTest, AttachedChildExits) {
+  HMM_REQUIRE_FEATURES(dev_, HMM_MIRROR_FEAT_ATTACH);
+  TargetProcess t(4 * page_, 2);
+  ASSERT_TRUE(t.ok());
+  const int pidfd = PidfdOpen(t.pid());
+  ASSERT_GE(pidfd, 0);
+  ASSERT_EQ(kSuccess, dev_.Attach(pidfd));
+  close(pidfd);
+  ASSERT_EQ(kSuccess, dev_.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  ASSERT_EQ(kSuccess, dev_.Fault(t.addr(), 4 * page_, HMM_MIRROR_FAULT_WRITE));
+  ASSERT_EQ(t.Exit(), 0);
+  ASSERT_GT(PollFd(dev_.fd(), POLLIN, kReplyTimeoutMs), 0);
+  int end = -1;
+  std::vector<hmm_mirror_event> ev = DrainEvents(dev_.fd(), &end);
+  ASSERT_EQ(ev.size(), 1u) << EventsString(ev);
+  EXPECT_EQ(ev[0].reason, uint32_t{HMM_MIRROR_EVENT_RELEASE});
+  EXPECT_EQ(end, 0) << Errno(end);
+  std::vector<uint32_t> q;
+  EXPECT_EQ(Errno(ESRCH), dev_.Query(t.addr(), 4 * page_, &q));
+  Mapping buf(4 * page_);
+  EXPECT_EQ(Errno(ESRCH), dev_.Read(t.addr(), 4 * page_, buf.data()));
+  // The caller's own memory is not the mirror's any more either.
+  Mapping mine(page_);
+  EXPECT_EQ(Errno(ESRCH), dev_.Fault(mine.addr(), page_));
+}
+
+}  // namespace
+}  // namespace hmm_conformance
