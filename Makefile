@@ -38,6 +38,10 @@ include tests/conformance/conformance.mk
 include examples/examples.mk
 -include bindings/c/libhmm_mirror.mk
 -include cli/cli.mk
+-include packaging/packaging.mk
+-include bindings/rust/rust.mk
+-include bindings/python/python.mk
+-include bench/bench.mk
 
 VM_SUITES += $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN)
 
@@ -50,6 +54,12 @@ help:
 	@echo "make module     build hmm_mirror.ko for KDIR=$(KDIR)"
 	@echo "make host       build the host library and test binaries"
 	@echo "make check      checkpatch --strict, sparse and W=1 on kmod/ and core/"
+	@echo "make install    module (+depmod), udev rule, library, header, .pc, hmm-mirror tool"
+	@echo "make uninstall  remove what make install put in place"
+	@echo "make dkms-test  dkms add/build/remove against the installed headers"
+	@echo "make rust-example  run the Rust prototype device in the VM"
+	@echo "make kernel     build the custom kernel (DEVICE_PRIVATE, TEST_HMM) for make bench"
+	@echo "make bench      hmm_mirror vs the kernel's test_hmm on the custom kernel"
 	@echo "make clean      remove $(BUILD)"
 	@echo "Variables: KDIR= kernel build tree, KERNEL= kernel image for the VM,"
 	@echo "           VM_TIMEOUT= seconds before a hung VM is killed"

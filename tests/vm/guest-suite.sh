@@ -7,6 +7,10 @@
 results=$1
 shift
 status=0
+# Automatic NUMA balancing (on in the two-node guest) unmaps pages at
+# random to sample accesses, clearing device entries under tests that
+# expect them to stay; the migration tests use move_pages(2) instead.
+[ -w /proc/sys/kernel/numa_balancing ] && echo 0 > /proc/sys/kernel/numa_balancing
 for suite in "$@"; do
 	name=$(basename "$suite")
 	name=${name%.*}

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libhmm_mirror.h - the C library for /dev/hmm_mirror
+ *
+ * libhmm_mirror is the one user-space implementation of the hmm_mirror ABI
+ * (abi/hmm_mirror.h, documented in abi/README.md).  Programs and language
+ * bindings use this header only; no ioctl number or kernel struct is needed
+ * outside the library.
+ *
+ * Conventions (bindings/c/README.md has the long version):
+ *
+ * - A mirror is an opaque handle, struct hmm_mirror *, from hmm_mirror_open()
+ *   and released by hmm_mirror_close().  One handle may be used from several
+ *   threads at once; the kernel serialises what needs it.
+ * - Every function that can fail returns 0 on success or a negative errno
+ *   (-EINVAL, -EFAULT, ...).  The library checks its arguments before it
+ *   makes any system call: a NULL handle or pointer, a zero, unaligned or
+ *   wrapping range, a short page-state array or an unknown flag fail with
+ *   -EINVAL and nothing reaches the kernel.
+ * - After a failure, hmm_mirror_last_error() returns a readable message for
+ *   the calling thread: which call failed, with which arguments, the errno
+ *   name and what it means for that call.  hmm_mirror_strerror() gives the
+ *   generic text of an errno.
+ * - Results the kernel may grow in later ABI versions are library-owned
+ *   structs that start with "uint32_t size": initialise them with the
+ *   matching *_init() function (which sets size to the size this header
+ *   declares) before passing them in.  The library fills at most size bytes,
+ *   so a program built against this header keeps working with a newer
+ *   library.
+ * - Page states are plain uint32_t values with the HMM_MIRROR_PAGE_* bits
+ *   below (the same values as the kernel ABI).
+ *
+ * All addresses and lengths are bytes in the mirrored address space;
+ * ranges must be multiples of the page size (hmm_mirror_page_size()).
+ */
+#ifndef LIBHMM_MIRROR_H
+#define LIBHMM_MIRROR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's own version (not the kernel ABI version). */
+#define HMM_MIRROR_LIB_VERSION_MAJOR	1
+#define HMM_MIRROR_LIB_VERSION_MINOR	0
+#define HMM_MIRROR_LIB_VERSION_PATCH	0
+
+/* Where hmm_mirror_open() finds the device. */
+#define HMM_MIRROR_DEVICE_PATH		"/dev/hmm_mirror"
+
+/*
+ * Constants shared with the kernel ABI.  The values (and the spelling) are
+ * those of abi/hmm_mirror.h, so a file may include both headers in any
+ * order.
+ */
+#ifndef _UAPI_LINUX_HMM_MIRROR_H
+#define HMM_MIRROR_ABI_VERSION		1
+
+/* Feature bits: hmm_mirror_features(), struct hmm_mirror_info.features. */
+#define HMM_MIRROR_FEAT_FAULT		(1ULL << 0)
+#define HMM_MIRROR_FEAT_SNAPSHOT	(1ULL << 1)
+#define HMM_MIRROR_FEAT_DEVICE_RW	(1ULL << 2)
+#define HMM_MIRROR_FEAT_QUERY		(1ULL << 3)
+#define HMM_MIRROR_FEAT_HUGE_ENTRIES	(1ULL << 4)
+#define HMM_MIRROR_FEAT_ATTACH		(1ULL << 5)
+#define HMM_MIRROR_FEAT_EVENTS		(1ULL << 6)
+#define HMM_MIRROR_FEAT_LAZY_NOTIFIERS	(1ULL << 7)
+#define HMM_MIRROR_FEAT_FILE_BACKED	(1ULL << 8)
+#define HMM_MIRROR_FEAT_FORK		(1ULL << 9)
+#define HMM_MIRROR_FEAT_EXIT		(1ULL << 10)
+#define HMM_MIRROR_FEAT_STATS		(1ULL << 11)
+
+/* hmm_mirror_fault() flags. */
+#define HMM_MIRROR_FAULT_WRITE		(1U << 0)
+
+/*
+ * Page state, one uint32_t per page (hmm_mirror_snapshot(),
+ * hmm_mirror_query()).  0 means nothing is mapped.
+ *   VALID  a page is present
+ *   WRITE  ... and writable without a fault
+ *   ERROR  cannot be mirrored (PROT_NONE, VM_IO/VM_PFNMAP special mapping);
+ *          SNAPSHOT only
+ *   ZERO   ... and it is the shared zero page
+ *   HMM_MIRROR_PAGE_ORDER(state): order of the mapping that holds the page,
+ *          0 (4K), 9 (2M) or 18 (1G)
+ */
+#define HMM_MIRROR_PAGE_VALID		(1U << 0)
+#define HMM_MIRROR_PAGE_WRITE		(1U << 1)
+#define HMM_MIRROR_PAGE_ERROR		(1U << 2)
+#define HMM_MIRROR_PAGE_ZERO		(1U << 3)
+#define HMM_MIRROR_PAGE_ORDER_SHIFT	8
+#define HMM_MIRROR_PAGE_ORDER(state)	(((state) >> HMM_MIRROR_PAGE_ORDER_SHIFT) & 0xff)
+
+/*
+ * Invalidation reasons: struct hmm_mirror_event_record.reason, and bit
+ * (1 << reason) in the reasons mask of hmm_mirror_events_config().
+ */
+#define HMM_MIRROR_EVENT_UNMAP		0	/* munmap, mremap */
+#define HMM_MIRROR_EVENT_CLEAR		1	/* madvise, truncate, zap */
+#define HMM_MIRROR_EVENT_PROTECTION	2	/* mprotect, fork COW */
+#define HMM_MIRROR_EVENT_MIGRATE	3	/* page migration */
+#define HMM_MIRROR_EVENT_RELEASE	4	/* the address space exited */
+#define HMM_MIRROR_EVENT_SOFT_DIRTY	5	/* soft-dirty clearing */
+#define HMM_MIRROR_EVENT_EXCLUSIVE	6	/* exclusive device access */
+#define HMM_MIRROR_EVENT_OTHER		7	/* any other kernel reason */
+#define HMM_MIRROR_EVENT_NR_REASONS	8
+/* Not an invalidation: .pages events were lost because the queue was full. */
+#define HMM_MIRROR_EVENT_LOST		8
+#define HMM_MIRROR_EVENT_ALL_REASONS	((1U << HMM_MIRROR_EVENT_NR_REASONS) - 1)
+#endif /* !_UAPI_LINUX_HMM_MIRROR_H */
+
+/* One mirror: an open /dev/hmm_mirror.  Opaque. */
+struct hmm_mirror;
+
+/* ------------------------------------------------------------------------
+ * Opening and closing
+ */
+
+/**
+ * hmm_mirror_open() - open /dev/hmm_mirror and do the handshake
+ * @out: receives the handle; set to NULL on failure
+ *
+ * The new mirror is bound to the caller's own address space (see
+ * hmm_mirror_attach_pid() to mirror another process).  The handshake
+ * result is kept: hmm_mirror_features() and hmm_mirror_page_size() answer
+ * from it.
+ *
+ * Return: 0, or -ENOENT (no device node: the module is not loaded),
+ * -EACCES (no permission on the node), -EPROTO (the module speaks an ABI
+ * this library does not know, or its page size is not the CPU's), or
+ * another negative errno from open(2) or the handshake.
+ */
+int hmm_mirror_open(struct hmm_mirror **out);
+
+/**
+ * hmm_mirror_open_path() - hmm_mirror_open() with another device node path
+ * @path: the device node, for example in a container's own /dev
+ * @out: receives the handle; set to NULL on failure
+ */
+int hmm_mirror_open_path(const char *path, struct hmm_mirror **out);
+
+/**
+ * hmm_mirror_close() - close the mirror; NULL is ignored
+ *
+ * The device page table goes away with the last reference to the file (a
+ * forked child that inherited the descriptor keeps the mirror alive).
+ */
+void hmm_mirror_close(struct hmm_mirror *m);
+
+/**
+ * hmm_mirror_fd() - the file descriptor, for poll(2) loops
+ *
+ * The descriptor is non-blocking and close-on-exec, and stays owned by the
+ * handle: do not close it or read from it yourself.  It becomes readable
+ * (POLLIN) when an event record is queued, and reports POLLHUP when the
+ * mirrored address space has exited; then call hmm_mirror_event_next()
+ * with timeout 0 until it returns -EAGAIN.
+ *
+ * Return: the descriptor, or -EINVAL when @m is NULL.
+ */
+int hmm_mirror_fd(const struct hmm_mirror *m);
+
+/* ------------------------------------------------------------------------
+ * Handshake and features
+ */
+
+/**
+ * struct hmm_mirror_info - what the module answered to the handshake
+ * @size: set by the caller (hmm_mirror_info_init())
+ * @abi_version: the ABI version the module speaks
+ * @lib_abi_version: the ABI version this library speaks
+ * @page_shift: log2 of the page size ranges are measured in
+ * @features: every HMM_MIRROR_FEAT_* the module supports
+ * @ioctls: bit n set when the module has command number n
+ */
+struct hmm_mirror_info {
+	uint32_t size;
+	uint32_t abi_version;
+	uint32_t lib_abi_version;
+	uint32_t page_shift;
+	uint64_t features;
+	uint64_t ioctls;
+};
+#define HMM_MIRROR_INFO_SIZE_VER1	32
+
+static inline void hmm_mirror_info_init(struct hmm_mirror_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+}
+
+/**
+ * hmm_mirror_handshake() - ask the module again and fill @info
+ *
+ * Has no side effects.  hmm_mirror_features() and hmm_mirror_page_size()
+ * answer from the handshake hmm_mirror_open() made, which gives the same
+ * values: they cannot change while the device is open.
+ *
+ * Return: 0, -EINVAL (NULL argument, @info->size below
+ * HMM_MIRROR_INFO_SIZE_VER1), or the module's error.
+ */
+int hmm_mirror_handshake(struct hmm_mirror *m, struct hmm_mirror_info *info);
+
+/** hmm_mirror_features() - HMM_MIRROR_FEAT_* of the module; 0 for NULL */
+uint64_t hmm_mirror_features(const struct hmm_mirror *m);
+
+/** hmm_mirror_page_size() - the page size ranges use, bytes; 0 for NULL */
+uint64_t hmm_mirror_page_size(const struct hmm_mirror *m);
+
+/**
+ * hmm_mirror_require() - check that the module has every feature asked for
+ * @features: HMM_MIRROR_FEAT_* bits
+ *
+ * Return: 0, or -EOPNOTSUPP with hmm_mirror_last_error() naming the missing
+ * features and their bits.
+ */
+int hmm_mirror_require(struct hmm_mirror *m, uint64_t features);
+
+/**
+ * hmm_mirror_feature_name() - "fault", "snapshot", ... for one feature bit
+ *
+ * Return: the name of the single bit @feature, or NULL if it is not exactly
+ * one known bit.
+ */
+const char *hmm_mirror_feature_name(uint64_t feature);
+
+/**
+ * hmm_mirror_command_name() - "HANDSHAKE", "FAULT", ... for command number
+ * @nr (the bit numbers of struct hmm_mirror_info.ioctls); NULL if unknown
+ */
+const char *hmm_mirror_command_name(unsigned int nr);
+
+/* ------------------------------------------------------------------------
+ * Choosing the address space
+ */
+
+/**
+ * hmm_mirror_attach_pid() - mirror process @pid instead of the opener
+ *
+ * Opens a pidfd for @pid (pidfd_open(2)) and attaches through it.  Needs
+ * HMM_MIRROR_FEAT_ATTACH.  Allowed when the caller may ptrace the target;
+ * only while the device maps nothing.
+ *
+ * Return: 0, -EINVAL (@pid <= 0), -ESRCH (no such process, or it has no
+ * address space), -EPERM (the caller may not ptrace it), -EBUSY (the
+ * device maps pages), -EOPNOTSUPP (the module has no ATTACH), -ENOSYS (the
+ * kernel has no pidfd_open), or another negative errno.
+ */
+int hmm_mirror_attach_pid(struct hmm_mirror *m, int pid);
+
+/**
+ * hmm_mirror_attach_pidfd() - mirror the process @pidfd refers to
+ *
+ * For callers that already hold a pidfd (race free against pid reuse).
+ * The library does not close @pidfd.  Errors as hmm_mirror_attach_pid(),
+ * and -EBADF when @pidfd is not a pidfd.
+ */
+int hmm_mirror_attach_pidfd(struct hmm_mirror *m, int pidfd);
+
+/* ------------------------------------------------------------------------
+ * The device page table
+ */
+
+/**
+ * hmm_mirror_fault() - fault a range into the device page table
+ * @flags: 0 (read) or HMM_MIRROR_FAULT_WRITE
+ * @pages_mapped: if not NULL, receives the 4K pages the device maps in the
+ *	range afterwards
+ * @retries: if not NULL, receives how often the kernel walk restarted
+ *	because an invalidation raced with it
+ *
+ * Return: 0, -EINVAL (bad range or flags), -EFAULT (part of the range is
+ * not mapped or not readable), -EPERM (write fault on memory without write
+ * permission), -EBUSY (invalidations kept racing), -ESRCH (the mirrored
+ * process exited).
+ */
+int hmm_mirror_fault(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+		     uint32_t flags, uint64_t *pages_mapped,
+		     uint64_t *retries);
+
+/**
+ * hmm_mirror_snapshot() - what the CPU page table holds, without faulting
+ * @states: receives one HMM_MIRROR_PAGE_* state per page of the range
+ * @states_len: entries @states holds; at least length / page size
+ *
+ * Return: 0, -EINVAL (bad range, NULL or short @states), -ESRCH.
+ */
+int hmm_mirror_snapshot(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+			uint32_t *states, size_t states_len);
+
+/**
+ * hmm_mirror_query() - what the device page table maps now
+ *
+ * As hmm_mirror_snapshot(); HMM_MIRROR_PAGE_ERROR is never set.
+ */
+int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+		     uint32_t *states, size_t states_len);
+
+/**
+ * hmm_mirror_read() - copy @length bytes at @addr into @buf, as a device
+ * @device_faults: if not NULL, receives the device faults taken to map
+ *	missing pages
+ *
+ * Return: 0, -EINVAL (bad range, NULL @buf), -EFAULT (not mapped or not
+ * readable), -EBUSY, -ESRCH.  On error, a prefix may have been copied.
+ */
+int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr, void *buf,
+		    uint64_t length, uint64_t *device_faults);
+
+/**
+ * hmm_mirror_write() - copy @length bytes from @buf to @addr, as a device
+ *
+ * As hmm_mirror_read(), and -EPERM for memory without write permission.
+ */
+int hmm_mirror_write(struct hmm_mirror *m, uint64_t addr, const void *buf,
+		     uint64_t length, uint64_t *device_faults);
+
+/* ------------------------------------------------------------------------
+ * Invalidation events
+ */
+
+/**
+ * hmm_mirror_events_config() - choose the events to receive
+ * @reasons: bit (1 << HMM_MIRROR_EVENT_*) per reason, or
+ *	HMM_MIRROR_EVENT_ALL_REASONS; 0 stops events
+ * @queue_len: records the kernel queue holds, 0 for the default (1024), at
+ *	most 65536
+ *
+ * Needs HMM_MIRROR_FEAT_EVENTS.
+ *
+ * Return: 0, -EINVAL (unknown reason bits, @queue_len too large),
+ * -EBUSY (changing the length while records are queued), -EOPNOTSUPP.
+ */
+int hmm_mirror_events_config(struct hmm_mirror *m, uint32_t reasons,
+			     uint32_t queue_len);
+
+/**
+ * struct hmm_mirror_event_record - one invalidation event
+ * @size: set by the caller (hmm_mirror_event_record_init())
+ * @reason: HMM_MIRROR_EVENT_*, or HMM_MIRROR_EVENT_LOST
+ * @start: first byte of the invalidated range, clipped to where the device
+ *	mapped pages (0 for LOST)
+ * @end: end of that range, exclusive (0 for LOST)
+ * @seq: sequence number; they run without gaps, lost events included, so
+ *	a LOST record's seq is that of the first lost event
+ * @pages: 4K device pages the invalidation removed; for LOST: how many
+ *	events were lost
+ * @flags: 0 (none defined yet)
+ * @reserved: 0
+ */
+struct hmm_mirror_event_record {
+	uint32_t size;
+	uint32_t reason;
+	uint64_t start;
+	uint64_t end;
+	uint64_t seq;
+	uint64_t pages;
+	uint32_t flags;
+	uint32_t reserved;
+};
+#define HMM_MIRROR_EVENT_RECORD_SIZE_VER1	48
+
+static inline void
+hmm_mirror_event_record_init(struct hmm_mirror_event_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->size = sizeof(*rec);
+}
+
+/**
+ * hmm_mirror_event_next() - take the oldest queued event record
+ * @rec: receives the record (@rec->size set by the caller)
+ * @timeout_ms: how long to wait: -1 forever, 0 not at all
+ *
+ * Reads exactly one record per call and keeps nothing buffered in the
+ * library, so hmm_mirror_fd() is readable exactly while records are
+ * queued.
+ *
+ * Return: 0 with a record in @rec; -EAGAIN when none arrived in time;
+ * -ESRCH at the end of the stream (the mirrored address space exited and
+ * every record, its RELEASE included, has been read); -EINTR when a signal
+ * interrupted the wait; -EINVAL (NULL argument, small @rec->size, or events
+ * were never configured); -EOPNOTSUPP.
+ */
+int hmm_mirror_event_next(struct hmm_mirror *m,
+			  struct hmm_mirror_event_record *rec, int timeout_ms);
+
+/**
+ * hmm_mirror_event_reason_name() - "unmap", "clear", "protection",
+ * "migrate", "release", "soft-dirty", "exclusive", "other", "lost"; NULL
+ * for an unknown value
+ */
+const char *hmm_mirror_event_reason_name(uint32_t reason);
+
+/* ------------------------------------------------------------------------
+ * Statistics
+ */
+
+/**
+ * struct hmm_mirror_counters - STATS of one mirror or of the whole module
+ * @size: set by the caller (hmm_mirror_counters_init())
+ * @global: 1 for module-wide totals since load, 0 for one mirror
+ * @device_faults: device faults taken by READ and WRITE
+ * @fault_calls: FAULT commands plus device faults (hmm_range_fault runs)
+ * @pages_faulted: pages entered into the device page table
+ * @fault_retries: walk restarts after a racing invalidation
+ * @invalidations: invalidation callbacks, indexed by HMM_MIRROR_EVENT_*
+ * @pages_invalidated: device pages removed by invalidations
+ * @events_delivered: records read, LOST records included
+ * @events_lost: events dropped because the queue was full
+ * @notifiers: interval notifiers registered now
+ * @dpt_tables: device page-table pages allocated now
+ * @dpt_pages: 4K pages the device page table maps now
+ * @mirrors: open mirrors (global); 1 for one mirror
+ */
+struct hmm_mirror_counters {
+	uint32_t size;
+	uint32_t global;
+	uint64_t device_faults;
+	uint64_t fault_calls;
+	uint64_t pages_faulted;
+	uint64_t fault_retries;
+	uint64_t invalidations[HMM_MIRROR_EVENT_NR_REASONS];
+	uint64_t pages_invalidated;
+	uint64_t events_delivered;
+	uint64_t events_lost;
+	uint64_t notifiers;
+	uint64_t dpt_tables;
+	uint64_t dpt_pages;
+	uint64_t mirrors;
+};
+#define HMM_MIRROR_COUNTERS_SIZE_VER1	160
+
+static inline void hmm_mirror_counters_init(struct hmm_mirror_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+}
+
+/**
+ * hmm_mirror_stats() - counters of this mirror
+ *
+ * Needs HMM_MIRROR_FEAT_STATS.  Works after the mirrored process exited.
+ *
+ * Return: 0, -EINVAL (NULL argument or small @c->size), -EOPNOTSUPP.
+ */
+int hmm_mirror_stats(struct hmm_mirror *m, struct hmm_mirror_counters *c);
+
+/**
+ * hmm_mirror_stats_global() - the module's counters since it was loaded
+ *
+ * The notifiers, dpt_* and mirrors fields are totals over the mirrors open
+ * now, this one included.  Errors as hmm_mirror_stats().
+ */
+int hmm_mirror_stats_global(struct hmm_mirror *m,
+			    struct hmm_mirror_counters *c);
+
+/* ------------------------------------------------------------------------
+ * Errors and version
+ */
+
+/**
+ * hmm_mirror_last_error() - what the calling thread's last failed call was
+ *
+ * For example "hmm_mirror_fault(addr=0x7f12a000, length=0x2000, write):
+ * EPERM: write fault on memory without write permission".  Valid until the
+ * thread's next failing library call; "" if none failed yet.
+ */
+const char *hmm_mirror_last_error(void);
+
+/**
+ * hmm_mirror_strerror() - "EINVAL: Invalid argument" for @err (negative or
+ * positive errno); never NULL.  The text is in a thread-local buffer,
+ * valid until the thread calls hmm_mirror_strerror() again.
+ */
+const char *hmm_mirror_strerror(int err);
+
+/**
+ * hmm_mirror_errno_name() - "EINVAL" for @err (negative or positive), NULL
+ * for a value the library does not name
+ */
+const char *hmm_mirror_errno_name(int err);
+
+/** hmm_mirror_lib_version() - "1.0.0", the library's version string */
+const char *hmm_mirror_lib_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBHMM_MIRROR_H */

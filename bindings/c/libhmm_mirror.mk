@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: MIT
+#
+# libhmm_mirror.mk - libhmm_mirror, the C library for /dev/hmm_mirror;
+# included by the top-level Makefile (which sets BUILD, CC, CXX, RESULTS).
+#
+#   LIBHMM_SO         $(BUILD)/lib/libhmm_mirror.so.X.Y.Z (soname .so.1),
+#                     with the .so.1 and .so links beside it
+#   LIBHMM_A          $(BUILD)/lib/libhmm_mirror.a
+#   LIBHMM_SAN_A      the static library built with ASan + UBSan
+#   LIBHMM_INC        -I flags for users of the library header
+#   LIBHMM_UNIT_BIN   host unit tests (fake device), and _SAN_BIN under
+#                     ASan + UBSan
+#   LIBHMM_VM_BIN     tests of every call against the real module (VM suite)
+#   lib               build the libraries
+#   lib-unit-test     run the host tests: results in $(RESULTS)/
+#                     libhmm_mirror_unit{,_san}.json and
+#                     libhmm_mirror_symbols.counts
+#   install-lib, uninstall-lib   library, header and pkg-config file under
+#                     DESTDIR + PREFIX (default /usr/local)
+
+LIBHMM_DIR := bindings/c
+LIBHMM_HEADER := $(LIBHMM_DIR)/include/hmm_mirror/libhmm_mirror.h
+LIBHMM_VERSION := $(shell sed -n 's/^\#define HMM_MIRROR_LIB_VERSION_[A-Z]*[[:space:]]*\([0-9]*\)$$/\1/p' $(LIBHMM_HEADER) | paste -sd.)
+LIBHMM_MAJOR := $(firstword $(subst ., ,$(LIBHMM_VERSION)))
+LIBHMM_SONAME := libhmm_mirror.so.$(LIBHMM_MAJOR)
+LIBHMM_MAP := $(LIBHMM_DIR)/libhmm_mirror.map
+
+LIBHMM_SRCS := $(sort $(wildcard $(LIBHMM_DIR)/src/*.c))
+LIBHMM_INC := -I$(CURDIR)/$(LIBHMM_DIR)/include
+LIBHMM_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Wstrict-prototypes -Wmissing-prototypes -O2 -g -fPIC \
+	-fvisibility=hidden -D_GNU_SOURCE -MMD -MP
+LIBHMM_CPPFLAGS := -Iabi $(LIBHMM_INC)
+LIBHMM_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+LIBHMM_OBJS := $(patsubst $(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj/%.o,$(LIBHMM_SRCS))
+LIBHMM_SAN_OBJS := $(patsubst $(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj-san/%.o,$(LIBHMM_SRCS))
+LIBHMM_LIBDIR := $(BUILD)/lib
+LIBHMM_SO := $(LIBHMM_LIBDIR)/libhmm_mirror.so.$(LIBHMM_VERSION)
+LIBHMM_SO_LINKS := $(LIBHMM_LIBDIR)/$(LIBHMM_SONAME) $(LIBHMM_LIBDIR)/libhmm_mirror.so
+LIBHMM_A := $(LIBHMM_LIBDIR)/libhmm_mirror.a
+LIBHMM_SAN_A := $(BUILD)/libhmm_mirror/san/libhmm_mirror.a
+# What a program linking the shared library from the build tree needs.
+LIBHMM_LDFLAGS := -L$(LIBHMM_LIBDIR)
+LIBHMM_LDLIBS := -lhmm_mirror
+
+.PHONY: lib lib-unit-test install-lib uninstall-lib
+lib: $(LIBHMM_SO) $(LIBHMM_SO_LINKS) $(LIBHMM_A)
+host: lib
+
+$(BUILD)/libhmm_mirror/obj/%.o: $(LIBHMM_DIR)/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/libhmm_mirror/obj-san/%.o: $(LIBHMM_DIR)/src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_SAN_FLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
+
+$(LIBHMM_SO): $(LIBHMM_OBJS) $(LIBHMM_MAP)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(LIBHMM_SONAME) \
+		-Wl,--version-script=$(LIBHMM_MAP) -Wl,-z,defs \
+		-Wl,-z,relro -Wl,-z,now -o $@ $(LIBHMM_OBJS)
+
+$(LIBHMM_SO_LINKS): $(LIBHMM_SO)
+	ln -sf $(notdir $(LIBHMM_SO)) $@
+
+$(LIBHMM_A): $(LIBHMM_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBHMM_SAN_A): $(LIBHMM_SAN_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# --- tests ------------------------------------------------------------------
+
+LIBHMM_TEST_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -O1 -g -pthread \
+	-D_GNU_SOURCE -MMD -MP
+LIBHMM_TEST_LDLIBS := -lgtest_main -lgtest -pthread
+
+# Host unit tests: a fake device (the test binary's own ioctl()) behind the
+# static library, so argument checks can prove no system call was made.
+LIBHMM_UNIT_SRCS := $(sort $(wildcard $(LIBHMM_DIR)/tests/unit/*.cc))
+LIBHMM_UNIT_C_SRCS := $(sort $(wildcard $(LIBHMM_DIR)/tests/unit/*.c))
+LIBHMM_UNIT_OBJS := $(patsubst $(LIBHMM_DIR)/tests/unit/%,$(BUILD)/libhmm_mirror/unit/%.o,$(LIBHMM_UNIT_SRCS) $(LIBHMM_UNIT_C_SRCS))
+LIBHMM_UNIT_SAN_OBJS := $(patsubst $(LIBHMM_DIR)/tests/unit/%,$(BUILD)/libhmm_mirror/unit-san/%.o,$(LIBHMM_UNIT_SRCS) $(LIBHMM_UNIT_C_SRCS))
+LIBHMM_UNIT_BIN := $(BUILD)/tests/libhmm_mirror_unit
+LIBHMM_UNIT_SAN_BIN := $(BUILD)/tests/libhmm_mirror_unit_san
+LIBHMM_UNIT_SAN_ENV ?= ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+$(BUILD)/libhmm_mirror/unit/%.cc.o: $(LIBHMM_DIR)/tests/unit/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(LIBHMM_TEST_CXXFLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/libhmm_mirror/unit/%.c.o: $(LIBHMM_DIR)/tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/libhmm_mirror/unit-san/%.cc.o: $(LIBHMM_DIR)/tests/unit/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(LIBHMM_TEST_CXXFLAGS) $(LIBHMM_SAN_FLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/libhmm_mirror/unit-san/%.c.o: $(LIBHMM_DIR)/tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_SAN_FLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
+
+$(LIBHMM_UNIT_BIN): $(LIBHMM_UNIT_OBJS) $(LIBHMM_A)
+	@mkdir -p $(@D)
+	$(CXX) -pthread -o $@ $(LIBHMM_UNIT_OBJS) $(LIBHMM_A) $(LIBHMM_TEST_LDLIBS)
+
+$(LIBHMM_UNIT_SAN_BIN): $(LIBHMM_UNIT_SAN_OBJS) $(LIBHMM_SAN_A)
+	@mkdir -p $(@D)
+	$(CXX) -pthread $(LIBHMM_SAN_FLAGS) -o $@ $(LIBHMM_UNIT_SAN_OBJS) \
+		$(LIBHMM_SAN_A) $(LIBHMM_TEST_LDLIBS)
+
+# VM tests: every call against the real module, through the shared library
+# (found by RUNPATH: the guest sees the build tree at the same path).
+LIBHMM_VM_SRCS := $(sort $(wildcard $(LIBHMM_DIR)/tests/vm/*.cc))
+LIBHMM_VM_OBJS := $(patsubst $(LIBHMM_DIR)/tests/vm/%.cc,$(BUILD)/libhmm_mirror/vm/%.o,$(LIBHMM_VM_SRCS))
+LIBHMM_VM_BIN := $(BUILD)/tests/libhmm_mirror_vm
+
+$(BUILD)/libhmm_mirror/vm/%.o: $(LIBHMM_DIR)/tests/vm/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(LIBHMM_TEST_CXXFLAGS) $(LIBHMM_INC) -c $< -o $@
+
+$(LIBHMM_VM_BIN): $(LIBHMM_VM_OBJS) $(LIBHMM_SO) $(LIBHMM_SO_LINKS)
+	@mkdir -p $(@D)
+	$(CXX) -pthread -o $@ $(LIBHMM_VM_OBJS) $(LIBHMM_LDFLAGS) \
+		-Wl,-rpath,$(LIBHMM_LIBDIR) $(LIBHMM_LDLIBS) $(LIBHMM_TEST_LDLIBS)
+
+host: $(LIBHMM_UNIT_BIN) $(LIBHMM_UNIT_SAN_BIN) $(LIBHMM_VM_BIN)
+VM_SUITES += $(LIBHMM_VM_BIN)
+HOST_TEST_TARGETS += lib-unit-test
+
+lib-unit-test: $(LIBHMM_UNIT_BIN) $(LIBHMM_UNIT_SAN_BIN) $(LIBHMM_SO) $(LIBHMM_A)
+	@mkdir -p $(RESULTS)
+	@rc=0; \
+	$(LIBHMM_UNIT_BIN) --gtest_output=json:$(RESULTS)/libhmm_mirror_unit.json || rc=1; \
+	$(LIBHMM_UNIT_SAN_ENV) $(LIBHMM_UNIT_SAN_BIN) \
+		--gtest_output=json:$(RESULTS)/libhmm_mirror_unit_san.json || rc=1; \
+	$(LIBHMM_DIR)/tests/check-symbols.sh $(LIBHMM_SO) $(LIBHMM_MAP) \
+		$(LIBHMM_HEADER) $(RESULTS)/libhmm_mirror_symbols.counts || rc=1; \
+	exit $$rc
+
+# --- install ----------------------------------------------------------------
+
+# PREFIX, LIBDIR, INCLUDEDIR, PKGCONFIGDIR: packaging/packaging.mk.
+install-lib: $(LIBHMM_SO) $(LIBHMM_A)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/hmm_mirror \
+		$(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(LIBHMM_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIBHMM_SO)) $(DESTDIR)$(LIBDIR)/$(LIBHMM_SONAME)
+	ln -sf $(LIBHMM_SONAME) $(DESTDIR)$(LIBDIR)/libhmm_mirror.so
+	install -m 0644 $(LIBHMM_A) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(LIBHMM_HEADER) $(DESTDIR)$(INCLUDEDIR)/hmm_mirror/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIBHMM_VERSION)|' \
+		$(LIBHMM_DIR)/libhmm_mirror.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libhmm_mirror.pc
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall-lib:
+	rm -f $(DESTDIR)$(LIBDIR)/$(notdir $(LIBHMM_SO)) \
+		$(DESTDIR)$(LIBDIR)/$(LIBHMM_SONAME) \
+		$(DESTDIR)$(LIBDIR)/libhmm_mirror.so \
+		$(DESTDIR)$(LIBDIR)/libhmm_mirror.a \
+		$(DESTDIR)$(INCLUDEDIR)/hmm_mirror/libhmm_mirror.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/libhmm_mirror.pc
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/hmm_mirror 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+-include $(LIBHMM_OBJS:.o=.d) $(LIBHMM_SAN_OBJS:.o=.d) \
+	$(LIBHMM_UNIT_OBJS:.o=.d) $(LIBHMM_UNIT_SAN_OBJS:.o=.d) \
+	$(LIBHMM_VM_OBJS:.o=.d)

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+//
+// memory_test.cc - hmm_mirror_fault(), _snapshot(), _query(), _read() and
+// _write() on the caller's own memory, against the real module.
+
+#include "vm_test.h"
+
+namespace libhmm_vm {
+namespace {
+
+constexpr uint32_t kValid = HMM_MIRROR_PAGE_VALID;
+constexpr uint32_t kWrite = HMM_MIRROR_PAGE_WRITE;
+
+using MemoryTest = LibTest;
+
+TEST_F(MemoryTest, FaultForWriteMapsEveryPageWritable) {
+  Region r(16);
+  uint64_t mapped = 0, retries = ~0ULL;
+  ASSERT_EQ(hmm_mirror_fault(m_, r.addr(), r.size(), HMM_MIRROR_FAULT_WRITE, &mapped,
+                             &retries), 0) << LastError();
+  EXPECT_EQ(mapped, 16u);
+  EXPECT_NE(retries, ~0ULL);
+  std::vector<uint32_t> states(16);
+  ASSERT_EQ(hmm_mirror_query(m_, r.addr(), r.size(), states.data(), 16), 0) << LastError();
+  for (uint32_t s : states) EXPECT_EQ(s, kValid | kWrite);
+}
+
+TEST_F(MemoryTest, SnapshotDoesNotFault) {
+  Region r(8, PROT_READ | PROT_WRITE, /*touch=*/false);
+  r.data()[0] = 1;  // only page 0 is present
+  std::vector<uint32_t> states(8, 0xdead);
+  ASSERT_EQ(hmm_mirror_snapshot(m_, r.addr(), r.size(), states.data(), 8), 0) << LastError();
+  EXPECT_EQ(states[0], kValid | kWrite);
+  for (int i = 1; i < 8; i++) EXPECT_EQ(states[i], 0u) << i;
+  ASSERT_EQ(hmm_mirror_query(m_, r.addr(), r.size(), states.data(), 8), 0);
+  for (uint32_t s : states) EXPECT_EQ(s, 0u);
+}
+
+TEST_F(MemoryTest, SnapshotMarksProtNoneAsError) {
+  Region r(2, PROT_NONE, false);
+  std::vector<uint32_t> states(2);
+  ASSERT_EQ(hmm_mirror_snapshot(m_, r.addr(), r.size(), states.data(), 2), 0) << LastError();
+  EXPECT_TRUE(states[0] & HMM_MIRROR_PAGE_ERROR);
+}
+
+TEST_F(MemoryTest, FaultOnProtNoneIsExplained) {
+  Region r(2, PROT_NONE, false);
+  EXPECT_EQ(hmm_mirror_fault(m_, r.addr(), r.size(), 0, nullptr, nullptr), -EFAULT);
+  EXPECT_NE(LastError().find("hmm_mirror_fault(addr=0x"), std::string::npos) << LastError();
+  EXPECT_NE(LastError().find("EFAULT"), std::string::npos) << LastError();
+  EXPECT_NE(LastError().find("PROT_NONE"), std::string::npos) << LastError();
+}
+
+TEST_F(MemoryTest, WriteFaultOnReadOnlyMemoryIsEperm) {
+  Region r(2, PROT_READ, false);
+  EXPECT_EQ(hmm_mirror_fault(m_, r.addr(), r.size(), HMM_MIRROR_FAULT_WRITE, nullptr,
+                             nullptr), -EPERM);
+  EXPECT_NE(LastError().find("write permission"), std::string::npos) << LastError();
+  std::vector<uint8_t> buf(r.size());
+  EXPECT_EQ(hmm_mirror_write(m_, r.addr(), buf.data(), buf.size(), nullptr), -EPERM);
+}
+
+TEST_F(MemoryTest, RangeBeyondUserSpaceIsRejectedByTheModule) {
+  std::vector<uint32_t> states(1);
+  EXPECT_EQ(hmm_mirror_snapshot(m_, 0xffff800000000000ULL, page_, states.data(), 1), -EINVAL);
+  EXPECT_NE(LastError().find("beyond the user address space"), std::string::npos)
+      << LastError();
+}
+
+TEST_F(MemoryTest, ReadAndWriteThroughTheDevice) {
+  Region r(4);
+  std::memset(r.data(), 0x11, r.size());
+  std::vector<uint8_t> buf(r.size());
+  uint64_t faults = 0;
+  ASSERT_EQ(hmm_mirror_read(m_, r.addr(), buf.data(), buf.size(), &faults), 0) << LastError();
+  EXPECT_GE(faults, 1u);
+  EXPECT_EQ(buf[0], 0x11);
+  EXPECT_EQ(buf.back(), 0x11);
+  // Mapped now: a second read takes no device fault.
+  ASSERT_EQ(hmm_mirror_read(m_, r.addr(), buf.data(), buf.size(), &faults), 0);
+  EXPECT_EQ(faults, 0u);
+
+  std::memset(buf.data(), 0x22, buf.size());
+  ASSERT_EQ(hmm_mirror_write(m_, r.addr(page_), buf.data(), 2 * page_, nullptr), 0)
+      << LastError();
+  EXPECT_EQ(r.data()[0], 0x11);
+  EXPECT_EQ(r.data()[page_], 0x22);
+  EXPECT_EQ(r.data()[3 * page_ - 1], 0x22);
+  EXPECT_EQ(r.data()[3 * page_], 0x11);
+}
+
+TEST_F(MemoryTest, ReadOfUnmappedMemoryIsEfault) {
+  Region r(2);
+  uint64_t addr = r.addr();
+  r.Unmap();
+  std::vector<uint8_t> buf(2 * page_);
+  EXPECT_EQ(hmm_mirror_read(m_, addr, buf.data(), buf.size(), nullptr), -EFAULT);
+  EXPECT_NE(LastError().find("hmm_mirror_read"), std::string::npos) << LastError();
+}
+
+TEST_F(MemoryTest, MunmapRemovesDeviceEntries) {
+  Region r(8);
+  ASSERT_EQ(hmm_mirror_fault(m_, r.addr(), r.size(), 0, nullptr, nullptr), 0) << LastError();
+  uint64_t addr = r.addr();
+  size_t len = r.size();
+  r.Unmap();
+  std::vector<uint32_t> states(8, 0xdead);
+  ASSERT_EQ(hmm_mirror_query(m_, addr, len, states.data(), 8), 0) << LastError();
+  for (uint32_t s : states) EXPECT_EQ(s, 0u);
+}
+
+}  // namespace
+}  // namespace libhmm_vm

@@ -1,0 +1,221 @@
+"""cffi builder of hmm_mirror._hmm_mirror_cffi (API, out-of-line mode).
+
+The extension compiles libhmm_mirror's C sources (bindings/c/src/*.c) in,
+so ``pip install ./bindings/python`` needs nothing but a C compiler and the
+build requirements from pyproject.toml.  Every struct layout and every
+constant is taken from the C headers by the C compiler: the declarations
+below name the library's *API* (functions, field names, macro names); the
+``...`` tell cffi to ask the compiler for offsets, sizes and values.  No
+ioctl number or kernel struct appears here: only libhmm_mirror does ioctls.
+
+The few libc calls (mmap, mprotect, ...) serve hmm_mirror.target, the
+scriptable target process, so that it needs neither ctypes nor hard-coded
+constants either.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cffi import FFI
+
+HERE = Path(__file__).resolve().parent
+
+
+def _sources() -> tuple[Path, Path]:
+    """(library dir, ABI dir): the repository's, or the copies in an sdist."""
+    candidates = [
+        (HERE.parent / "c", HERE.parent.parent / "abi"),  # the source tree
+        (HERE / "vendor" / "c", HERE / "vendor" / "abi"),  # an sdist
+    ]
+    env = os.environ.get("HMM_MIRROR_SOURCE_DIR")  # a checkout elsewhere
+    if env:
+        root = Path(env).resolve()
+        candidates.insert(0, (root / "bindings" / "c", root / "abi"))
+    for lib_dir, abi_dir in candidates:
+        if (lib_dir / "include" / "hmm_mirror" / "libhmm_mirror.h").is_file() \
+                and (abi_dir / "hmm_mirror.h").is_file():
+            return lib_dir, abi_dir
+    raise SystemExit(
+        "hmm_mirror: cannot find libhmm_mirror's sources (bindings/c) and the "
+        "ABI header (abi/hmm_mirror.h) next to this package; build it from the "
+        "hmm-mirror source tree (pip install ./bindings/python) or set "
+        "HMM_MIRROR_SOURCE_DIR to the root of a checkout")
+
+
+LIB_DIR, ABI_DIR = _sources()
+
+CDEF = r"""
+/* ---- libhmm_mirror.h: constants (values from the header) ---- */
+#define HMM_MIRROR_LIB_VERSION_MAJOR ...
+#define HMM_MIRROR_LIB_VERSION_MINOR ...
+#define HMM_MIRROR_LIB_VERSION_PATCH ...
+#define HMM_MIRROR_ABI_VERSION ...
+static const char *const HMM_MIRROR_DEVICE_PATH;
+
+#define HMM_MIRROR_FEAT_FAULT ...
+#define HMM_MIRROR_FEAT_SNAPSHOT ...
+#define HMM_MIRROR_FEAT_DEVICE_RW ...
+#define HMM_MIRROR_FEAT_QUERY ...
+#define HMM_MIRROR_FEAT_HUGE_ENTRIES ...
+#define HMM_MIRROR_FEAT_ATTACH ...
+#define HMM_MIRROR_FEAT_EVENTS ...
+#define HMM_MIRROR_FEAT_LAZY_NOTIFIERS ...
+#define HMM_MIRROR_FEAT_FILE_BACKED ...
+#define HMM_MIRROR_FEAT_FORK ...
+#define HMM_MIRROR_FEAT_EXIT ...
+#define HMM_MIRROR_FEAT_STATS ...
+
+#define HMM_MIRROR_FAULT_WRITE ...
+
+#define HMM_MIRROR_PAGE_VALID ...
+#define HMM_MIRROR_PAGE_WRITE ...
+#define HMM_MIRROR_PAGE_ERROR ...
+#define HMM_MIRROR_PAGE_ZERO ...
+#define HMM_MIRROR_PAGE_ORDER_SHIFT ...
+uint32_t HMM_MIRROR_PAGE_ORDER(uint32_t state);   /* the macro */
+
+#define HMM_MIRROR_EVENT_UNMAP ...
+#define HMM_MIRROR_EVENT_CLEAR ...
+#define HMM_MIRROR_EVENT_PROTECTION ...
+#define HMM_MIRROR_EVENT_MIGRATE ...
+#define HMM_MIRROR_EVENT_RELEASE ...
+#define HMM_MIRROR_EVENT_SOFT_DIRTY ...
+#define HMM_MIRROR_EVENT_EXCLUSIVE ...
+#define HMM_MIRROR_EVENT_OTHER ...
+#define HMM_MIRROR_EVENT_NR_REASONS ...
+#define HMM_MIRROR_EVENT_LOST ...
+#define HMM_MIRROR_EVENT_ALL_REASONS ...
+
+/* ---- libhmm_mirror.h: types (layout from the compiler) ---- */
+struct hmm_mirror;
+
+struct hmm_mirror_info {
+    uint32_t size;
+    uint32_t abi_version;
+    uint32_t lib_abi_version;
+    uint32_t page_shift;
+    uint64_t features;
+    uint64_t ioctls;
+    ...;
+};
+void hmm_mirror_info_init(struct hmm_mirror_info *info);
+
+struct hmm_mirror_event_record {
+    uint32_t size;
+    uint32_t reason;
+    uint64_t start;
+    uint64_t end;
+    uint64_t seq;
+    uint64_t pages;
+    uint32_t flags;
+    ...;
+};
+void hmm_mirror_event_record_init(struct hmm_mirror_event_record *rec);
+
+struct hmm_mirror_counters {
+    uint32_t size;
+    uint32_t global;
+    uint64_t device_faults;
+    uint64_t fault_calls;
+    uint64_t pages_faulted;
+    uint64_t fault_retries;
+    uint64_t invalidations[...];
+    uint64_t pages_invalidated;
+    uint64_t events_delivered;
+    uint64_t events_lost;
+    uint64_t notifiers;
+    uint64_t dpt_tables;
+    uint64_t dpt_pages;
+    uint64_t mirrors;
+    ...;
+};
+void hmm_mirror_counters_init(struct hmm_mirror_counters *c);
+
+/* ---- libhmm_mirror.h: functions ---- */
+int hmm_mirror_open(struct hmm_mirror **out);
+int hmm_mirror_open_path(const char *path, struct hmm_mirror **out);
+void hmm_mirror_close(struct hmm_mirror *m);
+int hmm_mirror_fd(const struct hmm_mirror *m);
+
+int hmm_mirror_handshake(struct hmm_mirror *m, struct hmm_mirror_info *info);
+uint64_t hmm_mirror_features(const struct hmm_mirror *m);
+uint64_t hmm_mirror_page_size(const struct hmm_mirror *m);
+int hmm_mirror_require(struct hmm_mirror *m, uint64_t features);
+const char *hmm_mirror_feature_name(uint64_t feature);
+const char *hmm_mirror_command_name(unsigned int nr);
+
+int hmm_mirror_attach_pid(struct hmm_mirror *m, int pid);
+int hmm_mirror_attach_pidfd(struct hmm_mirror *m, int pidfd);
+
+int hmm_mirror_fault(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+                     uint32_t flags, uint64_t *pages_mapped,
+                     uint64_t *retries);
+int hmm_mirror_snapshot(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+                        uint32_t *states, size_t states_len);
+int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+                     uint32_t *states, size_t states_len);
+int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr, void *buf,
+                    uint64_t length, uint64_t *device_faults);
+int hmm_mirror_write(struct hmm_mirror *m, uint64_t addr, const void *buf,
+                     uint64_t length, uint64_t *device_faults);
+
+int hmm_mirror_events_config(struct hmm_mirror *m, uint32_t reasons,
+                             uint32_t queue_len);
+int hmm_mirror_event_next(struct hmm_mirror *m,
+                          struct hmm_mirror_event_record *rec, int timeout_ms);
+const char *hmm_mirror_event_reason_name(uint32_t reason);
+
+int hmm_mirror_stats(struct hmm_mirror *m, struct hmm_mirror_counters *c);
+int hmm_mirror_stats_global(struct hmm_mirror *m,
+                            struct hmm_mirror_counters *c);
+
+const char *hmm_mirror_last_error(void);
+const char *hmm_mirror_strerror(int err);
+const char *hmm_mirror_errno_name(int err);
+const char *hmm_mirror_lib_version(void);
+
+/* ---- libc, for the scriptable target process (hmm_mirror.target) ---- */
+#define PROT_NONE ...
+#define PROT_READ ...
+#define PROT_WRITE ...
+#define MAP_PRIVATE ...
+#define MAP_SHARED ...
+#define MAP_ANONYMOUS ...
+#define MAP_POPULATE ...
+#define MADV_DONTNEED ...
+#define MADV_HUGEPAGE ...
+static void *const MAP_FAILED;
+typedef int... off_t;
+void *mmap(void *addr, size_t length, int prot, int flags, int fd,
+           off_t offset);
+int munmap(void *addr, size_t length);
+int mprotect(void *addr, size_t len, int prot);
+int madvise(void *addr, size_t length, int advice);
+void *memset(void *s, int c, size_t n);
+"""
+
+SOURCE = r"""
+#include <sys/mman.h>
+#include "hmm_mirror/libhmm_mirror.h"
+"""
+
+ffibuilder = FFI()
+ffibuilder.cdef(CDEF)
+ffibuilder.set_source(
+    "hmm_mirror._hmm_mirror_cffi",
+    SOURCE,
+    sources=[str(p) for p in sorted((LIB_DIR / "src").glob("*.c"))],
+    include_dirs=[str(LIB_DIR / "include"), str(LIB_DIR / "src"), str(ABI_DIR)],
+    depends=[str(p) for p in [*(LIB_DIR / "include" / "hmm_mirror").glob("*.h"),
+                              *(LIB_DIR / "src").glob("*.h"),
+                              ABI_DIR / "hmm_mirror.h"]],
+    define_macros=[("_GNU_SOURCE", None)],
+    # The library's own flags (bindings/c/libhmm_mirror.mk), minus -Werror:
+    # a newer compiler's new warning must not break a user's pip install.
+    extra_compile_args=["-std=gnu11", "-fvisibility=hidden", "-Wall",
+                        "-Wno-unused-parameter"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

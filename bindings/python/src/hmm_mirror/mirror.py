@@ -1,0 +1,454 @@
+"""The mirror: an open /dev/hmm_mirror, bound to a process's address space."""
+from __future__ import annotations
+
+import asyncio
+import errno as _errno
+import os
+import time
+from typing import (Any, AsyncIterator, Iterable, Iterator, List, Literal,
+                    Optional, Union, overload)
+
+from ._hmm_mirror_cffi import ffi, lib
+from .errors import HmmMirrorError, MirrorClosedError, check, error_from_result
+from .model import Event, EventReason, FaultResult, Feature, Info, Stats, reasons_mask
+from .states import PageRange, PageState, _states, collapse
+
+__all__ = ["Mirror", "DEVICE_PATH", "address_of"]
+
+#: Where the device node is by default.
+DEVICE_PATH: str = ffi.string(lib.HMM_MIRROR_DEVICE_PATH).decode()
+
+#: States arrays bigger than this (in pages) are refused before any call:
+#: 64 Mi pages is a 256 GiB range and a 256 MiB array.
+MAX_STATES = 1 << 26
+
+Reasons = Union[None, int, EventReason, Iterable[Union[EventReason, int]]]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def address_of(buffer: Any) -> int:
+    """Address in this process of a writable or read-only buffer (bytes,
+    bytearray, mmap, memoryview, array, numpy array ...).
+
+    For mirroring your own memory (``Mirror()`` without ``pid``).  The
+    address is valid only while ``buffer`` is alive and not resized.
+    """
+    return int(ffi.cast("uintptr_t", ffi.from_buffer(buffer)))
+
+
+class Mirror:
+    """A mirror of one process's address space, in a software device.
+
+    ``Mirror()`` mirrors the calling process; ``Mirror(pid=1234)`` attaches
+    to process 1234 (allowed when we may ptrace it); ``Mirror(pidfd=fd)``
+    attaches through a pidfd.  Use it as a context manager, or call
+    :meth:`close`::
+
+        with hmm_mirror.Mirror(pid=target.pid, events=True) as m:
+            m.fault(addr, 16 * m.page_size, write=True)
+            print(m.query(addr, 16 * m.page_size, collapse=True))
+
+    Every failure raises :class:`~hmm_mirror.HmmMirrorError` (an OSError)
+    with the errno and libhmm_mirror's explanation; a missing device raises
+    :class:`~hmm_mirror.DeviceNotFoundError` (also a FileNotFoundError).
+
+    Addresses and lengths are bytes in the mirrored address space; ranges
+    must be multiples of :attr:`page_size`.
+
+    ``events`` enables invalidation events at once (True: every reason; or
+    the reasons to receive), ``queue_len`` sets the kernel queue length (0:
+    the module's default).
+    """
+
+    def __init__(self, pid: Optional[int] = None, *, pidfd: Optional[int] = None,
+                 path: Optional[PathLike] = None,
+                 events: Union[bool, Reasons] = False, queue_len: int = 0) -> None:
+        self._h: Any = None
+        self._pid: Optional[int] = None
+        self._reasons: Optional[int] = None
+        if pid is not None and pidfd is not None:
+            raise ValueError("give pid or pidfd, not both")
+        self.path: str = os.fspath(path) if path is not None else DEVICE_PATH
+        out = ffi.new("struct hmm_mirror **")
+        check(lib.hmm_mirror_open_path(self.path.encode(), out))
+        self._h = ffi.gc(out[0], lib.hmm_mirror_close)
+        try:
+            self._info = self.handshake()
+            if pid is not None:
+                self.attach(pid)
+            elif pidfd is not None:
+                self.attach_pidfd(pidfd)
+            if events is not False:
+                self.enable_events(None if events is True else events, queue_len=queue_len)
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------
+    # lifetime
+
+    def close(self) -> None:
+        """Close the device; the device page table goes with it.  Idempotent."""
+        h, self._h = self._h, None
+        if h is not None:
+            ffi.release(h)  # runs hmm_mirror_close() now
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._h is None
+
+    def __enter__(self) -> "Mirror":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<hmm_mirror.Mirror closed>"
+        who = f"pid {self._pid}" if self._pid else "self"
+        return f"<hmm_mirror.Mirror fd={self.fileno()} mirroring {who}>"
+
+    def _handle(self) -> Any:
+        h = self._h
+        if h is None:
+            raise MirrorClosedError(_errno.EBADF, "the mirror is closed")
+        return h
+
+    def fileno(self) -> int:
+        """The device's file descriptor, for selectors, poll and asyncio.
+
+        It becomes readable when an event is queued and reports POLLHUP (a
+        selector sees it readable) when the mirrored process exited; then
+        call :meth:`next_event` with ``timeout=0``.  The descriptor is owned
+        by the mirror: never read from or close it yourself.
+        """
+        return check(lib.hmm_mirror_fd(self._handle()))
+
+    # ------------------------------------------------------------------
+    # handshake, features
+
+    def handshake(self) -> Info:
+        """Ask the module again (no side effects) and return its answer."""
+        info = ffi.new("struct hmm_mirror_info *")
+        lib.hmm_mirror_info_init(info)
+        check(lib.hmm_mirror_handshake(self._handle(), info))
+        return Info._from_c(info)
+
+    @property
+    def info(self) -> Info:
+        """The handshake made when the mirror was opened."""
+        return self._info
+
+    @property
+    def features(self) -> Feature:
+        """The module's features (same as ``info.features``)."""
+        return self._info.features
+
+    @property
+    def page_size(self) -> int:
+        """The page size every range is measured in, bytes."""
+        return self._info.page_size
+
+    def require(self, features: Union[Feature, int]) -> None:
+        """Raise :class:`~hmm_mirror.UnsupportedFeatureError` naming what is
+        missing unless the module has every feature in ``features``."""
+        check(lib.hmm_mirror_require(self._handle(), int(features)))
+
+    # ------------------------------------------------------------------
+    # the address space
+
+    @property
+    def pid(self) -> Optional[int]:
+        """The process mirrored, or None for the opener (this process)."""
+        return self._pid
+
+    def attach(self, pid: int) -> None:
+        """Mirror process ``pid`` instead (only while the device maps nothing)."""
+        check(lib.hmm_mirror_attach_pid(self._handle(), int(pid)))
+        self._pid = int(pid)
+
+    def attach_pidfd(self, pidfd: int) -> None:
+        """Mirror the process that ``pidfd`` refers to (we keep no reference
+        to ``pidfd``: close it when you like)."""
+        check(lib.hmm_mirror_attach_pidfd(self._handle(), int(pidfd)))
+        self._pid = _pidfd_pid(pidfd)
+
+    # ------------------------------------------------------------------
+    # the device page table
+
+    def fault(self, addr: int, length: int, write: bool = False) -> FaultResult:
+        """Fault ``[addr, addr + length)`` into the device page table, for
+        read or (``write=True``) for write.
+
+        Raises with EFAULT when part of the range is not mapped or not
+        readable, EPERM (:class:`~hmm_mirror.MirrorPermissionError`) for a
+        write fault on read-only memory, EBUSY when invalidations kept
+        racing, ESRCH (:class:`~hmm_mirror.TargetExitedError`) after the
+        process exited.
+        """
+        _check_range(addr, length)
+        pages = ffi.new("uint64_t *")
+        retries = ffi.new("uint64_t *")
+        flags = lib.HMM_MIRROR_FAULT_WRITE if write else 0
+        check(lib.hmm_mirror_fault(self._handle(), addr, length, flags, pages, retries))
+        return FaultResult(int(pages[0]), int(retries[0]))
+
+    def _pages(self, fn: Any, addr: int, length: int) -> List[int]:
+        h = self._handle()
+        _check_range(addr, length)
+        n = length >> self._info.page_shift
+        if n > MAX_STATES:
+            raise HmmMirrorError(_errno.EINVAL,
+                                 f"a range of {n} pages is too large for one call "
+                                 f"(at most {MAX_STATES}): split it")
+        states = ffi.new("uint32_t[]", max(n, 1))
+        check(fn(h, addr, length, states, max(n, 1)))
+        values: List[int] = ffi.unpack(states, n)
+        return values
+
+    @overload
+    def snapshot(self, addr: int, length: int,
+                 collapse: Literal[False] = ...) -> List[PageState]: ...
+
+    @overload
+    def snapshot(self, addr: int, length: int,
+                 collapse: Literal[True]) -> List[PageRange]: ...
+
+    def snapshot(self, addr: int, length: int,
+                 collapse: bool = False) -> Union[List[PageState], List[PageRange]]:
+        """What the CPU page table holds for each page of the range, without
+        faulting and without changing the device page table.
+
+        Returns one :class:`~hmm_mirror.PageState` per page, or with
+        ``collapse=True`` a list of :class:`~hmm_mirror.PageRange`
+        ``(start, end, state)`` runs covering the range.
+        """
+        values = self._pages(lib.hmm_mirror_snapshot, addr, length)
+        return self._result(addr, values, collapse)
+
+    @overload
+    def query(self, addr: int, length: int,
+              collapse: Literal[False] = ...) -> List[PageState]: ...
+
+    @overload
+    def query(self, addr: int, length: int,
+              collapse: Literal[True]) -> List[PageRange]: ...
+
+    def query(self, addr: int, length: int,
+              collapse: bool = False) -> Union[List[PageState], List[PageRange]]:
+        """What the *device* page table maps now, per page (as
+        :meth:`snapshot`; ERROR is never set)."""
+        values = self._pages(lib.hmm_mirror_query, addr, length)
+        return self._result(addr, values, collapse)
+
+    def _result(self, addr: int, values: List[int],
+                do_collapse: bool) -> Union[List[PageState], List[PageRange]]:
+        if do_collapse:
+            return collapse(addr, values, self.page_size)
+        return _states(values)
+
+    def read(self, addr: int, length: int) -> bytes:
+        """``length`` bytes at ``addr``, read through the device page table
+        the way a device would (missing pages are faulted first).
+
+        ``addr`` and ``length`` need not be page aligned: the enclosing
+        pages are read and the bytes asked for returned.  The kernel copies
+        into a fresh buffer and the returned bytes are one more copy;
+        :meth:`read_into` copies straight into your buffer.
+        """
+        _check_range(addr, length)
+        if length == 0:
+            return b""
+        mask = self.page_size - 1
+        start = addr & ~mask
+        end = (addr + length + mask) & ~mask
+        buf = ffi.new("char[]", end - start)
+        check(lib.hmm_mirror_read(self._handle(), start, buf, end - start, ffi.NULL))
+        return bytes(ffi.unpack(buf + (addr - start), length))
+
+    def read_into(self, addr: int, buffer: Any) -> int:
+        """Fill the writable ``buffer`` (bytearray, memoryview, mmap, array,
+        numpy array ...: any C-contiguous writable buffer) with the bytes at
+        ``addr``, copied by the kernel straight into it.
+
+        The length read is the buffer's size in bytes, a multiple of the
+        page size.  Returns the number of device faults taken.
+        """
+        _check_range(addr, 0)
+        try:
+            cbuf = ffi.from_buffer(buffer, require_writable=True)
+        except BufferError as err:
+            raise TypeError(f"read_into() needs a writable buffer, not "
+                            f"{type(buffer).__name__}: {err}") from err
+        faults = ffi.new("uint64_t *")
+        check(lib.hmm_mirror_read(self._handle(), addr, cbuf, len(cbuf), faults))
+        return int(faults[0])
+
+    def write(self, addr: int, data: Any) -> int:
+        """Write ``data`` (bytes or any C-contiguous buffer, used in place)
+        at ``addr`` through the device page table, faulting for write where
+        the device has no writable entry.
+
+        The length is ``data``'s size in bytes, a multiple of the page
+        size.  Returns the number of device faults taken.
+        """
+        _check_range(addr, 0)
+        cbuf = ffi.from_buffer(data)
+        faults = ffi.new("uint64_t *")
+        check(lib.hmm_mirror_write(self._handle(), addr, cbuf, len(cbuf), faults))
+        return int(faults[0])
+
+    # ------------------------------------------------------------------
+    # events
+
+    def enable_events(self, reasons: Reasons = None, queue_len: int = 0) -> None:
+        """Receive invalidation events for ``reasons`` (None: every reason;
+        an :class:`~hmm_mirror.EventReason`, an iterable of them, or a bit
+        mask).  ``queue_len``: records the kernel queue holds (0: 1024)."""
+        mask = reasons_mask(reasons)
+        check(lib.hmm_mirror_events_config(self._handle(), mask, queue_len))
+        self._reasons = mask
+
+    def disable_events(self) -> None:
+        """Stop events (records already queued can still be read)."""
+        check(lib.hmm_mirror_events_config(self._handle(), 0, 0))
+        self._reasons = 0
+
+    @property
+    def event_reasons(self) -> Optional[int]:
+        """The reasons mask this object configured, None if never."""
+        return self._reasons
+
+    def next_event(self, timeout: Optional[float] = None) -> Optional[Event]:
+        """The oldest queued event; waits up to ``timeout`` seconds (None:
+        forever, 0: not at all).  Returns None when none came in time.
+
+        Raises :class:`~hmm_mirror.TargetExitedError` at the end of the
+        stream: the mirrored process exited and every record, its RELEASE
+        included, has been read.
+        """
+        h = self._handle()
+        rec = ffi.new("struct hmm_mirror_event_record *")
+        lib.hmm_mirror_event_record_init(rec)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if deadline is None:
+                ms = -1
+            else:
+                ms = max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
+            ret = lib.hmm_mirror_event_next(h, rec, ms)
+            if ret == 0:
+                return Event._from_c(rec)
+            if ret == -_errno.EAGAIN:
+                return None
+            if ret == -_errno.EINTR:
+                # Let Python run its signal handlers (KeyboardInterrupt ...),
+                # then wait again for the rest of the time (PEP 475).
+                time.sleep(0)
+                continue
+            raise error_from_result(ret)
+
+    def events(self, timeout: Optional[float] = None) -> Iterator[Event]:
+        """Iterate over invalidation events as they come.
+
+        Stops when no event arrives within ``timeout`` seconds (None: wait
+        forever; 0: just drain what is queued) or at the end of the stream
+        (the mirrored process exited).  Enables every reason first if events
+        were never enabled on this mirror.
+        """
+        if self._reasons is None:
+            self.enable_events()
+        while True:
+            try:
+                ev = self.next_event(timeout)
+            except HmmMirrorError as err:
+                if err.errno == _errno.ESRCH:
+                    return
+                raise
+            if ev is None:
+                return
+            yield ev
+
+    async def aevents(self, timeout: Optional[float] = None) -> AsyncIterator[Event]:
+        """:meth:`events` for asyncio: ``async for ev in m.aevents(): ...``
+
+        Waits on :meth:`fileno` with the running loop's reader callback, so
+        the loop is never blocked.
+        """
+        if self._reasons is None:
+            self.enable_events()
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+        fd = self.fileno()
+        loop.add_reader(fd, ready.set)
+        try:
+            while True:
+                try:
+                    ev = self.next_event(0)
+                except HmmMirrorError as err:
+                    if err.errno == _errno.ESRCH:
+                        return
+                    raise
+                if ev is not None:
+                    yield ev
+                    continue
+                ready.clear()
+                try:
+                    await asyncio.wait_for(ready.wait(), timeout)
+                except asyncio.TimeoutError:
+                    # One last look: the record may have come just now.
+                    try:
+                        ev = self.next_event(0)
+                    except HmmMirrorError as err:
+                        if err.errno == _errno.ESRCH:
+                            return
+                        raise
+                    if ev is None:
+                        return
+                    yield ev
+        finally:
+            try:
+                loop.remove_reader(fd)
+            except (OSError, ValueError):  # the mirror was closed meanwhile
+                pass
+
+    # ------------------------------------------------------------------
+    # statistics
+
+    def stats(self) -> Stats:
+        """This mirror's counters (works after the process exited)."""
+        c = ffi.new("struct hmm_mirror_counters *")
+        lib.hmm_mirror_counters_init(c)
+        check(lib.hmm_mirror_stats(self._handle(), c))
+        return Stats._from_c(c)
+
+    def global_stats(self) -> Stats:
+        """The module's counters since it was loaded (notifiers, dpt_* and
+        mirrors are totals over the mirrors open now)."""
+        c = ffi.new("struct hmm_mirror_counters *")
+        lib.hmm_mirror_counters_init(c)
+        check(lib.hmm_mirror_stats_global(self._handle(), c))
+        return Stats._from_c(c)
+
+
+def _check_range(addr: int, length: int) -> None:
+    # The library checks alignment and size; only what cannot reach it
+    # (negative numbers do not convert to uint64_t) is checked here.
+    if addr < 0 or length < 0:
+        raise HmmMirrorError(_errno.EINVAL,
+                             f"addr=0x{addr:x}, length=0x{length:x}: negative "
+                             "address or length")
+
+
+def _pidfd_pid(pidfd: int) -> Optional[int]:
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd}") as f:
+            for line in f:
+                if line.startswith("Pid:"):
+                    pid = int(line.split()[1])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError):
+        pass
+    return None

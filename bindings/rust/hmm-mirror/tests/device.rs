@@ -1,0 +1,290 @@
+//! The safe API against the real module: handshake, the descriptor,
+//! fault / snapshot / query / read / write, errors, stats, huge pages and
+//! threads.  Needs /dev/hmm_mirror: run in the VM by `make test`.
+
+mod common;
+
+use std::io::ErrorKind;
+use std::os::fd::AsRawFd;
+
+use common::{mirror, page_size, pattern, Mapping};
+use hmm_mirror::{Access, Commands, ErrorExt, Features, Mirror, PageFlags, PageState};
+
+fn hmm_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|p| p.to_str() == Some("/dev/hmm_mirror"))
+        .count()
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn handshake_reports_abi_1_and_every_feature() {
+    let m = mirror();
+    let info = m.info().unwrap();
+    assert_eq!(info.abi_version, 1);
+    assert_eq!(info.lib_abi_version, hmm_mirror::ABI_VERSION);
+    assert_eq!(1u64 << info.page_shift, page_size() as u64);
+    assert_eq!(m.page_size(), page_size() as u64);
+    assert!(info.features.contains(Features::all()), "{}", info.features);
+    assert_eq!(info.features, m.features());
+    assert!(info.commands.contains(Commands::all()), "{}", info.commands);
+    m.require(Features::all()).unwrap();
+    let err = m.require(Features::from_bits_retain(1 << 40)).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EOPNOTSUPP));
+    assert!(err.to_string().contains("bit 40"), "{err}");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn descriptor_is_cloexec_nonblocking_and_closed_on_drop() {
+    let before = hmm_fds();
+    let m = mirror();
+    let fd = m.as_raw_fd();
+    // SAFETY: fcntl on a descriptor the mirror owns; no memory involved.
+    let (fdflags, flflags) = unsafe {
+        (
+            libc::fcntl(fd, libc::F_GETFD),
+            libc::fcntl(fd, libc::F_GETFL),
+        )
+    };
+    assert_ne!(fdflags & libc::FD_CLOEXEC, 0, "close-on-exec");
+    assert_ne!(flflags & libc::O_NONBLOCK, 0, "non-blocking");
+    assert_eq!(hmm_fds(), before + 1);
+    drop(m);
+    assert_eq!(hmm_fds(), before, "Drop closes the descriptor");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn snapshot_sees_the_cpu_page_table_without_faulting() {
+    let m = mirror();
+    let map = Mapping::anon(8);
+    map.touch(0..2, 1); // written: present and writable
+    let _ = map.get(2 * page_size()); // read of an untouched page: zero page
+    map.protect(3, 1, libc::PROT_NONE);
+    let s = m.snapshot(map.addr(), map.len()).unwrap();
+    assert_eq!(s.len(), 8);
+    assert!(s[0].is_writable() && s[1].is_writable(), "{s:?}");
+    assert!(
+        s[2].is_valid() && s[2].is_zero_page() && !s[2].is_writable(),
+        "{}",
+        s[2]
+    );
+    assert!(s[3].is_error(), "{}", s[3]);
+    assert!(s[4..].iter().all(|p| p.is_empty()), "{s:?}");
+    // Nothing entered the device page table.
+    assert!(m
+        .query(map.addr(), map.len())
+        .unwrap()
+        .iter()
+        .all(|p| p.is_empty()));
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn fault_fills_the_device_page_table() {
+    let m = mirror();
+    let map = Mapping::anon(16);
+    map.fill(3);
+    let done = m
+        .fault(map.page(4), 8 * page_size() as u64, Access::Write)
+        .unwrap();
+    assert_eq!(done.pages_mapped, 8);
+    let q = m.query(map.addr(), map.len()).unwrap();
+    for (i, s) in q.iter().enumerate() {
+        if (4..12).contains(&i) {
+            assert_eq!(
+                *s,
+                PageState::new(PageFlags::VALID | PageFlags::WRITE, 0),
+                "page {i}: {s}"
+            );
+        } else {
+            assert!(s.is_empty(), "page {i}: {s}");
+        }
+    }
+    // A read fault of untouched memory maps the zero page read-only.
+    let fresh = Mapping::anon(2);
+    let done = m.fault(fresh.addr(), fresh.len(), Access::Read).unwrap();
+    assert_eq!(done.pages_mapped, 2);
+    let q = m.query(fresh.addr(), fresh.len()).unwrap();
+    assert!(q.iter().all(|s| s.is_valid() && !s.is_writable()), "{q:?}");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn read_and_write_go_through_the_device() {
+    let m = mirror();
+    let map = Mapping::anon(4);
+    map.fill(7);
+    let mut buf = vec![0u8; map.len() as usize];
+    let faults = m.read(map.addr(), &mut buf).unwrap();
+    assert!(faults >= 1, "the first read faults the pages in");
+    assert_eq!(buf, map.to_vec());
+    assert_eq!(
+        m.read(map.addr(), &mut buf).unwrap(),
+        0,
+        "still mapped: no fault"
+    );
+
+    let data: Vec<u8> = (0..buf.len()).map(|i| pattern(99, i)).collect();
+    m.write(map.addr(), &data).unwrap();
+    assert_eq!(map.to_vec(), data, "the CPU sees what the device wrote");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn errors_carry_errno_kind_and_the_library_message() {
+    let m = mirror();
+    let page = page_size() as u64;
+    let map = Mapping::anon(4);
+    map.touch(0..4, 1);
+
+    // Checked by the library before any system call.
+    let err = m.fault(map.addr() + 1, page, Access::Read).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EINVAL));
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(
+        err.to_string().contains("not a multiple of the page size"),
+        "{err}"
+    );
+    let err = m.fault(map.addr(), 0, Access::Read).unwrap_err();
+    assert!(err.to_string().contains("length is 0"), "{err}");
+    let mut short = [PageState::EMPTY; 2];
+    let err = m.query_into(map.addr(), 4 * page, &mut short).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
+    let mut odd = vec![0u8; 100];
+    assert_eq!(
+        m.read(map.addr(), &mut odd).unwrap_err().errno(),
+        Some(libc::EINVAL)
+    );
+
+    // From the module.
+    map.unmap(2, 2);
+    let err = m.fault(map.addr(), 4 * page, Access::Read).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EFAULT), "{err}");
+    assert!(
+        err.to_string().starts_with("hmm_mirror_fault(addr="),
+        "{err}"
+    );
+    map.protect(0, 2, libc::PROT_READ);
+    let err = m.fault(map.addr(), 2 * page, Access::Write).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EPERM), "{err}");
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    let err = m.write(map.addr(), &vec![0u8; page as usize]).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EPERM), "{err}");
+    map.protect(0, 1, libc::PROT_NONE);
+    let err = m
+        .read(map.addr(), &mut vec![0u8; page as usize])
+        .unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EFAULT), "{err}");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn stats_count_this_mirror_and_the_module() {
+    let m = mirror();
+    let map = Mapping::anon(8);
+    map.touch(0..8, 1);
+    let before = m.stats().unwrap();
+    assert!(!before.global);
+    assert_eq!(before.mirrors, 1);
+    assert_eq!(before.dpt_pages, 0);
+    m.fault(map.addr(), map.len(), Access::Write).unwrap();
+    let after = m.stats().unwrap();
+    assert_eq!(after.fault_calls, before.fault_calls + 1);
+    assert_eq!(after.pages_faulted, before.pages_faulted + 8);
+    assert_eq!(after.dpt_pages, 8);
+    assert!(after.dpt_tables >= 1 && after.notifiers >= 1, "{after:?}");
+    map.unmap(0, 8);
+    let gone = m.stats().unwrap();
+    assert_eq!(gone.dpt_pages, 0);
+    assert_eq!(gone.pages_invalidated, 8);
+    assert!(
+        gone.invalidations_by(hmm_mirror::EventReason::Unmap) >= 1,
+        "{gone:?}"
+    );
+
+    let other = mirror();
+    let global = other.global_stats().unwrap();
+    assert!(global.global && global.mirrors >= 2, "{global:?}");
+    assert!(global.pages_faulted >= 8);
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn hugetlb_pages_are_single_huge_entries() {
+    let huge = 2 << 20;
+    let Some(map) = Mapping::new(
+        huge,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_HUGETLB,
+    ) else {
+        eprintln!("skipped: no 2M huge page (VM_HUGEPAGES)");
+        return;
+    };
+    map.touch(0..1, 5);
+    let m = mirror();
+    let done = m.fault(map.addr(), map.len(), Access::Write).unwrap();
+    assert_eq!(done.pages_mapped, 512);
+    let q = m.query(map.addr(), map.len()).unwrap();
+    assert!(
+        q.iter().all(|s| s.is_writable() && s.order() == 9),
+        "{}",
+        q[0]
+    );
+    assert_eq!(q[0].to_string(), "rw 2M");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn one_mirror_shared_by_threads() {
+    let m = mirror();
+    let maps: Vec<Mapping> = (0..4).map(|_| Mapping::anon(32)).collect();
+    std::thread::scope(|s| {
+        for (t, map) in maps.iter().enumerate() {
+            let m = &m;
+            s.spawn(move || {
+                map.fill(t as u8);
+                let mut buf = vec![0u8; map.len() as usize];
+                for round in 0..20 {
+                    if round % 5 == 4 {
+                        // Invalidate everything (CLEAR) and fault again.
+                        map.advise(0, 32, libc::MADV_DONTNEED);
+                        map.fill(t as u8);
+                    }
+                    let done = m.fault(map.addr(), map.len(), Access::Write).unwrap();
+                    assert_eq!(done.pages_mapped, 32);
+                    assert!(m
+                        .query(map.addr(), map.len())
+                        .unwrap()
+                        .iter()
+                        .all(|p| p.is_writable()));
+                    m.read(map.addr(), &mut buf).unwrap();
+                    assert_eq!(buf, map.to_vec(), "thread {t} round {round}");
+                }
+            });
+        }
+    });
+    let s = m.stats().unwrap();
+    assert!(s.pages_faulted >= 4 * 32 * 5, "{s:?}");
+    assert!(s.dpt_pages <= 4 * 32, "{s:?}");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn a_mirror_moves_to_another_thread() {
+    let m = mirror();
+    let map = Mapping::anon(2);
+    map.touch(0..2, 1);
+    let (addr, len) = (map.addr(), map.len());
+    let m: Mirror = std::thread::spawn(move || {
+        m.fault(addr, len, Access::Read).unwrap();
+        m
+    })
+    .join()
+    .unwrap();
+    assert!(m.query(addr, len).unwrap().iter().all(|s| s.is_valid()));
+    std::thread::spawn(move || drop(m)).join().unwrap();
+}

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: MIT
+#
+# cli.mk - the hmm-mirror command-line tool and its VM test suite;
+# included by the top-level Makefile after bindings/c/libhmm_mirror.mk.
+#
+#   CLI_BIN         $(BUILD)/bin/hmm-mirror, linked to the shared library
+#                   (RUNPATH $ORIGIN/../lib: finds $(BUILD)/lib in the build
+#                   tree and $(PREFIX)/lib once installed)
+#   CLI_TARGET_BIN  $(BUILD)/tests/cli_target, the process the tests watch
+#   cli             build both
+#   CLI_UNIT_BIN    host unit tests of the tool's helpers; cli-unit-test runs
+#                   them (results in $(RESULTS)/cli_unit.json)
+#   install-cli, uninstall-cli   the tool under DESTDIR + PREFIX/bin
+#
+# tests/cli/cli_test.py runs in the VM (VM_SUITES); it finds the tool and
+# the target through HMM_CLI and HMM_CLI_TARGET (the VM runner passes HMM_*
+# variables into the guest).  packaging/packaging.mk (install, uninstall,
+# dkms, the project version HMM_MIRROR_VERSION) is included by the top-level Makefile.
+
+
+CLI_DIR := cli
+CLI_SRCS := $(sort $(wildcard $(CLI_DIR)/*.c))
+CLI_OBJS := $(patsubst $(CLI_DIR)/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
+CLI_BIN := $(BUILD)/bin/hmm-mirror
+CLI_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Wstrict-prototypes -Wmissing-prototypes -O2 -g -D_GNU_SOURCE -MMD -MP \
+	-DHMM_MIRROR_VERSION='"$(HMM_MIRROR_VERSION)"'
+
+CLI_TARGET_BIN := $(BUILD)/tests/cli_target
+CLI_TEST := tests/cli/cli_test.py
+
+.PHONY: cli install-cli uninstall-cli
+cli: $(CLI_BIN) $(CLI_TARGET_BIN)
+host: cli
+
+$(BUILD)/cli/%.o: $(CLI_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CLI_CFLAGS) $(LIBHMM_INC) -c $< -o $@
+
+$(CLI_BIN): $(CLI_OBJS) $(LIBHMM_SO) $(LIBHMM_SO_LINKS)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(CLI_OBJS) $(LIBHMM_LDFLAGS) -Wl,-rpath,'$$ORIGIN/../lib' \
+		$(LIBHMM_LDLIBS)
+
+$(CLI_TARGET_BIN): tests/cli/cli_target.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -g -D_GNU_SOURCE -o $@ $<
+
+# Host unit tests of the helpers (everything but main.o), with the
+# library's fake device for SNAPSHOT in pieces.
+CLI_UNIT_BIN := $(BUILD)/tests/cli_unit
+CLI_UNIT_OBJS := $(BUILD)/cli/tests/cli_unit_test.o \
+	$(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) \
+	$(BUILD)/libhmm_mirror/unit/fake_device.c.o
+
+$(BUILD)/cli/tests/cli_unit_test.o: $(CLI_DIR)/tests/cli_unit_test.cc
+	@mkdir -p $(@D)
+	$(CXX) $(LIBHMM_TEST_CXXFLAGS) -I$(CLI_DIR) -I$(LIBHMM_DIR)/tests/unit \
+		-Iabi $(LIBHMM_INC) -c $< -o $@
+
+$(CLI_UNIT_BIN): $(CLI_UNIT_OBJS) $(LIBHMM_A)
+	@mkdir -p $(@D)
+	$(CXX) -pthread -o $@ $(CLI_UNIT_OBJS) $(LIBHMM_A) $(LIBHMM_TEST_LDLIBS)
+
+.PHONY: cli-unit-test
+cli-unit-test: $(CLI_UNIT_BIN)
+	@mkdir -p $(RESULTS)
+	$(CLI_UNIT_BIN) --gtest_output=json:$(RESULTS)/cli_unit.json
+
+host: $(CLI_UNIT_BIN)
+HOST_TEST_TARGETS += cli-unit-test
+
+# The suite is a script: make builds what it runs before the VM boots.
+$(CLI_TEST): $(CLI_BIN) $(CLI_TARGET_BIN)
+VM_SUITES += $(CLI_TEST)
+export HMM_CLI := $(CLI_BIN)
+export HMM_CLI_TARGET := $(CLI_TARGET_BIN)
+
+install-cli: $(CLI_BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/hmm-mirror
+
+uninstall-cli:
+	rm -f $(DESTDIR)$(BINDIR)/hmm-mirror
+
+-include $(CLI_OBJS:.o=.d) $(BUILD)/cli/tests/cli_unit_test.d

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * format.h - human-readable sizes and page states.
+ */
+#ifndef HMM_CLI_FORMAT_H
+#define HMM_CLI_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIZE_STR_MAX 32
+
+/* "0 B", "4 KiB", "1.5 MiB": binary units, one decimal when not exact. */
+const char *human_size(uint64_t bytes, char buf[SIZE_STR_MAX]);
+
+/*
+ * "present writable", "present read-only zero-page", "huge 2 MiB", "not
+ * present", "not mirrorable": what a page state means, for text output.
+ */
+const char *describe_state(uint32_t state, char *buf, size_t size);
+
+/* Page-state flag names for JSON: "valid", "write", "error", "zero". */
+void state_flag_names(uint32_t state, const char *names[4], int *count);
+
+#endif /* HMM_CLI_FORMAT_H */

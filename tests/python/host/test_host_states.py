@@ -1,0 +1,147 @@
+"""Decoding of page states, features, events and stats (no device needed)."""
+from __future__ import annotations
+
+import pytest
+
+import hmm_mirror as hm
+from hmm_mirror._hmm_mirror_cffi import ffi, lib
+
+V, W, E, Z = (lib.HMM_MIRROR_PAGE_VALID, lib.HMM_MIRROR_PAGE_WRITE,
+              lib.HMM_MIRROR_PAGE_ERROR, lib.HMM_MIRROR_PAGE_ZERO)
+SHIFT = lib.HMM_MIRROR_PAGE_ORDER_SHIFT
+
+
+def test_flags_match_abi() -> None:
+    assert hm.PageFlag.VALID == V and hm.PageFlag.WRITE == W
+    assert hm.PageFlag.ERROR == E and hm.PageFlag.ZERO == Z
+    assert isinstance(hm.PageFlag.VALID | hm.PageFlag.WRITE, hm.PageFlag)
+
+
+@pytest.mark.parametrize("raw, flags, order, text", [
+    (0, 0, 0, "-"),
+    (V, hm.PageFlag.VALID, 0, "valid 4K"),
+    (V | W, hm.PageFlag.VALID | hm.PageFlag.WRITE, 0, "valid|write 4K"),
+    (V | (9 << SHIFT), hm.PageFlag.VALID, 9, "valid 2M"),
+    (V | W | (18 << SHIFT), hm.PageFlag.VALID | hm.PageFlag.WRITE, 18, "valid|write 1G"),
+    (V | Z, hm.PageFlag.VALID | hm.PageFlag.ZERO, 0, "valid|zero 4K"),
+    (E, hm.PageFlag.ERROR, 0, "error"),
+])
+def test_decode(raw: int, flags: int, order: int, text: str) -> None:
+    st = hm.PageState(raw)
+    assert st == raw
+    assert st.flags == flags and isinstance(st.flags, hm.PageFlag)
+    assert st.order == order == lib.HMM_MIRROR_PAGE_ORDER(raw)
+    assert st.describe() == text == str(st)
+    assert st.valid == bool(raw & V)
+    assert st.writable == bool(raw & W)
+    assert st.zero == bool(raw & Z)
+    assert st.error == bool(raw & E)
+    assert hm.PageState.make(flags, order) == st
+
+
+def test_repr_and_make_checks() -> None:
+    assert repr(hm.PageState.make(hm.PageFlag.VALID, 9)) == "PageState(VALID, order=9)"
+    assert repr(hm.PageState(0)) == "PageState(0, order=0)"
+    with pytest.raises(ValueError):
+        hm.PageState.make(hm.PageFlag.VALID, 1 << 12)
+
+
+def test_unknown_bits_are_kept() -> None:
+    st = hm.PageState(V | 0x40)
+    assert st.valid and int(st.flags) == V | 0x40
+    assert "0x40" in st.describe()
+
+
+def test_collapse_and_expand() -> None:
+    rw, ro = V | W, V
+    states = [rw, rw, 0, 0, ro, rw, rw, rw]
+    base = 0x10000
+    runs = hm.collapse(base, states, 0x1000)
+    assert runs == [(0x10000, 0x12000, rw), (0x12000, 0x14000, 0), (0x14000, 0x15000, ro),
+                    (0x15000, 0x18000, rw)]
+    assert all(isinstance(r, hm.PageRange) and isinstance(r.state, hm.PageState) for r in runs)
+    start, end, state = runs[0]  # a plain (start, end, state) tuple too
+    assert (start, end, state.writable) == (0x10000, 0x12000, True)
+    assert runs[0].length == 0x2000 and runs[0].pages(0x1000) == 2
+    assert hm.collapse(base, states, 0x1000, skip_empty=True) == [
+        r for r in runs if r.state]
+    table = hm.expand(runs, 0x1000)
+    assert table == {base + i * 0x1000: s for i, s in enumerate(states) if s}
+    assert hm.collapse(base, [], 0x1000) == []
+
+
+def test_format_page_table() -> None:
+    runs = hm.collapse(0x7f0000000000, [V | W] * 4 + [0] * 12, 4096)
+    text = hm.format_page_table(runs, title="device")
+    lines = text.splitlines()
+    assert lines[0] == "device"
+    assert lines[1].split() == ["start", "end", "pages", "state"]
+    assert lines[2].split() == ["0x7f0000000000", "0x7f0000004000", "4", "valid|write", "4K"]
+    assert lines[3].split() == ["0x7f0000004000", "0x7f0000010000", "12", "-"]
+    assert "nothing mapped" in hm.format_page_table([])
+
+
+def test_features() -> None:
+    every = hm.Feature(0)
+    for f in hm.Feature:
+        every |= f
+    assert int(every) == (1 << 12) - 1  # the twelve ABI v1 bits
+    assert hm.Feature.FAULT == lib.HMM_MIRROR_FEAT_FAULT
+    assert (hm.Feature.FAULT | hm.Feature.STATS).names == ["fault", "stats"]
+    assert hm.Feature(1 << 40).names == ["bit40"]  # a future bit is kept
+
+
+def test_info_from_struct() -> None:
+    c = ffi.new("struct hmm_mirror_info *")
+    lib.hmm_mirror_info_init(c)
+    c.abi_version, c.lib_abi_version, c.page_shift = 1, 1, 12
+    c.features = lib.HMM_MIRROR_FEAT_FAULT | lib.HMM_MIRROR_FEAT_QUERY
+    c.ioctls = 0b100011
+    info = hm.Info._from_c(c)
+    assert info.page_size == 4096
+    assert info.features == hm.Feature.FAULT | hm.Feature.QUERY
+    assert info.commands == ["HANDSHAKE", "FAULT", "QUERY"]
+
+
+def test_event_reasons() -> None:
+    assert hm.EventReason.UNMAP == lib.HMM_MIRROR_EVENT_UNMAP
+    assert hm.EventReason.SOFT_DIRTY.label == "soft-dirty"
+    assert hm.EventReason.LOST.label == "lost"
+    assert hm.EventReason.LOST not in hm.EventReason.all()
+    assert len(hm.EventReason.all()) == lib.HMM_MIRROR_EVENT_NR_REASONS
+    assert hm.reasons_mask(None) == lib.HMM_MIRROR_EVENT_ALL_REASONS
+    assert hm.reasons_mask(hm.EventReason.all()) == lib.HMM_MIRROR_EVENT_ALL_REASONS
+    assert hm.reasons_mask(hm.EventReason.CLEAR) == 1 << lib.HMM_MIRROR_EVENT_CLEAR
+    assert hm.reasons_mask([hm.EventReason.UNMAP, hm.EventReason.RELEASE]) == \
+        (1 << lib.HMM_MIRROR_EVENT_UNMAP) | (1 << lib.HMM_MIRROR_EVENT_RELEASE)
+    assert hm.reasons_mask(0b101) == 0b101
+
+
+def test_event_from_record() -> None:
+    rec = ffi.new("struct hmm_mirror_event_record *")
+    lib.hmm_mirror_event_record_init(rec)
+    rec.reason, rec.start, rec.end, rec.seq, rec.pages = (
+        lib.HMM_MIRROR_EVENT_UNMAP, 0x1000, 0x5000, 7, 4)
+    ev = hm.Event._from_c(rec)
+    assert ev == hm.Event(hm.EventReason.UNMAP, 0x1000, 0x5000, 7, 4, 0)
+    assert ev.length == 0x4000
+    assert str(ev) == "#7 unmap 0x1000-0x5000 (4 pages)"
+    rec.reason, rec.pages = lib.HMM_MIRROR_EVENT_LOST, 3
+    assert str(hm.Event._from_c(rec)) == "#7 lost 3 events"
+    rec.reason = 99  # from a newer module
+    assert hm.Event._from_c(rec).reason == 99
+
+
+def test_stats_from_struct() -> None:
+    c = ffi.new("struct hmm_mirror_counters *")
+    lib.hmm_mirror_counters_init(c)
+    c.device_faults, c.pages_faulted, c.dpt_pages, c.mirrors = 2, 10, 8, 1
+    c.invalidations[lib.HMM_MIRROR_EVENT_UNMAP] = 3
+    c.invalidations[lib.HMM_MIRROR_EVENT_PROTECTION] = 2
+    st = hm.Stats._from_c(c)
+    assert not st.is_global
+    assert (st.device_faults, st.pages_faulted, st.dpt_pages, st.mirrors) == (2, 10, 8, 1)
+    assert st.invalidations[hm.EventReason.UNMAP] == 3
+    assert st.total_invalidations == 5
+    d = st.as_dict()
+    assert d["invalidations"]["protection"] == 2 and d["device_faults"] == 2

@@ -1,0 +1,276 @@
+"""Every Mirror call against the real module."""
+from __future__ import annotations
+
+import array
+import errno
+import mmap
+import os
+
+import pytest
+
+import hmm_mirror as hm
+from hmm_mirror import PageFlag as F
+
+RW = F.VALID | F.WRITE
+
+
+# ---------------------------------------------------------------- lifetime
+
+def test_open_handshake_and_info(ps: int) -> None:
+    with hm.Mirror() as m:
+        assert m.pid is None and not m.closed
+        info = m.info
+        assert info.abi_version >= 1 and info.lib_abi_version == hm.ABI_VERSION
+        assert info.page_size == m.page_size == ps
+        assert info.features == m.features
+        assert info.features & hm.Feature.FAULT and info.features & hm.Feature.STATS
+        assert m.features.names[:2] == ["fault", "snapshot"]
+        assert {"HANDSHAKE", "FAULT", "SNAPSHOT", "QUERY", "STATS"} <= set(info.commands)
+        assert m.handshake() == info  # no side effects, same answer
+        m.require(hm.Feature.FAULT | hm.Feature.EVENTS)
+        assert "mirroring self" in repr(m)
+        fd = m.fileno()
+        assert fd > 2 and os.get_inheritable(fd) is False
+    assert m.closed and repr(m) == "<hmm_mirror.Mirror closed>"
+
+
+def test_require_missing_feature() -> None:
+    with hm.Mirror() as m:
+        with pytest.raises(hm.UnsupportedFeatureError) as info:
+            m.require(1 << 40)
+        assert info.value.errno == errno.EOPNOTSUPP
+        assert "bit 40" in str(info.value)
+
+
+def test_closed_mirror_raises(ps: int) -> None:
+    m = hm.Mirror()
+    m.close()
+    m.close()  # idempotent
+    for call in (m.fileno, m.handshake, m.stats, lambda: m.fault(0, ps),
+                 lambda: m.snapshot(0, ps), lambda: m.next_event(0)):
+        with pytest.raises(hm.MirrorClosedError) as info:
+            call()
+        assert info.value.errno == errno.EBADF
+
+
+def test_closing_releases_the_device_table(target: hm.ScriptedTarget, ps: int) -> None:
+    addr = target.mmap(4 * ps)
+    with hm.Mirror(pid=target.pid) as m:
+        m.fault(addr, 4 * ps)
+        with hm.Mirror() as other:
+            before = other.global_stats().mirrors
+    with hm.Mirror() as other:
+        assert other.global_stats().mirrors == before - 1
+
+
+# ---------------------------------------------------------------- attach
+
+def test_attach_by_pid_and_pidfd(target: hm.ScriptedTarget, ps: int) -> None:
+    addr = target.mmap(2 * ps, fill=0x41)
+    with hm.Mirror(pid=target.pid) as m:
+        assert m.pid == target.pid and f"pid {target.pid}" in repr(m)
+        assert m.read(addr, 2) == b"AA"
+    pidfd = os.pidfd_open(target.pid)
+    try:
+        with hm.Mirror(pidfd=pidfd) as m:
+            assert m.pid == target.pid
+            assert m.read(addr, 2) == b"AA"
+        with hm.Mirror() as m:
+            m.attach_pidfd(pidfd)
+            assert m.read(addr, 2) == b"AA"
+    finally:
+        os.close(pidfd)
+    with pytest.raises(ValueError):
+        hm.Mirror(pid=target.pid, pidfd=0)
+
+
+def test_attach_errors(target: hm.ScriptedTarget, ps: int) -> None:
+    with hm.Mirror() as m:
+        with pytest.raises(hm.TargetExitedError) as info:
+            m.attach(2 ** 22 + 1)  # no such process
+        assert isinstance(info.value, ProcessLookupError)
+        with pytest.raises(hm.HmmMirrorError) as info:
+            m.attach(0)
+        assert info.value.errno == errno.EINVAL
+        with pytest.raises(hm.HmmMirrorError) as info:
+            m.attach_pidfd(m.fileno())  # not a pidfd
+        assert info.value.errno == errno.EBADF
+        buf = mmap.mmap(-1, ps)
+        m.fault(hm.address_of(buf), ps)  # the device maps our page now
+        with pytest.raises(hm.HmmMirrorError) as info:
+            m.attach(target.pid)
+        assert info.value.errno == errno.EBUSY
+        assert m.pid is None
+
+
+# ---------------------------------------------------------------- fault, snapshot, query
+
+def test_fault_snapshot_query(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+    addr = target.mmap(8 * ps, fill=1)
+    assert mirror.snapshot(addr, 8 * ps) == [RW] * 8
+    assert mirror.query(addr, 8 * ps) == [0] * 8
+    assert mirror.fault(addr, 4 * ps) == hm.FaultResult(pages_mapped=4, retries=0)
+    states = mirror.query(addr, 8 * ps)
+    assert all(isinstance(s, hm.PageState) for s in states)
+    # A read fault of a writable page maps it writable: the device sees the CPU's entry.
+    assert [s.valid for s in states] == [True] * 4 + [False] * 4
+    res = mirror.fault(addr, 8 * ps, write=True)
+    assert res.pages_mapped == 8 and res.retries >= 0
+    assert mirror.query(addr, 8 * ps, collapse=True) == [hm.PageRange(addr, addr + 8 * ps, RW)]
+
+
+def test_snapshot_does_not_fault(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+    addr = target.mmap(4 * ps, populate=False)
+    assert mirror.snapshot(addr, 4 * ps, collapse=True) == [(addr, addr + 4 * ps, 0)]
+    mirror.fault(addr, 2 * ps)  # read fault of untouched anonymous memory: zero page
+    snap = mirror.snapshot(addr, 4 * ps)
+    assert snap[0].valid and snap[0].zero and not snap[0].writable
+    assert snap[2:] == [0, 0]
+    assert mirror.query(addr, 2 * ps) == snap[:2]
+    assert mirror.query(addr + 2 * ps, 2 * ps) == [0, 0]
+
+
+def test_snapshot_protection_and_error(mirror: hm.Mirror, target: hm.ScriptedTarget,
+                                       ps: int) -> None:
+    addr = target.mmap(3 * ps, fill=7)
+    target.mprotect(addr, ps, "r")
+    target.mprotect(addr + ps, ps, "none")
+    ro, err, rw = mirror.snapshot(addr, 3 * ps)
+    assert ro.flags == F.VALID and rw.flags == RW
+    assert err.error and not err.valid
+    assert mirror.snapshot(addr, 3 * ps, collapse=True)[1] == (addr + ps, addr + 2 * ps, err)
+
+
+def test_huge_entries(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+    size = 4 << 20
+    addr = target.mmap(size + (2 << 20), fill=None, populate=False)
+    start = (addr + (2 << 20) - 1) & ~((2 << 20) - 1)  # a 2M aligned 4M inside
+    target.madvise(start, size, "hugepage")
+    target.fill(start, size, 9)
+    snap = mirror.snapshot(start, size, collapse=True)
+    if any(r.state.order != 9 for r in snap):
+        pytest.skip(f"no THP in this kernel (snapshot {snap})")
+    mirror.fault(start, size, write=True)
+    q = mirror.query(start, size, collapse=True)
+    assert q == [hm.PageRange(start, start + size, hm.PageState.make(RW, 9))]
+    assert "2M" in hm.format_page_table(q)
+
+
+def test_fault_errors(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+    addr = target.mmap(4 * ps, fill=0)
+    target.munmap(addr + 3 * ps, ps)
+    target.mprotect(addr + ps, ps, "r")
+    target.mprotect(addr + 2 * ps, ps, "none")
+    with pytest.raises(hm.MirrorPermissionError) as info:
+        mirror.fault(addr + ps, ps, write=True)
+    assert info.value.errno == errno.EPERM and isinstance(info.value, PermissionError)
+    assert f"pid {target.pid}" in str(info.value)
+    for bad in (addr + 2 * ps, addr + 3 * ps):  # PROT_NONE, unmapped
+        with pytest.raises(hm.HmmMirrorError) as info:
+            mirror.fault(bad, ps)
+        assert info.value.errno == errno.EFAULT
+    for a, n in ((addr + 1, ps), (addr, ps + 1), (addr, 0), (-ps, ps), (addr, -ps)):
+        with pytest.raises(hm.HmmMirrorError) as info:
+            mirror.fault(a, n)
+        assert info.value.errno == errno.EINVAL, (a, n)
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.snapshot(addr, ps * (hm.mirror.MAX_STATES + 1))
+    assert info.value.errno == errno.EINVAL
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.query(addr + 1, ps)
+    assert info.value.errno == errno.EINVAL
+
+
+# ---------------------------------------------------------------- read, write
+
+def _buffers(n: int) -> list:
+    out = [bytearray(n), memoryview(bytearray(n)), array.array("I", bytes(n)),
+           mmap.mmap(-1, n)]
+    try:
+        import numpy  # optional: tested when installed
+        out.append(numpy.zeros(n // 4, dtype=numpy.uint32))
+    except ImportError:
+        pass
+    return out
+
+
+def test_read_and_write_target(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+    addr = target.mmap(4 * ps, fill=0x61)
+    assert mirror.read(addr, 4 * ps) == b"a" * 4 * ps
+    assert mirror.read(addr + 10, 5) == b"aaaaa"  # unaligned: enclosing pages
+    assert mirror.read(addr, 0) == b""
+    data = bytes(range(256)) * (ps // 256)
+    assert mirror.write(addr + ps, data) >= 0
+    assert target.peek(addr + ps, 256) == bytes(range(256))
+    assert mirror.read(addr + ps + 1, 3) == b"\x01\x02\x03"
+    target.poke(addr, b"CPU")
+    assert mirror.read(addr, 3) == b"CPU"  # coherent both ways
+
+
+@pytest.mark.parametrize("kind", range(len(_buffers(4096))))
+def test_read_into_and_write_buffers(mirror: hm.Mirror, target: hm.ScriptedTarget,
+                                     ps: int, kind: int) -> None:
+    addr = target.mmap(2 * ps, fill=0x7A)
+    buf = _buffers(2 * ps)[kind]
+    faults = mirror.read_into(addr, buf)
+    assert faults == 1  # one device fault for the missing run
+    assert bytes(memoryview(buf).cast("B")) == b"z" * 2 * ps
+    assert mirror.read_into(addr, buf) == 0  # still mapped: no fault
+    view = memoryview(buf).cast("B")
+    view[:4] = b"dev!"
+    mirror.write(addr, buf)
+    assert target.peek(addr, 5) == b"dev!z"
+
+
+def test_read_write_zero_copy_self(ps: int) -> None:
+    """Mirroring this process: the kernel copies between our own buffers."""
+    src = mmap.mmap(-1, 2 * ps)
+    src[:5] = b"hello"
+    dst = bytearray(2 * ps)
+    with hm.Mirror() as m:
+        m.read_into(hm.address_of(src), dst)
+        assert dst[:5] == b"hello"
+        m.write(hm.address_of(src) + ps, memoryview(dst)[:ps])
+        assert src[ps:ps + 5] == b"hello"
+
+
+def test_read_write_errors(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+    addr = target.mmap(2 * ps, fill=0)
+    target.mprotect(addr + ps, ps, "r")
+    with pytest.raises(hm.MirrorPermissionError):
+        mirror.write(addr + ps, bytes(ps))
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.write(addr, bytes(100))  # not a page multiple
+    assert info.value.errno == errno.EINVAL
+    with pytest.raises(TypeError):
+        mirror.read_into(addr, bytes(ps))  # read-only buffer
+    target.munmap(addr, 2 * ps)
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.read(addr, ps)
+    assert info.value.errno == errno.EFAULT
+
+
+# ---------------------------------------------------------------- helpers on the real device
+
+def test_find_mapping_and_table(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+    addr = target.mmap(6 * ps, fill=1)
+    vma = target.find_mapping(addr)  # may be merged with a neighbour
+    assert vma is not None and addr in vma and addr + 6 * ps <= vma.end
+    assert vma.perms == "rw-p" and vma.anonymous
+    mirror.fault(addr, 2 * ps, write=True)
+    text = hm.format_page_table(mirror.query(addr, 6 * ps, collapse=True),
+                                page_size=mirror.page_size, title=str(vma))
+    lines = text.splitlines()
+    assert lines[0] == f"0x{vma.start:x}-0x{vma.end:x} rw-p [anon]"
+    assert lines[2].split() == [f"0x{addr:x}", f"0x{addr + 2 * ps:x}", "2", "valid|write", "4K"]
+    assert lines[3].split()[2:] == ["4", "-"]
+
+
+def test_mirror_any_program(ps: int) -> None:
+    with hm.spawn_target(["sleep", "60"]) as t, \
+            hm.Mirror(pid=t.pid) as m:
+        stack = next(v for v in t.maps() if v.pathname == "[stack]")
+        snap = m.snapshot(stack.start, stack.size, collapse=True)
+        assert any(r.state.valid and r.state.writable for r in snap)
+        top = snap[-1]
+        assert top.state.valid and m.read(top.end - ps, ps)
