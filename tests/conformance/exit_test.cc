@@ -109,7 +109,7 @@ class MirroredChild {
 
 class ExitTest : public FeatureTest<HMM_MIRROR_FEAT_EXIT> {};
 
-TEST_F(ExitTest, CommandsAfterExitAreEsrchExceptHandshakeEventsStats) {
+TEST_F(ExitTest, CommandsAfterExitAreEsrchUntilAttach) {
   MirroredChild child(4);
   ASSERT_TRUE(child.ok());
   std::vector<uint32_t> states(4, kStateCanary);
@@ -129,14 +129,6 @@ TEST_F(ExitTest, CommandsAfterExitAreEsrchExceptHandshakeEventsStats) {
   EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_READ, &rw));
   rw = MakeRw(child.addr(), 4 * page_, buf.data());
   EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_WRITE, &rw));
-  if (dev_.Has(HMM_MIRROR_FEAT_ATTACH)) {
-    // Not even to move to a live process.
-    const int self = PidfdOpen(getpid());
-    ASSERT_GE(self, 0);
-    hmm_mirror_attach a = MakeAttach(self);
-    EXPECT_EQ(Errno(ESRCH), child.Call(HMM_MIRROR_IOC_ATTACH, &a));
-    close(self);
-  }
 
   hmm_mirror_handshake hs = MakeHandshake();
   EXPECT_EQ(kSuccess, child.Call(HMM_MIRROR_IOC_HANDSHAKE, &hs));
@@ -149,6 +141,20 @@ TEST_F(ExitTest, CommandsAfterExitAreEsrchExceptHandshakeEventsStats) {
     EXPECT_EQ(st.dpt_pages, 0u) << "the device page table is emptied: "
                                 << StatsString(st);
     EXPECT_EQ(st.mirrors, 1u);
+  }
+
+  if (dev_.Has(HMM_MIRROR_FEAT_ATTACH)) {
+    // abi/README.md: ATTACH binds the exited mirror to a live process again.
+    const int self = PidfdOpen(getpid());
+    ASSERT_GE(self, 0);
+    hmm_mirror_attach a = MakeAttach(self);
+    EXPECT_EQ(kSuccess, child.Call(HMM_MIRROR_IOC_ATTACH, &a));
+    close(self);
+    std::memset(buf.data(), 7, buf.size());
+    f = MakeFault(buf.addr(), buf.size());
+    EXPECT_EQ(kSuccess, child.Call(HMM_MIRROR_IOC_FAULT, &f))
+        << "commands work again after ATTACH";
+    EXPECT_EQ(4u, f.pages_mapped);
   }
 }
 
