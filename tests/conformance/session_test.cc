@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hmm_mirror_test.h"
+#include "process_util.h"
 
 namespace hmm_conformance {
 namespace {
@@ -20,48 +21,6 @@ using SessionTest = MirrorTest;
 
 constexpr uint32_t kValid = HMM_MIRROR_PAGE_VALID;
 constexpr uint32_t kWrite = HMM_MIRROR_PAGE_WRITE;
-
-// Sends fd and one word over a unix socket.
-bool SendFd(int sock, int fd, uint64_t word) {
-  struct iovec iov = {&word, sizeof(word)};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  std::memset(&u, 0, sizeof(u));
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof(u.buf);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  return sendmsg(sock, &msg, 0) == static_cast<ssize_t>(sizeof(word));
-}
-
-// Receives what SendFd sent; returns the fd or -1.
-int RecvFd(int sock, uint64_t* word) {
-  struct iovec iov = {word, sizeof(*word)};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof(u.buf);
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != static_cast<ssize_t>(sizeof(*word)))
-    return -1;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-  return fd;
-}
 
 TEST_F(SessionTest, EachOpenHasItsOwnDevicePageTable) {
   Mirror other;
@@ -156,13 +115,13 @@ TEST_F(SessionTest, CommandsAfterTheAddressSpaceExitedAreEsrch) {
     if (p == MAP_FAILED) return 3;
     FillPattern(p, len, 7);
     if (mine.Fault(U64(p), len, HMM_MIRROR_FAULT_WRITE) != kSuccess) return 4;
-    if (!SendFd(sock, mine.fd(), U64(p))) return 5;
+    if (!PassFd(sock, mine.fd(), U64(p))) return 5;
     return 0;
   });
   close(sv[1]);
   const int status = child.Wait();
   uint64_t addr = 0;
-  const int fd = RecvFd(sv[0], &addr);
+  const int fd = TakeFd(sv[0], &addr);
   close(sv[0]);
   ASSERT_EQ(status, 0) << "see the exit codes in the test";
   ASSERT_GE(fd, 0);
