@@ -612,6 +612,19 @@ class MirrorTest : public ::testing::Test {
   uint64_t page_ = 4096;
 };
 
+// Waits for child @pid: its exit code, 128 + signal number, or -1.
+inline int WaitExitCode(pid_t pid) {
+  int status = 0;
+  pid_t r;
+  do {
+    r = waitpid(pid, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
 // ---------------------------------------------------------------------------
 // Child: a forked child that runs body after the parent calls Go()
 
@@ -666,16 +679,9 @@ class Child {
   // Waits for the child: its exit code, or 128 + signal number.
   int Wait() {
     Go();
-    int status = 0;
-    pid_t r;
-    do {
-      r = waitpid(pid_, &status, 0);
-    } while (r < 0 && errno == EINTR);
+    const int code = WaitExitCode(pid_);
     pid_ = -1;
-    if (r < 0) return -1;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return -1;
+    return code;
   }
 
  private:

@@ -192,16 +192,9 @@ class Remote {
   // the socket (the child may be exiting on its own).
   int Reap() {
     if (pid_ <= 0) return -1;
-    int status = 0;
-    pid_t r;
-    do {
-      r = waitpid(pid_, &status, 0);
-    } while (r < 0 && errno == EINTR);
+    const int code = WaitExitCode(pid_);
     pid_ = -1;
-    if (r < 0) return -1;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return -1;
+    return code;
   }
 
  private:
