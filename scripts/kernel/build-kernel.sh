@@ -118,10 +118,22 @@ if is_built && [[ $CONFIG_ONLY == 0 ]]; then
     exit 0
 fi
 
-for t in gcc make flex bison bc perl; do command -v $t >/dev/null || die "missing $t (apt-get install build-essential flex bison bc)"; done
-for h in /usr/include/libelf.h /usr/include/openssl/ssl.h; do
-    [[ -f $h ]] || die "missing $h (apt-get install libelf-dev libssl-dev)"
-done
+# Build tools: installed with apt-get when run as root, else named.
+BUILD_PKGS="build-essential flex bison bc libelf-dev libssl-dev"
+missing_tools() {
+    local t h
+    for t in gcc make flex bison bc perl; do command -v $t >/dev/null || echo "$t"; done
+    for h in /usr/include/libelf.h /usr/include/openssl/ssl.h; do [[ -f $h ]] || echo "$h"; done
+}
+if [[ -n $(missing_tools) ]]; then
+    [[ $(id -u) == 0 ]] || die "missing $(missing_tools | paste -sd' ') (apt-get install $BUILD_PKGS)"
+    msg "installing kernel build tools: $BUILD_PKGS (apt-get)"
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $BUILD_PKGS >&2 ||
+        { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $BUILD_PKGS >&2; } ||
+        die "cannot install $BUILD_PKGS"
+    [[ -z $(missing_tools) ]] || die "still missing after apt-get: $(missing_tools | paste -sd' ')"
+fi
 
 start=$(date +%s)
 rm -f "$DIR/stamp"
