@@ -19,7 +19,7 @@ MODULE := $(MODULE_DIR)/kmod/hmm_mirror.ko
 MODULE_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild core/*.c core/*.h abi/*.h)
 RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
-CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl))
+CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl /var/cache/hmm-mirror/src/linux-source-*/scripts/checkpatch.pl))
 
 .PHONY: all help setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
 .DEFAULT_GOAL := all

@@ -3,7 +3,8 @@
  * chunks.c - lazy interval notifiers.  The mirror watches only the 1 GiB
  * chunks where the device maps pages, so memory churn elsewhere in the
  * process never reaches it.  A notifier cannot be removed from its own
- * callback, so chunks that run empty are freed by a work item.  A last,
+ * callback, so chunks that run empty are freed by a work item, a grace
+ * period later (CHUNK_GC_DELAY).  A last,
  * tiny notifier on the first page of the address space (never mapped)
  * exists only to see the address space exit.
  */
@@ -37,6 +38,13 @@ static u32 event_reason(enum mmu_notifier_event event)
 	}
 }
 
+/* Free the chunks that are empty then, CHUNK_GC_DELAY from now. */
+static void chunk_gc_later(struct mirror *m)
+{
+	/* Already pending: the earlier deadline stands. */
+	queue_delayed_work(system_unbound_wq, &m->gc_work, CHUNK_GC_DELAY);
+}
+
 /*
  * The address space is going away: empty the device page table and report
  * one RELEASE event, whichever notifier sees the release first.
@@ -60,7 +68,7 @@ static void mirror_release_locked(struct mirror *m)
 			    pages);
 	wake_up_all(&m->waitq);
 	/* Every chunk is empty now: let their notifiers go. */
-	schedule_work(&m->gc_work);
+	chunk_gc_later(m);
 }
 
 /* Lock @m in an invalidation callback; false if it must not block. */
@@ -111,7 +119,7 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	mutex_unlock(&m->lock);
 
 	if (removed && !c->pages)
-		schedule_work(&m->gc_work);
+		chunk_gc_later(m);
 	return true;
 }
 
@@ -192,7 +200,7 @@ void chunk_put(struct mirror_chunk *c)
 	idle = !--c->users;
 	mutex_unlock(&m->chunks_lock);
 	if (idle && !READ_ONCE(c->pages))
-		schedule_work(&m->gc_work);
+		chunk_gc_later(m);
 }
 
 /* Unregister and free @c.  Needs chunks_lock; @c has no user. */
@@ -208,7 +216,8 @@ static void chunk_free(struct mirror *m, struct mirror_chunk *c)
 
 void mirror_gc_work(struct work_struct *work)
 {
-	struct mirror *m = container_of(work, struct mirror, gc_work);
+	struct mirror *m = container_of(to_delayed_work(work), struct mirror,
+					gc_work);
 	struct mirror_chunk *c;
 	unsigned long idx;
 
@@ -267,7 +276,7 @@ void mirror_unbind(struct mirror *m)
 	struct mirror_chunk *c;
 	unsigned long idx;
 
-	cancel_work_sync(&m->gc_work);
+	cancel_delayed_work_sync(&m->gc_work);
 	mutex_lock(&m->chunks_lock);
 	xa_for_each(&m->chunks, idx, c)
 		chunk_free(m, c);

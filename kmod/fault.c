@@ -6,9 +6,11 @@
  */
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "../abi/hmm_mirror.h"
@@ -19,6 +21,12 @@
 #define WALK_CHUNK_BYTES	(WALK_CHUNK_PAGES << PAGE_SHIFT)
 /* Restarts of one chunk before giving up with -EBUSY. */
 #define WALK_MAX_RETRIES	64
+
+/* The page frame of a hmm_range_fault() output entry. */
+static inline unsigned long hmm_pfn_frame(unsigned long hpfn)
+{
+	return hpfn & ~HMM_PFN_FLAGS;
+}
 
 struct walk {
 	struct mirror *m;
@@ -175,7 +183,7 @@ static int record_chunk(struct walk *w, void *unused)
 	while (i < n) {
 		unsigned long hpfn = w->pfns[i];
 		unsigned long va = start + (i << PAGE_SHIFT);
-		unsigned long pfn = page_to_pfn(hmm_pfn_to_page(hpfn));
+		unsigned long pfn = hmm_pfn_frame(hpfn);
 		unsigned int order = hmm_pfn_to_map_order(hpfn);
 		unsigned int flags = 0;
 		unsigned long base, step;
@@ -234,7 +242,6 @@ int mirror_fault_range(struct mirror *m, unsigned long start,
 
 static u32 snapshot_state(unsigned long hpfn)
 {
-	unsigned long pfn;
 	u32 state;
 
 	if (hpfn & HMM_PFN_ERROR)
@@ -246,10 +253,9 @@ static u32 snapshot_state(unsigned long hpfn)
 	 * Only the 4K zero page is recognised: the huge zero page is not
 	 * exported to modules, so it reads as a read-only 2M page.
 	 */
-	pfn = page_to_pfn(hmm_pfn_to_page(hpfn));
 	state = HMM_MIRROR_PAGE_VALID |
 		(hmm_pfn_to_map_order(hpfn) << HMM_MIRROR_PAGE_ORDER_SHIFT);
-	if (is_zero_pfn(pfn))
+	if (is_zero_pfn(hmm_pfn_frame(hpfn)))
 		state |= HMM_MIRROR_PAGE_ZERO;
 	else if (hpfn & HMM_PFN_WRITE)
 		state |= HMM_MIRROR_PAGE_WRITE;
@@ -261,14 +267,32 @@ struct snapshot_out {
 	u32 *buf;
 };
 
-/* Convert one walked piece; the pfns are only valid under m->lock. */
+/*
+ * Convert one walked piece; the pfns are only valid under m->lock.  Every
+ * 4K page of a huge mapping has the same state, so a huge mapping is
+ * converted once and its pages filled in one go.
+ */
 static int snapshot_convert(struct walk *w, void *arg)
 {
 	struct snapshot_out *out = arg;
-	unsigned long i, n = (w->range.end - w->range.start) >> PAGE_SHIFT;
+	unsigned long start = w->range.start;
+	unsigned long i = 0, n = (w->range.end - start) >> PAGE_SHIFT;
 
-	for (i = 0; i < n; i++)
-		out->buf[i] = snapshot_state(w->pfns[i]);
+	while (i < n) {
+		unsigned long hpfn = w->pfns[i];
+		unsigned long run = 1;
+
+		if ((hpfn & HMM_PFN_VALID) && hmm_pfn_to_map_order(hpfn)) {
+			unsigned long va = start + (i << PAGE_SHIFT);
+			unsigned long size = PAGE_SIZE <<
+					     hmm_pfn_to_map_order(hpfn);
+
+			run = min((ALIGN_DOWN(va, size) + size - va) >>
+				  PAGE_SHIFT, n - i);
+		}
+		memset32(&out->buf[i], snapshot_state(hpfn), run);
+		i += run;
+	}
 	return 0;
 }
 

@@ -100,7 +100,7 @@ int mirror_create(struct mirror **out)
 	init_rwsem(&m->bind_sem);
 	mutex_init(&m->chunks_lock);
 	xa_init(&m->chunks);
-	INIT_WORK(&m->gc_work, mirror_gc_work);
+	INIT_DELAYED_WORK(&m->gc_work, mirror_gc_work);
 	mutex_init(&m->lock);
 	mutex_init(&m->read_lock);
 	init_waitqueue_head(&m->waitq);

@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/bits.h>
+#include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
@@ -26,6 +27,14 @@
 /* Notifier chunks: naturally aligned, as large as the largest entry. */
 #define CHUNK_SHIFT		30
 #define CHUNK_SIZE		BIT(CHUNK_SHIFT)
+/*
+ * Grace period between a chunk running empty and its notifier going.
+ * Removing a notifier from inside the invalidation that emptied it would
+ * wait for that invalidation to end and cost two context switches in the
+ * middle of the user's munmap; a range that is unmapped and faulted again
+ * soon reuses the chunk instead of registering a new notifier.
+ */
+#define CHUNK_GC_DELAY		msecs_to_jiffies(200)
 
 /* Counters reported by STATS, per mirror and module-wide. */
 enum mirror_counter {
@@ -100,7 +109,8 @@ struct mirror {
 	struct mutex chunks_lock;
 	struct xarray chunks;		/* chunk index -> struct mirror_chunk */
 	atomic_t nr_chunks;
-	struct work_struct gc_work;	/* frees idle, empty chunks */
+	/* Frees idle, empty chunks, CHUNK_GC_DELAY after one empties. */
+	struct delayed_work gc_work;
 
 	/* Protects everything below, and every chunk's @pages. */
 	struct mutex lock;

@@ -121,6 +121,19 @@ TEST_F(ThpTest, PartOfAHugePageIsMirrored) {
   EXPECT_TRUE(PagesHave(q, 0, 20, kValid, 0));
 }
 
+TEST_F(ThpTest, SnapshotOfPartsOfAHugePageReportsEveryPage) {
+  // A range that starts and ends inside the huge page: every page of it
+  // carries the huge mapping's state.
+  std::vector<uint32_t> s;
+  ASSERT_EQ(kSuccess, dev_.Snapshot(addr(3), (kPages - 4) * page_, &s));
+  ASSERT_EQ(s.size(), kPages - 4);
+  EXPECT_TRUE(PagesAre(s, 0, kPages - 4, kValid | kWrite | (kHugeOrder << 8)));
+  // From inside the huge page into the untouched 4K memory after it.
+  ASSERT_EQ(kSuccess, dev_.Snapshot(addr(kPages - 5), 6 * page_, &s));
+  EXPECT_TRUE(PagesAre(s, 0, 5, kValid | kWrite | (kHugeOrder << 8)));
+  EXPECT_TRUE(PagesAre(s, 5, 6, 0)) << "the page after the huge page";
+}
+
 TEST_F(ThpTest, UnmappingOnePageSplitsTheHugeEntry) {
   ASSERT_EQ(kSuccess, dev_.Fault(addr(), kHugeSize, HMM_MIRROR_FAULT_WRITE));
   std::vector<uint32_t> q;
