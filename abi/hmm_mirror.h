@@ -23,7 +23,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define HMM_MIRROR_ABI_VERSION		1
+#define HMM_MIRROR_ABI_VERSION		2
 
 /* Not given out by Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define HMM_MIRROR_IOC_MAGIC		0xB2
@@ -41,6 +41,8 @@
 #define HMM_MIRROR_FEAT_FORK		(1ULL << 9)
 #define HMM_MIRROR_FEAT_EXIT		(1ULL << 10)
 #define HMM_MIRROR_FEAT_STATS		(1ULL << 11)
+/* Since ABI version 2. */
+#define HMM_MIRROR_FEAT_SNAPSHOT_RUNS	(1ULL << 12)
 
 /**
  * struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -110,18 +112,32 @@ struct hmm_mirror_fault {
 #define HMM_MIRROR_PAGE_ORDER_SHIFT	8
 #define HMM_MIRROR_PAGE_ORDER(state)	(((state) >> HMM_MIRROR_PAGE_ORDER_SHIFT) & 0xff)
 
+/* struct hmm_mirror_pages.flags */
+#define HMM_MIRROR_PAGES_RUNS		(1U << 0)	/* SNAPSHOT only, ABI 2 */
+
 /**
  * struct hmm_mirror_pages - HMM_MIRROR_IOC_SNAPSHOT and HMM_MIRROR_IOC_QUERY
  * @size: sizeof(struct hmm_mirror_pages)
- * @flags: must be 0
+ * @flags: 0, or HMM_MIRROR_PAGES_RUNS (SNAPSHOT only)
  * @addr: start of the range
  * @length: length of the range in bytes
- * @states: user pointer to an array of __u32, one per page of the range
+ * @states: user pointer to an array of __u32, one per page of the range;
+ *	with HMM_MIRROR_PAGES_RUNS, to an array of struct hmm_mirror_run
  * @states_len: number of entries @states holds; at least length >> page_shift
+ *	(with HMM_MIRROR_PAGES_RUNS: at least 1)
+ * @nr_runs: out, with HMM_MIRROR_PAGES_RUNS: runs written (ABI 2)
  *
  * SNAPSHOT reports what the CPU page table holds, without faulting and
  * without changing the device page table.  QUERY reports what the device
  * page table holds now.
+ *
+ * With HMM_MIRROR_PAGES_RUNS, SNAPSHOT reports runs instead of pages: each
+ * run is the longest stretch of consecutive pages with one state, so
+ * consecutive runs differ in state.  They are written in address order
+ * from @addr on without gaps.  When @states_len runs do not cover the
+ * range, the call stops after the last run that fits (which ends where
+ * the next page's state differs) and succeeds; the caller goes on from
+ * its end.  The caller's struct must hold @nr_runs.
  */
 struct hmm_mirror_pages {
 	__u32 size;
@@ -130,8 +146,29 @@ struct hmm_mirror_pages {
 	__u64 length;
 	__u64 states;
 	__u64 states_len;
+	__u64 nr_runs;
 };
 #define HMM_MIRROR_PAGES_SIZE_VER1	40
+#define HMM_MIRROR_PAGES_SIZE_VER2	48
+
+/**
+ * struct hmm_mirror_run - one run of a SNAPSHOT with HMM_MIRROR_PAGES_RUNS
+ * @addr: first byte of the run (page aligned)
+ * @length: bytes in the run (a multiple of the page size, never 0)
+ * @state: the HMM_MIRROR_PAGE_* state of every page of the run
+ * @reserved: written as 0
+ *
+ * The order in @state is that of the mappings holding the pages; a run of
+ * order 9 is made of whole, naturally aligned 2M mappings, except where
+ * the range cuts one.
+ */
+struct hmm_mirror_run {
+	__u64 addr;
+	__u64 length;
+	__u32 state;
+	__u32 reserved;
+};
+#define HMM_MIRROR_RUN_SIZE		24
 
 /**
  * struct hmm_mirror_rw - HMM_MIRROR_IOC_READ and HMM_MIRROR_IOC_WRITE

@@ -330,3 +330,113 @@ int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 	kfree(w);
 	return ret;
 }
+
+/*
+ * SNAPSHOT with HMM_MIRROR_PAGES_RUNS.  Runs are closed under m->lock into
+ * @buf and copied out after each piece; the open run carries over to the
+ * next piece, so runs are maximal across piece boundaries.
+ */
+struct runs_out {
+	struct hmm_mirror_run __user *runs;	/* next free user slot */
+	u64 room;		/* user slots left */
+	u64 written;
+	struct hmm_mirror_run *buf;	/* runs closed in this piece */
+	unsigned long nbuf;
+	struct hmm_mirror_run open;	/* length 0: none yet */
+	bool full;		/* every user slot is taken: stop */
+};
+
+/* Returned by runs_copy() to end the walk early, without an error. */
+#define WALK_STOP	1
+
+static int runs_convert(struct walk *w, void *arg)
+{
+	struct runs_out *out = arg;
+	unsigned long start = w->range.start;
+	unsigned long i = 0, n = (w->range.end - start) >> PAGE_SHIFT;
+
+	while (i < n) {
+		unsigned long hpfn = w->pfns[i];
+		unsigned long va = start + (i << PAGE_SHIFT);
+		unsigned long pages = 1;
+		u32 state = snapshot_state(hpfn);
+
+		if ((hpfn & HMM_PFN_VALID) && hmm_pfn_to_map_order(hpfn)) {
+			unsigned long size = PAGE_SIZE <<
+					     hmm_pfn_to_map_order(hpfn);
+
+			pages = min((ALIGN_DOWN(va, size) + size - va) >>
+				    PAGE_SHIFT, n - i);
+		}
+		i += pages;
+		if (out->open.length && out->open.state == state) {
+			out->open.length += pages << PAGE_SHIFT;
+			continue;
+		}
+		if (out->open.length) {
+			out->buf[out->nbuf++] = out->open;
+			if (out->nbuf == out->room) {
+				out->full = true;
+				break;
+			}
+		}
+		out->open = (struct hmm_mirror_run) {
+			.addr = va,
+			.length = pages << PAGE_SHIFT,
+			.state = state,
+		};
+	}
+	return 0;
+}
+
+static int runs_flush(struct runs_out *out, const struct hmm_mirror_run *r,
+		      unsigned long nr)
+{
+	if (copy_to_user(out->runs, r, nr * sizeof(*r)))
+		return -EFAULT;
+	out->runs += nr;
+	out->room -= nr;
+	out->written += nr;
+	return 0;
+}
+
+static int runs_copy(struct walk *w, void *arg)
+{
+	struct runs_out *out = arg;
+	int ret = runs_flush(out, out->buf, out->nbuf);
+
+	out->nbuf = 0;
+	return ret ? ret : out->full ? WALK_STOP : 0;
+}
+
+static const struct walk_ops runs_ops = {
+	.locked = runs_convert,
+	.unlocked = runs_copy,
+};
+
+int mirror_snapshot_runs(struct mirror *m, unsigned long start,
+			 unsigned long end, struct hmm_mirror_run __user *runs,
+			 u64 max_runs, u64 *nr_runs)
+{
+	struct runs_out out = { .runs = runs, .room = max_runs };
+	struct walk *w;
+	int ret = -ENOMEM;
+
+	w = kmalloc(sizeof(*w), GFP_KERNEL);
+	/* A piece closes at most one run per page. */
+	out.buf = kvmalloc_array(WALK_CHUNK_PAGES, sizeof(*out.buf),
+				 GFP_KERNEL);
+	if (w && out.buf) {
+		w->m = m;
+		w->retries = 0;
+		ret = walk_range(w, start, end, 0, true, &runs_ops, &out);
+		if (ret == WALK_STOP)
+			ret = 0;
+		else if (!ret && out.open.length)
+			ret = runs_flush(&out, &out.open, 1);
+	}
+	*nr_runs = out.written;
+	kvfree(out.buf);
+	kfree(w);
+	return ret;
+}

@@ -19,11 +19,14 @@
 static_assert(sizeof(struct hmm_mirror_handshake) ==
 	      HMM_MIRROR_HANDSHAKE_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_fault) == HMM_MIRROR_FAULT_SIZE_VER1);
-static_assert(sizeof(struct hmm_mirror_pages) == HMM_MIRROR_PAGES_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_pages) == HMM_MIRROR_PAGES_SIZE_VER2);
+static_assert(sizeof(struct hmm_mirror_run) == HMM_MIRROR_RUN_SIZE);
+static_assert(offsetof(struct hmm_mirror_run, state) == 16);
 static_assert(sizeof(struct hmm_mirror_rw) == HMM_MIRROR_RW_SIZE_VER1);
 static_assert(offsetof(struct hmm_mirror_handshake, page_shift) == 40);
 static_assert(offsetof(struct hmm_mirror_fault, retries) == 32);
 static_assert(offsetof(struct hmm_mirror_pages, states_len) == 32);
+static_assert(offsetof(struct hmm_mirror_pages, nr_runs) == 40);
 static_assert(offsetof(struct hmm_mirror_rw, device_faults) == 32);
 static_assert(sizeof(struct hmm_mirror_attach) == HMM_MIRROR_ATTACH_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_event) == HMM_MIRROR_EVENT_SIZE_VER1);
@@ -44,7 +47,8 @@ static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 				 HMM_MIRROR_FEAT_FILE_BACKED | \
 				 HMM_MIRROR_FEAT_FORK | \
 				 HMM_MIRROR_FEAT_EXIT | \
-				 HMM_MIRROR_FEAT_STATS)
+				 HMM_MIRROR_FEAT_STATS | \
+				 HMM_MIRROR_FEAT_SNAPSHOT_RUNS)
 
 #define HMM_MIRROR_IOCTLS	(BIT_ULL(HMM_MIRROR_NR_HANDSHAKE) | \
 				 BIT_ULL(HMM_MIRROR_NR_FAULT) | \
@@ -152,6 +156,31 @@ static long ioc_fault(struct mirror *m, void __user *uarg)
 	return ret ? ret : copy_out(uarg, &a, sizeof(a), usize);
 }
 
+/* SNAPSHOT with HMM_MIRROR_PAGES_RUNS: runs instead of per-page states. */
+static long ioc_snapshot_runs(struct mirror *m, struct hmm_mirror_pages *a,
+			      void __user *uarg, u32 usize)
+{
+	struct hmm_mirror_run __user *runs = u64_to_user_ptr(a->states);
+	u64 max_runs = min_t(u64, a->states_len, a->length >> PAGE_SHIFT);
+	int ret;
+
+	/* Without room for nr_runs the caller could not tell what it got. */
+	if (usize < HMM_MIRROR_PAGES_SIZE_VER2 || !a->states_len)
+		return -EINVAL;
+	down_read(&m->bind_sem);
+	ret = check_range(m, a->addr, a->length);
+	if (ret)
+		goto out;
+	ret = -EFAULT;
+	if (!access_ok(runs, max_runs * sizeof(*runs)))
+		goto out;
+	ret = mirror_snapshot_runs(m, a->addr, a->addr + a->length, runs,
+				   max_runs, &a->nr_runs);
+out:
+	up_read(&m->bind_sem);
+	return ret ? ret : copy_out(uarg, a, sizeof(*a), usize);
+}
+
 static long ioc_pages(struct mirror *m, void __user *uarg, bool query)
 {
 	struct hmm_mirror_pages a;
@@ -162,8 +191,10 @@ static long ioc_pages(struct mirror *m, void __user *uarg, bool query)
 	ret = copy_in(&a, sizeof(a), HMM_MIRROR_PAGES_SIZE_VER1, uarg, &usize);
 	if (ret)
 		return ret;
-	if (a.flags)
+	if (a.flags & ~HMM_MIRROR_PAGES_RUNS)
 		return -EINVAL;
+	if (a.flags & HMM_MIRROR_PAGES_RUNS)
+		return query ? -EINVAL : ioc_snapshot_runs(m, &a, uarg, usize);
 	down_read(&m->bind_sem);
 	ret = check_range(m, a.addr, a.length);
 	if (ret)

@@ -169,6 +169,9 @@ int mirror_fault_range(struct mirror *m, unsigned long start,
 		       unsigned long end, bool write, u64 *retries);
 int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states);
+int mirror_snapshot_runs(struct mirror *m, unsigned long start,
+			 unsigned long end, struct hmm_mirror_run __user *runs,
+			 u64 max_runs, u64 *nr_runs);
 
 /* device_ops.c: the device side. */
 int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,

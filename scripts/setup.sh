@@ -16,6 +16,7 @@ PACKAGES=(
 	kmod	
 	sparse	
 	python3
+	libclang-dev
 )
 
 missing=()

@@ -65,6 +65,7 @@ static const char *const HMM_MIRROR_DEVICE_PATH;
 #define HMM_MIRROR_FEAT_FORK ...
 #define HMM_MIRROR_FEAT_EXIT ...
 #define HMM_MIRROR_FEAT_STATS ...
+#define HMM_MIRROR_FEAT_SNAPSHOT_RUNS ...
 
 #define HMM_MIRROR_FAULT_WRITE ...
 
@@ -153,6 +154,15 @@ int hmm_mirror_fault(struct hmm_mirror *m, uint64_t addr, uint64_t length,
                      uint64_t *retries);
 int hmm_mirror_snapshot(struct hmm_mirror *m, uint64_t addr, uint64_t length,
                         uint32_t *states, size_t states_len);
+struct hmm_mirror_page_run {
+    uint64_t addr;
+    uint64_t length;
+    uint32_t state;
+    uint32_t reserved;
+};
+int hmm_mirror_snapshot_runs(struct hmm_mirror *m, uint64_t addr,
+                             uint64_t length, struct hmm_mirror_page_run *runs,
+                             size_t runs_len, size_t *nr_runs);
 int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr, uint64_t length,
                      uint32_t *states, size_t states_len);
 int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr, void *buf,

@@ -51,7 +51,7 @@ rust-host-test:
 		echo "missing: cargo (install Rust with rustup)"; rc=1; \
 	else \
 		for args in "-p hmm-mirror-sys --lib --tests" "-p hmm-mirror --lib" "--workspace --doc"; do \
-			$(RUST_CARGO) test $(RUST_MANIFEST) --no-fail-fast $$args 2>&1 | tee -a $(RUST_HOST_LOG); \
+			HMM_MIRROR_SYS_REQUIRE_BINDGEN=1 $(RUST_CARGO) test $(RUST_MANIFEST) --no-fail-fast $$args 2>&1 | tee -a $(RUST_HOST_LOG); \
 			[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 		done; \
 		if $(RUST_CARGO) clippy $(RUST_MANIFEST) --workspace --all-targets -- -D warnings; then \

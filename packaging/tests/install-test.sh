@@ -106,7 +106,7 @@ tool() {
 	local out
 	out=$(env -u LD_LIBRARY_PATH "$root/bin/hmm-mirror" --version) || return 1
 	echo "$out"
-	[ "$out" = "hmm-mirror $version (libhmm_mirror $libversion, ABI version 1)" ] &&
+	[ "$out" = "hmm-mirror $version (libhmm_mirror $libversion, ABI version 2)" ] &&
 	readelf -d "$root/bin/hmm-mirror" | grep -q 'R.*PATH.*\[\$ORIGIN/../lib\]'
 }
 check "the staged tool runs with the staged library (RUNPATH \$ORIGIN/../lib)" tool

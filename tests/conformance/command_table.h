@@ -35,7 +35,8 @@ struct Command {
   const char* name;
   unsigned long ioc;
   uint32_t ver1_size;
-  uint32_t known_flags;  // flag bits version 1 defines
+  uint32_t size;         // the struct as this header defines it (>= ver1_size)
+  uint32_t known_flags;  // flag bits the ABI defines for it
   bool takes_range;      // has addr/length, checked by the range rules
   bool has_output;       // has out fields, so the struct is written back
   uint64_t feature;      // the HMM_MIRROR_FEAT_* bit the command needs
@@ -46,23 +47,27 @@ inline void PrintTo(const Command& c, std::ostream* os) { *os << c.name; }
 inline std::vector<Command> AllCommands() {
   return {
       {Cmd::kHandshake, "Handshake", HMM_MIRROR_IOC_HANDSHAKE,
-       HMM_MIRROR_HANDSHAKE_SIZE_VER1, 0, false, true, 0},
+       HMM_MIRROR_HANDSHAKE_SIZE_VER1,
+       sizeof(hmm_mirror_handshake), 0, false, true, 0},
       {Cmd::kFault, "Fault", HMM_MIRROR_IOC_FAULT, HMM_MIRROR_FAULT_SIZE_VER1,
-       HMM_MIRROR_FAULT_WRITE, true, true, HMM_MIRROR_FEAT_FAULT},
+       sizeof(hmm_mirror_fault), HMM_MIRROR_FAULT_WRITE, true, true, HMM_MIRROR_FEAT_FAULT},
       {Cmd::kSnapshot, "Snapshot", HMM_MIRROR_IOC_SNAPSHOT,
-       HMM_MIRROR_PAGES_SIZE_VER1, 0, true, false, HMM_MIRROR_FEAT_SNAPSHOT},
-      {Cmd::kRead, "Read", HMM_MIRROR_IOC_READ, HMM_MIRROR_RW_SIZE_VER1, 0,
+       HMM_MIRROR_PAGES_SIZE_VER1, sizeof(hmm_mirror_pages), HMM_MIRROR_PAGES_RUNS, true, false,
+       HMM_MIRROR_FEAT_SNAPSHOT},
+      {Cmd::kRead, "Read", HMM_MIRROR_IOC_READ, HMM_MIRROR_RW_SIZE_VER1,
+       sizeof(hmm_mirror_rw), 0,
        true, true, HMM_MIRROR_FEAT_DEVICE_RW},
-      {Cmd::kWrite, "Write", HMM_MIRROR_IOC_WRITE, HMM_MIRROR_RW_SIZE_VER1, 0,
+      {Cmd::kWrite, "Write", HMM_MIRROR_IOC_WRITE, HMM_MIRROR_RW_SIZE_VER1,
+       sizeof(hmm_mirror_rw), 0,
        true, true, HMM_MIRROR_FEAT_DEVICE_RW},
       {Cmd::kQuery, "Query", HMM_MIRROR_IOC_QUERY, HMM_MIRROR_PAGES_SIZE_VER1,
-       0, true, false, HMM_MIRROR_FEAT_QUERY},
+       sizeof(hmm_mirror_pages), 0, true, false, HMM_MIRROR_FEAT_QUERY},
       {Cmd::kAttach, "Attach", HMM_MIRROR_IOC_ATTACH,
-       HMM_MIRROR_ATTACH_SIZE_VER1, 0, false, false, HMM_MIRROR_FEAT_ATTACH},
+       HMM_MIRROR_ATTACH_SIZE_VER1, sizeof(hmm_mirror_attach), 0, false, false, HMM_MIRROR_FEAT_ATTACH},
       {Cmd::kEvents, "Events", HMM_MIRROR_IOC_EVENTS,
-       HMM_MIRROR_EVENTS_SIZE_VER1, 0, false, false, HMM_MIRROR_FEAT_EVENTS},
+       HMM_MIRROR_EVENTS_SIZE_VER1, sizeof(hmm_mirror_events), 0, false, false, HMM_MIRROR_FEAT_EVENTS},
       {Cmd::kStats, "Stats", HMM_MIRROR_IOC_STATS, HMM_MIRROR_STATS_SIZE_VER1,
-       HMM_MIRROR_STATS_GLOBAL, false, true, HMM_MIRROR_FEAT_STATS},
+       sizeof(hmm_mirror_stats), HMM_MIRROR_STATS_GLOBAL, false, true, HMM_MIRROR_FEAT_STATS},
   };
 }
 
@@ -144,7 +149,8 @@ class ArgFactory {
         hmm_mirror_pages p = MakePages(
             addr, length, reinterpret_cast<const uint32_t*>(states_.data()),
             n == 0 ? 1 : n);
-        std::memcpy(out, &p, sizeof(p));
+        p.size = HMM_MIRROR_PAGES_SIZE_VER1;
+        std::memcpy(out, &p, HMM_MIRROR_PAGES_SIZE_VER1);
         break;
       }
       case Cmd::kRead:

@@ -39,27 +39,28 @@ TEST_P(CompatTest, VersionOneSizeSucceeds) {
 TEST_P(CompatTest, NothingPastSizeIsWritten) {
   ArgArea arg(page_);
   args_->BuildValid(cmd(), arg.data());
-  std::memset(arg.data() + cmd().ver1_size, kCanaryByte, 512);
+  arg.SetSize(cmd().size);
+  std::memset(arg.data() + cmd().size, kCanaryByte, 512);
   ASSERT_EQ(kSuccess, Issue(arg.data()));
-  EXPECT_TRUE(IsFilledWith(arg.data() + cmd().ver1_size, 512, kCanaryByte));
+  EXPECT_TRUE(IsFilledWith(arg.data() + cmd().size, 512, kCanaryByte));
 }
 
 TEST_P(CompatTest, LargerSizeWithZeroTailSucceeds) {
-  for (uint32_t size : {cmd().ver1_size + 4, cmd().ver1_size + 8,
-                        cmd().ver1_size + 64, 4096U}) {
+  for (uint32_t size : {cmd().size + 4, cmd().size + 8,
+                        cmd().size + 64, 4096U}) {
     SCOPED_TRACE(size);
     ArgArea arg(page_);
     args_->BuildValid(cmd(), arg.data());
     arg.SetSize(size);
     EXPECT_EQ(kSuccess, Issue(arg.data()));
     // The tail the module does not know stays zero.
-    EXPECT_TRUE(IsFilledWith(arg.data() + cmd().ver1_size,
-                             size - cmd().ver1_size, 0));
+    EXPECT_TRUE(IsFilledWith(arg.data() + cmd().size,
+                             size - cmd().size, 0));
   }
 }
 
 TEST_P(CompatTest, LargerSizeWithNonZeroTailIsE2big) {
-  const uint32_t v1 = cmd().ver1_size;
+  const uint32_t v1 = cmd().size;  // what the module knows
   const struct {
     uint32_t size;
     uint32_t offset;  // of the non-zero byte

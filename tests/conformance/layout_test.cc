@@ -48,14 +48,27 @@ static_assert(offsetof(hmm_mirror_fault, retries) == 32);
 static_assert(sizeof(hmm_mirror_fault) == 40);
 
 // --- struct hmm_mirror_pages: size flags addr length states states_len
-static_assert(sizeof(hmm_mirror_pages) == HMM_MIRROR_PAGES_SIZE_VER1);
+// (version 1, 40 bytes) nr_runs (version 2)
+static_assert(HMM_MIRROR_PAGES_SIZE_VER1 == 40);
+static_assert(sizeof(hmm_mirror_pages) == HMM_MIRROR_PAGES_SIZE_VER2);
 static_assert(offsetof(hmm_mirror_pages, size) == 0);
 static_assert(offsetof(hmm_mirror_pages, flags) == 4);
 static_assert(offsetof(hmm_mirror_pages, addr) == 8);
 static_assert(offsetof(hmm_mirror_pages, length) == 16);
 static_assert(offsetof(hmm_mirror_pages, states) == 24);
 static_assert(offsetof(hmm_mirror_pages, states_len) == 32);
-static_assert(sizeof(hmm_mirror_pages) == 40);
+static_assert(offsetof(hmm_mirror_pages, nr_runs) == 40);
+static_assert(sizeof(hmm_mirror_pages) == 48);
+
+// --- struct hmm_mirror_run: addr length state reserved
+static_assert(sizeof(hmm_mirror_run) == HMM_MIRROR_RUN_SIZE);
+static_assert(sizeof(hmm_mirror_run) == 24);
+static_assert(offsetof(hmm_mirror_run, addr) == 0);
+static_assert(offsetof(hmm_mirror_run, length) == 8);
+static_assert(offsetof(hmm_mirror_run, state) == 16);
+static_assert(offsetof(hmm_mirror_run, reserved) == 20);
+static_assert(HMM_MIRROR_PAGES_RUNS == 1);
+static_assert(HMM_MIRROR_FEAT_SNAPSHOT_RUNS == (1ULL << 12));
 
 // --- struct hmm_mirror_rw: size flags addr length buf device_faults
 static_assert(sizeof(hmm_mirror_rw) == HMM_MIRROR_RW_SIZE_VER1);
@@ -133,7 +146,7 @@ static_assert(std::is_same_v<decltype(hmm_mirror_stats::mirrors), __u64>);
 
 // --- Commands: _IO(0xB2, nr), no size or direction bits.
 static_assert(HMM_MIRROR_IOC_MAGIC == 0xB2);
-static_assert(HMM_MIRROR_ABI_VERSION == 1);
+static_assert(HMM_MIRROR_ABI_VERSION == 2);
 
 #define HMM_PIN_COMMAND(cmd, nr)                          \
   static_assert(_IOC_TYPE(cmd) == 0xB2, #cmd " magic");   \
@@ -195,10 +208,11 @@ static_assert(HMM_MIRROR_PAGE_ORDER_SHIFT == 8);
 static_assert(HMM_MIRROR_PAGE_ORDER(0x0903U) == 9);
 static_assert(HMM_MIRROR_PAGE_ORDER(0x120fU) == 18);
 
-TEST(Layout, StructSizesAreTheVersionOneSizes) {
+TEST(Layout, StructSizesAreTheNewestVersionSizes) {
   EXPECT_EQ(sizeof(hmm_mirror_handshake), size_t{HMM_MIRROR_HANDSHAKE_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_fault), size_t{HMM_MIRROR_FAULT_SIZE_VER1});
-  EXPECT_EQ(sizeof(hmm_mirror_pages), size_t{HMM_MIRROR_PAGES_SIZE_VER1});
+  EXPECT_EQ(sizeof(hmm_mirror_pages), size_t{HMM_MIRROR_PAGES_SIZE_VER2});
+  EXPECT_EQ(sizeof(hmm_mirror_run), size_t{HMM_MIRROR_RUN_SIZE});
   EXPECT_EQ(sizeof(hmm_mirror_rw), size_t{HMM_MIRROR_RW_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_attach), size_t{HMM_MIRROR_ATTACH_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_event), size_t{HMM_MIRROR_EVENT_SIZE_VER1});

@@ -123,6 +123,53 @@ HMM_LIB_EXPORT int hmm_mirror_snapshot(struct hmm_mirror *m, uint64_t addr,
 			 states_len);
 }
 
+_Static_assert(sizeof(struct hmm_mirror_page_run) ==
+	       sizeof(struct hmm_mirror_run) &&
+	       offsetof(struct hmm_mirror_page_run, state) ==
+	       offsetof(struct hmm_mirror_run, state) &&
+	       offsetof(struct hmm_mirror_page_run, length) ==
+	       offsetof(struct hmm_mirror_run, length),
+	       "hmm_mirror_page_run is the kernel's hmm_mirror_run");
+
+HMM_LIB_EXPORT int hmm_mirror_snapshot_runs(struct hmm_mirror *m,
+					    uint64_t addr, uint64_t length,
+					    struct hmm_mirror_page_run *runs,
+					    size_t runs_len, size_t *nr_runs)
+{
+	static const char call[] = "hmm_mirror_snapshot_runs";
+	struct hmm_mirror_pages p;
+	char args[160];
+	int ret;
+
+	ret = hmm_lib_check(m, HMM_MIRROR_FEAT_SNAPSHOT_RUNS, call);
+	if (ret)
+		return ret;
+	snprintf(args, sizeof(args), RANGE_FMT ", runs_len=%zu", addr, length,
+		 runs_len);
+	ret = check_range(m, addr, length, call, args);
+	if (ret)
+		return ret;
+	if (!runs || !nr_runs)
+		return hmm_lib_fail(EINVAL, call, runs ? "nr_runs is NULL" :
+				    "runs is NULL", "%s", args);
+	if (!runs_len)
+		return hmm_lib_fail(EINVAL, call, "runs_len is 0", "%s", args);
+
+	memset(&p, 0, sizeof(p));
+	p.size = sizeof(p);
+	p.flags = HMM_MIRROR_PAGES_RUNS;
+	p.addr = addr;
+	p.length = length;
+	p.states = (uint64_t)(uintptr_t)runs;
+	p.states_len = runs_len;
+	ret = hmm_lib_ioctl(m, HMM_MIRROR_IOC_SNAPSHOT, &p);
+	if (ret)
+		return hmm_lib_fail_cmd(ret, m, HMM_MIRROR_NR_SNAPSHOT, call, "%s",
+					args);
+	*nr_runs = (size_t)p.nr_runs;
+	return 0;
+}
+
 HMM_LIB_EXPORT int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr,
 				    uint64_t length, uint32_t *states,
 				    size_t states_len)

@@ -21,6 +21,7 @@ static const char *const feature_names[] = {
 	[9] = "fork",
 	[10] = "exit",
 	[11] = "stats",
+	[12] = "snapshot_runs",
 };
 
 static const char *const command_names[] = {
@@ -47,9 +48,10 @@ static const char *const reason_names[] = {
 	[HMM_MIRROR_EVENT_LOST] = "lost",
 };
 
-_Static_assert(sizeof(feature_names) / sizeof(feature_names[0]) == 12,
+_Static_assert(sizeof(feature_names) / sizeof(feature_names[0]) == 13,
 	       "a name for every HMM_MIRROR_FEAT_* bit");
-_Static_assert(HMM_MIRROR_FEAT_STATS == 1ULL << 11, "feature bits moved");
+_Static_assert(HMM_MIRROR_FEAT_SNAPSHOT_RUNS == 1ULL << 12,
+	       "feature bits moved");
 
 HMM_LIB_EXPORT const char *hmm_mirror_feature_name(uint64_t feature)
 {

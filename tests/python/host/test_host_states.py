@@ -85,7 +85,8 @@ def test_features() -> None:
     every = hm.Feature(0)
     for f in hm.Feature:
         every |= f
-    assert int(every) == (1 << 12) - 1  # the twelve ABI v1 bits
+    assert int(every) == (1 << 13) - 1  # the twelve ABI v1 bits and SNAPSHOT_RUNS
+    assert hm.Feature.SNAPSHOT_RUNS.names == ["snapshot_runs"]
     assert hm.Feature.FAULT == lib.HMM_MIRROR_FEAT_FAULT
     assert (hm.Feature.FAULT | hm.Feature.STATS).names == ["fault", "stats"]
     assert hm.Feature(1 << 40).names == ["bit40"]  # a future bit is kept

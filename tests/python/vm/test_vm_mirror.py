@@ -141,6 +141,30 @@ def test_snapshot_protection_and_error(mirror: hm.Mirror, target: hm.ScriptedTar
     assert mirror.snapshot(addr, 3 * ps, collapse=True)[1] == (addr + ps, addr + 2 * ps, err)
 
 
+def test_snapshot_runs_match_the_collapsed_snapshot(mirror: hm.Mirror,
+                                                    target: hm.ScriptedTarget,
+                                                    ps: int) -> None:
+    addr = target.mmap(6 * ps, fill=3)
+    target.mprotect(addr + ps, ps, "r")
+    target.mprotect(addr + 2 * ps, ps, "none")
+    runs = mirror.snapshot_runs(addr, 6 * ps)
+    assert runs == mirror.snapshot(addr, 6 * ps, collapse=True)
+    assert [r.state.flags for r in runs] == [RW, F.VALID, F.ERROR, RW]
+    assert runs[-1] == hm.PageRange(addr + 3 * ps, addr + 6 * ps, runs[0].state)
+
+
+def test_snapshot_runs_beyond_one_batch(mirror: hm.Mirror, target: hm.ScriptedTarget,
+                                        ps: int) -> None:
+    # 1100 runs (every other page read-only): more than one library call.
+    pages = 1100
+    addr = target.mmap(pages * ps, fill=5)
+    for i in range(1, pages, 2):
+        target.mprotect(addr + i * ps, ps, "r")
+    runs = mirror.snapshot_runs(addr, pages * ps)
+    assert len(runs) == pages
+    assert runs == mirror.snapshot(addr, pages * ps, collapse=True)
+
+
 def test_huge_entries(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
     size = 4 << 20
     addr = target.mmap(size + (2 << 20), fill=None, populate=False)

@@ -46,7 +46,7 @@ extern "C" {
 
 /* The library's own version (not the kernel ABI version). */
 #define HMM_MIRROR_LIB_VERSION_MAJOR	1
-#define HMM_MIRROR_LIB_VERSION_MINOR	0
+#define HMM_MIRROR_LIB_VERSION_MINOR	1
 #define HMM_MIRROR_LIB_VERSION_PATCH	0
 
 /* Where hmm_mirror_open() finds the device. */
@@ -58,7 +58,7 @@ extern "C" {
  * order.
  */
 #ifndef _UAPI_LINUX_HMM_MIRROR_H
-#define HMM_MIRROR_ABI_VERSION		1
+#define HMM_MIRROR_ABI_VERSION		2
 
 /* Feature bits: hmm_mirror_features(), struct hmm_mirror_info.features. */
 #define HMM_MIRROR_FEAT_FAULT		(1ULL << 0)
@@ -73,6 +73,7 @@ extern "C" {
 #define HMM_MIRROR_FEAT_FORK		(1ULL << 9)
 #define HMM_MIRROR_FEAT_EXIT		(1ULL << 10)
 #define HMM_MIRROR_FEAT_STATS		(1ULL << 11)
+#define HMM_MIRROR_FEAT_SNAPSHOT_RUNS	(1ULL << 12)
 
 /* hmm_mirror_fault() flags. */
 #define HMM_MIRROR_FAULT_WRITE		(1U << 0)
@@ -291,6 +292,38 @@ int hmm_mirror_fault(struct hmm_mirror *m, uint64_t addr, uint64_t length,
  */
 int hmm_mirror_snapshot(struct hmm_mirror *m, uint64_t addr, uint64_t length,
 			uint32_t *states, size_t states_len);
+
+/*
+ * One run of hmm_mirror_snapshot_runs(): @length bytes from @addr whose
+ * pages all have @state; @reserved is 0.  Laid out as the kernel's struct
+ * hmm_mirror_run, so the module writes the caller's array directly.
+ */
+struct hmm_mirror_page_run {
+	uint64_t addr;
+	uint64_t length;
+	uint32_t state;
+	uint32_t reserved;
+};
+
+/**
+ * hmm_mirror_snapshot_runs() - hmm_mirror_snapshot() as runs of pages
+ * @runs: receives runs in address order from @addr on, without gaps; each
+ *	is the longest stretch of pages with one state, so consecutive runs
+ *	differ in state
+ * @runs_len: entries @runs holds (at least 1)
+ * @nr_runs: receives the runs written.  When @runs_len runs do not cover
+ *	the range, the call stops after the last one that fits and succeeds;
+ *	go on from its end.
+ *
+ * Output is O(runs) instead of O(pages): a range of uniform memory is one
+ * run whatever its size.  Needs HMM_MIRROR_FEAT_SNAPSHOT_RUNS (ABI 2).
+ *
+ * Return: 0, -EINVAL (bad range, NULL @runs or @nr_runs, @runs_len 0),
+ * -EOPNOTSUPP (an ABI 1 module), -ESRCH.
+ */
+int hmm_mirror_snapshot_runs(struct hmm_mirror *m, uint64_t addr,
+			     uint64_t length, struct hmm_mirror_page_run *runs,
+			     size_t runs_len, size_t *nr_runs);
 
 /**
  * hmm_mirror_query() - what the device page table maps now

@@ -104,6 +104,20 @@ TEST_F(ArgsTest, StatesArrayMustHoldEveryPage) {
   EXPECT_EQ(hmm_mirror_query(m_, kAddr, 2 * page_, states.data(), 4), 0) << LastError();
 }
 
+TEST_F(ArgsTest, SnapshotRunsNeedsAnArrayAndACount) {
+  std::vector<hmm_mirror_page_run> runs(4);
+  size_t n = 99;
+  EXPECT_REJECTED(hmm_mirror_snapshot_runs(m_, kAddr, page_, nullptr, 4, &n), EINVAL,
+                  "hmm_mirror_snapshot_runs", "runs is NULL");
+  EXPECT_REJECTED(hmm_mirror_snapshot_runs(m_, kAddr, page_, runs.data(), 4, nullptr),
+                  EINVAL, "hmm_mirror_snapshot_runs", "nr_runs is NULL");
+  EXPECT_REJECTED(hmm_mirror_snapshot_runs(m_, kAddr, page_, runs.data(), 0, &n), EINVAL,
+                  "hmm_mirror_snapshot_runs", "runs_len is 0");
+  EXPECT_REJECTED(hmm_mirror_snapshot_runs(m_, kAddr + 1, page_, runs.data(), 4, &n),
+                  EINVAL, "hmm_mirror_snapshot_runs", "");
+  EXPECT_EQ(n, 99u) << "nothing reported on error";
+}
+
 TEST_F(ArgsTest, BuffersMustNotBeNull) {
   EXPECT_REJECTED(hmm_mirror_read(m_, kAddr, nullptr, page_, nullptr), EINVAL,
                   "hmm_mirror_read", "buf is NULL");
@@ -164,6 +178,11 @@ TEST_F(ArgsTest, MissingFeaturesAreNamed) {
                   "hmm_mirror_event_next", "HMM_MIRROR_FEAT_EVENTS (bit 6)");
   EXPECT_REJECTED(hmm_mirror_stats(m, &c), EOPNOTSUPP, "hmm_mirror_stats",
                   "HMM_MIRROR_FEAT_STATS (bit 11)");
+  // An ABI 1 module has no runs.
+  hmm_mirror_page_run run;
+  size_t n = 0;
+  EXPECT_REJECTED(hmm_mirror_snapshot_runs(m, kAddr, page_, &run, 1, &n), EOPNOTSUPP,
+                  "hmm_mirror_snapshot_runs", "HMM_MIRROR_FEAT_SNAPSHOT_RUNS (bit 12)");
   EXPECT_REJECTED(hmm_mirror_require(m, HMM_MIRROR_FEAT_ATTACH | HMM_MIRROR_FEAT_EXIT),
                   EOPNOTSUPP, "hmm_mirror_require",
                   "HMM_MIRROR_FEAT_ATTACH (bit 5), HMM_MIRROR_FEAT_EXIT (bit 10)");

@@ -50,6 +50,23 @@ TEST_F(CommandsTest, SnapshotAndQueryFillStates) {
   EXPECT_EQ(states[7], HMM_MIRROR_PAGE_VALID);
 }
 
+TEST_F(CommandsTest, SnapshotRunsAsksForRunsAndReportsTheirCount) {
+  std::vector<hmm_mirror_page_run> runs(4);
+  size_t n = 0;
+  fake.fill_state = HMM_MIRROR_PAGE_VALID;
+  ASSERT_EQ(hmm_mirror_snapshot_runs(m_, kAddr, 8 * page_, runs.data(), runs.size(), &n), 0)
+      << LastError();
+  auto p = LastArg<hmm_mirror_pages>(HMM_MIRROR_NR_SNAPSHOT);
+  EXPECT_EQ(p.size, sizeof(hmm_mirror_pages));
+  EXPECT_EQ(p.flags, HMM_MIRROR_PAGES_RUNS);
+  EXPECT_EQ(p.states, reinterpret_cast<uintptr_t>(runs.data()));
+  EXPECT_EQ(p.states_len, 4u);
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(runs[0].addr, kAddr);
+  EXPECT_EQ(runs[0].length, 8 * page_);
+  EXPECT_EQ(runs[0].state, HMM_MIRROR_PAGE_VALID);
+}
+
 TEST_F(CommandsTest, ReadAndWrite) {
   std::vector<uint8_t> buf(2 * page_, 0);
   uint64_t faults = 99;

@@ -40,7 +40,7 @@ int fake_device_create(void)
 		return -errno;
 	fake.module_abi_version = HMM_MIRROR_ABI_VERSION;
 	fake.page_shift = 12;
-	fake.features = (1ULL << 12) - 1;
+	fake.features = (1ULL << 13) - 1;
 	fake.ioctls = (1ULL << 9) - 1;
 	return 0;
 }
@@ -114,6 +114,17 @@ static int answer(unsigned int nr, void *arg)
 		struct hmm_mirror_pages *p = arg;
 		uint32_t *states = (uint32_t *)(uintptr_t)p->states;
 
+		if (p->flags & HMM_MIRROR_PAGES_RUNS) {
+			/* The whole range as one run of fill_state. */
+			struct hmm_mirror_run *r = (void *)(uintptr_t)p->states;
+
+			r->addr = p->addr;
+			r->length = p->length;
+			r->state = fake.fill_state;
+			r->reserved = 0;
+			p->nr_runs = 1;
+			return 0;
+		}
 		for (uint64_t i = 0; i < p->length >> fake.page_shift; i++)
 			states[i] = fake.fill_state;
 		return 0;

@@ -36,6 +36,34 @@ TEST_F(MemoryTest, SnapshotDoesNotFault) {
   for (uint32_t s : states) EXPECT_EQ(s, 0u);
 }
 
+TEST_F(MemoryTest, SnapshotRunsSayWhatSnapshotSays) {
+  Region r(8, PROT_READ | PROT_WRITE, /*touch=*/false);
+  r.data()[0] = 1;
+  r.data()[page_] = 1;
+  r.data()[5 * page_] = 1;  // written, written, 3 x untouched, written, 2 x untouched
+  std::vector<hmm_mirror_page_run> runs(8);
+  size_t n = 0;
+  ASSERT_EQ(hmm_mirror_snapshot_runs(m_, r.addr(), r.size(), runs.data(), runs.size(), &n), 0)
+      << LastError();
+  ASSERT_EQ(n, 4u);
+  std::vector<uint32_t> states(8);
+  ASSERT_EQ(hmm_mirror_snapshot(m_, r.addr(), r.size(), states.data(), 8), 0) << LastError();
+  uint64_t next = r.addr();
+  for (size_t i = 0; i < n; i++) {
+    EXPECT_EQ(runs[i].addr, next) << i;
+    for (uint64_t a = runs[i].addr; a < runs[i].addr + runs[i].length; a += page_)
+      EXPECT_EQ(states[(a - r.addr()) / page_], runs[i].state) << i;
+    next += runs[i].length;
+  }
+  EXPECT_EQ(next, r.addr() + r.size());
+  EXPECT_EQ(runs[0].length, 2 * page_);
+  EXPECT_EQ(runs[0].state, kValid | kWrite);
+  // Two slots: the first two runs, and the caller goes on from there.
+  ASSERT_EQ(hmm_mirror_snapshot_runs(m_, r.addr(), r.size(), runs.data(), 2, &n), 0);
+  EXPECT_EQ(n, 2u);
+  EXPECT_EQ(runs[1].addr + runs[1].length, r.addr() + 5 * page_);
+}
+
 TEST_F(MemoryTest, SnapshotMarksProtNoneAsError) {
   Region r(2, PROT_NONE, false);
   std::vector<uint32_t> states(2);

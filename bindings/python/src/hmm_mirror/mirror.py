@@ -228,6 +228,30 @@ class Mirror:
         values = self._pages(lib.hmm_mirror_snapshot, addr, length)
         return self._result(addr, values, collapse)
 
+    def snapshot_runs(self, addr: int, length: int) -> List[PageRange]:
+        """:meth:`snapshot` as runs, computed by the module: each
+        :class:`~hmm_mirror.PageRange` is the longest run of pages with one
+        state, in address order and without gaps.  Output is one record per
+        run, not per page, so any range can be asked for in one call (no
+        ``MAX_STATES`` limit).  Needs :attr:`Feature.SNAPSHOT_RUNS` (ABI 2).
+        """
+        h = self._handle()
+        _check_range(addr, length)
+        batch = 1024
+        runs = ffi.new("struct hmm_mirror_page_run[]", batch)
+        n = ffi.new("size_t *")
+        out: List[PageRange] = []
+        end = addr + length
+        at = addr
+        while True:
+            check(lib.hmm_mirror_snapshot_runs(h, at, end - at, runs, batch, n))
+            out.extend(PageRange(r.addr, r.addr + r.length, PageState(r.state))
+                       for r in runs[0:min(n[0], batch)])
+            # A full batch stops at a run boundary: go on from there.
+            if n[0] < batch or not out or out[-1].end >= end:
+                return out
+            at = out[-1].end
+
     @overload
     def query(self, addr: int, length: int,
               collapse: Literal[False] = ...) -> List[PageState]: ...

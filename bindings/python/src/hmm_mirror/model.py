@@ -37,6 +37,7 @@ class Feature(enum.IntFlag):
     FORK = lib.HMM_MIRROR_FEAT_FORK
     EXIT = lib.HMM_MIRROR_FEAT_EXIT
     STATS = lib.HMM_MIRROR_FEAT_STATS
+    SNAPSHOT_RUNS = lib.HMM_MIRROR_FEAT_SNAPSHOT_RUNS
 
     @property
     def names(self) -> List[str]:

@@ -2,7 +2,7 @@
 // bindings/c/include/hmm_mirror/libhmm_mirror.h: do not edit.
 // Regenerate with `make rust-bindings` (see README.md).
 
-pub const HMM_MIRROR_ABI_VERSION: u32 = 1;
+pub const HMM_MIRROR_ABI_VERSION: u32 = 2;
 pub const HMM_MIRROR_IOC_MAGIC: u32 = 178;
 pub const HMM_MIRROR_FEAT_FAULT: u64 = 1;
 pub const HMM_MIRROR_FEAT_SNAPSHOT: u64 = 2;
@@ -16,6 +16,7 @@ pub const HMM_MIRROR_FEAT_FILE_BACKED: u64 = 256;
 pub const HMM_MIRROR_FEAT_FORK: u64 = 512;
 pub const HMM_MIRROR_FEAT_EXIT: u64 = 1024;
 pub const HMM_MIRROR_FEAT_STATS: u64 = 2048;
+pub const HMM_MIRROR_FEAT_SNAPSHOT_RUNS: u64 = 4096;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER1: u32 = 48;
 pub const HMM_MIRROR_FAULT_WRITE: u32 = 1;
 pub const HMM_MIRROR_FAULT_SIZE_VER1: u32 = 40;
@@ -24,7 +25,10 @@ pub const HMM_MIRROR_PAGE_WRITE: u32 = 2;
 pub const HMM_MIRROR_PAGE_ERROR: u32 = 4;
 pub const HMM_MIRROR_PAGE_ZERO: u32 = 8;
 pub const HMM_MIRROR_PAGE_ORDER_SHIFT: u32 = 8;
+pub const HMM_MIRROR_PAGES_RUNS: u32 = 1;
 pub const HMM_MIRROR_PAGES_SIZE_VER1: u32 = 40;
+pub const HMM_MIRROR_PAGES_SIZE_VER2: u32 = 48;
+pub const HMM_MIRROR_RUN_SIZE: u32 = 24;
 pub const HMM_MIRROR_RW_SIZE_VER1: u32 = 40;
 pub const HMM_MIRROR_ATTACH_SIZE_VER1: u32 = 16;
 pub const HMM_MIRROR_EVENT_UNMAP: u32 = 0;
@@ -52,7 +56,7 @@ pub const HMM_MIRROR_NR_ATTACH: u32 = 6;
 pub const HMM_MIRROR_NR_EVENTS: u32 = 7;
 pub const HMM_MIRROR_NR_STATS: u32 = 8;
 pub const HMM_MIRROR_LIB_VERSION_MAJOR: u32 = 1;
-pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 0;
+pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 1;
 pub const HMM_MIRROR_LIB_VERSION_PATCH: u32 = 0;
 pub const HMM_MIRROR_DEVICE_PATH: &::core::ffi::CStr = c"/dev/hmm_mirror";
 pub const HMM_MIRROR_INFO_SIZE_VER1: u32 = 32;
@@ -172,15 +176,26 @@ const _: () = {
 };
 /** struct hmm_mirror_pages - HMM_MIRROR_IOC_SNAPSHOT and HMM_MIRROR_IOC_QUERY
  @size: sizeof(struct hmm_mirror_pages)
- @flags: must be 0
+ @flags: 0, or HMM_MIRROR_PAGES_RUNS (SNAPSHOT only)
  @addr: start of the range
  @length: length of the range in bytes
- @states: user pointer to an array of __u32, one per page of the range
+ @states: user pointer to an array of __u32, one per page of the range;
+	with HMM_MIRROR_PAGES_RUNS, to an array of struct hmm_mirror_run
  @states_len: number of entries @states holds; at least length >> page_shift
+	(with HMM_MIRROR_PAGES_RUNS: at least 1)
+ @nr_runs: out, with HMM_MIRROR_PAGES_RUNS: runs written (ABI 2)
 
  SNAPSHOT reports what the CPU page table holds, without faulting and
  without changing the device page table.  QUERY reports what the device
- page table holds now.*/
+ page table holds now.
+
+ With HMM_MIRROR_PAGES_RUNS, SNAPSHOT reports runs instead of pages: each
+ run is the longest stretch of consecutive pages with one state, so
+ consecutive runs differ in state.  They are written in address order
+ from @addr on without gaps.  When @states_len runs do not cover the
+ range, the call stops after the last run that fits (which ends where
+ the next page's state differs) and succeeds; the caller goes on from
+ its end.  The caller's struct must hold @nr_runs.*/
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
 pub struct hmm_mirror_pages {
@@ -190,10 +205,11 @@ pub struct hmm_mirror_pages {
     pub length: __u64,
     pub states: __u64,
     pub states_len: __u64,
+    pub nr_runs: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of hmm_mirror_pages"][::core::mem::size_of::<hmm_mirror_pages>() - 40usize];
+    ["Size of hmm_mirror_pages"][::core::mem::size_of::<hmm_mirror_pages>() - 48usize];
     [
         "Alignment of hmm_mirror_pages",
     ][::core::mem::align_of::<hmm_mirror_pages>() - 8usize];
@@ -215,6 +231,43 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_pages::states_len",
     ][::core::mem::offset_of!(hmm_mirror_pages, states_len) - 32usize];
+    [
+        "Offset of field: hmm_mirror_pages::nr_runs",
+    ][::core::mem::offset_of!(hmm_mirror_pages, nr_runs) - 40usize];
+};
+/** struct hmm_mirror_run - one run of a SNAPSHOT with HMM_MIRROR_PAGES_RUNS
+ @addr: first byte of the run (page aligned)
+ @length: bytes in the run (a multiple of the page size, never 0)
+ @state: the HMM_MIRROR_PAGE_* state of every page of the run
+ @reserved: written as 0
+
+ The order in @state is that of the mappings holding the pages; a run of
+ order 9 is made of whole, naturally aligned 2M mappings, except where
+ the range cuts one.*/
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_run {
+    pub addr: __u64,
+    pub length: __u64,
+    pub state: __u32,
+    pub reserved: __u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of hmm_mirror_run"][::core::mem::size_of::<hmm_mirror_run>() - 24usize];
+    ["Alignment of hmm_mirror_run"][::core::mem::align_of::<hmm_mirror_run>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_run::addr",
+    ][::core::mem::offset_of!(hmm_mirror_run, addr) - 0usize];
+    [
+        "Offset of field: hmm_mirror_run::length",
+    ][::core::mem::offset_of!(hmm_mirror_run, length) - 8usize];
+    [
+        "Offset of field: hmm_mirror_run::state",
+    ][::core::mem::offset_of!(hmm_mirror_run, state) - 16usize];
+    [
+        "Offset of field: hmm_mirror_run::reserved",
+    ][::core::mem::offset_of!(hmm_mirror_run, reserved) - 20usize];
 };
 /** struct hmm_mirror_rw - HMM_MIRROR_IOC_READ and HMM_MIRROR_IOC_WRITE
  @size: sizeof(struct hmm_mirror_rw)
@@ -515,6 +568,35 @@ const _: () = {
         "Offset of field: hmm_mirror_info::ioctls",
     ][::core::mem::offset_of!(hmm_mirror_info, ioctls) - 24usize];
 };
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_page_run {
+    pub addr: u64,
+    pub length: u64,
+    pub state: u32,
+    pub reserved: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of hmm_mirror_page_run",
+    ][::core::mem::size_of::<hmm_mirror_page_run>() - 24usize];
+    [
+        "Alignment of hmm_mirror_page_run",
+    ][::core::mem::align_of::<hmm_mirror_page_run>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_page_run::addr",
+    ][::core::mem::offset_of!(hmm_mirror_page_run, addr) - 0usize];
+    [
+        "Offset of field: hmm_mirror_page_run::length",
+    ][::core::mem::offset_of!(hmm_mirror_page_run, length) - 8usize];
+    [
+        "Offset of field: hmm_mirror_page_run::state",
+    ][::core::mem::offset_of!(hmm_mirror_page_run, state) - 16usize];
+    [
+        "Offset of field: hmm_mirror_page_run::reserved",
+    ][::core::mem::offset_of!(hmm_mirror_page_run, reserved) - 20usize];
+};
 /** struct hmm_mirror_event_record - one invalidation event
  @size: set by the caller (hmm_mirror_event_record_init())
  @reason: HMM_MIRROR_EVENT_*, or HMM_MIRROR_EVENT_LOST
@@ -787,6 +869,28 @@ unsafe extern "C" {
         length: u64,
         states: *mut u32,
         states_len: usize,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_snapshot_runs() - hmm_mirror_snapshot() as runs of pages
+ @runs: receives runs in address order from @addr on, without gaps; each
+	is the longest stretch of pages with one state, so consecutive runs
+	differ in state
+ @runs_len: entries @runs holds (at least 1)
+ @nr_runs: receives the runs written.  When @runs_len runs do not cover
+	the range, the call stops after the last one that fits and succeeds;
+	go on from its end.
+
+ Output is O(runs) instead of O(pages): a range of uniform memory is one
+ run whatever its size.  Needs HMM_MIRROR_FEAT_SNAPSHOT_RUNS (ABI 2).
+
+ Return: 0, -EINVAL (bad range, NULL @runs or @nr_runs, @runs_len 0),
+ -EOPNOTSUPP (an ABI 1 module), -ESRCH.*/
+    pub fn hmm_mirror_snapshot_runs(
+        m: *mut hmm_mirror,
+        addr: u64,
+        length: u64,
+        runs: *mut hmm_mirror_page_run,
+        runs_len: usize,
+        nr_runs: *mut usize,
     ) -> ::core::ffi::c_int;
     /** hmm_mirror_query() - what the device page table maps now
 

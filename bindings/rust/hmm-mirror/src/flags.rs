@@ -49,6 +49,8 @@ bitflags! {
         const EXIT = sys::HMM_MIRROR_FEAT_EXIT;
         /// `STATS`
         const STATS = sys::HMM_MIRROR_FEAT_STATS;
+        /// `SNAPSHOT` as runs of pages with one state (ABI 2)
+        const SNAPSHOT_RUNS = sys::HMM_MIRROR_FEAT_SNAPSHOT_RUNS;
     }
 }
 
@@ -438,6 +440,35 @@ impl From<EventReason> for Reasons {
     }
 }
 
+/// One run of [`Mirror::snapshot_runs`](crate::Mirror::snapshot_runs):
+/// `length` bytes from `addr` whose pages all have `state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PageRun {
+    /// First byte of the run (page aligned).
+    pub addr: u64,
+    /// Bytes in the run (whole pages, never 0).
+    pub length: u64,
+    /// The state of every page of the run.
+    pub state: PageState,
+}
+
+impl PageRun {
+    /// One past the last byte of the run.
+    pub const fn end(&self) -> u64 {
+        self.addr + self.length
+    }
+}
+
+impl From<&sys::hmm_mirror_page_run> for PageRun {
+    fn from(r: &sys::hmm_mirror_page_run) -> Self {
+        PageRun {
+            addr: r.addr,
+            length: r.length,
+            state: PageState::from_bits(r.state),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,8 +488,9 @@ mod tests {
             "fork",
             "exit",
             "stats",
+            "snapshot_runs",
         ];
-        assert_eq!(Features::all().iter().count(), 12);
+        assert_eq!(Features::all().iter().count(), 13);
         for (bit, flag) in Features::all().iter().enumerate() {
             assert_eq!(flag.bits(), 1 << bit);
             assert_eq!(flag.name(), Some(names[bit]));

@@ -56,7 +56,7 @@ pub use hmm_mirror_sys as sys;
 
 pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
-pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageState, Reasons};
+pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, PageState, Reasons};
 pub use mirror::{Faulted, Info, Mirror};
 pub use stats::Stats;
 
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(ABI_VERSION, 1);
+        assert_eq!(ABI_VERSION, 2);
         assert_eq!(
             lib_version(),
             format!(

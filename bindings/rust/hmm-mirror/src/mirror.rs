@@ -12,7 +12,7 @@ use hmm_mirror_sys as sys;
 
 use crate::error::check;
 use crate::events::{timeout_ms, Event, Events};
-use crate::flags::{Access, Commands, Features, PageState, Reasons};
+use crate::flags::{Access, Commands, Features, PageRun, PageState, Reasons};
 use crate::stats::Stats;
 
 /// What the module answered to the handshake ([`Mirror::info`]).
@@ -306,6 +306,50 @@ impl Mirror {
                 states.len(),
             )
         })
+    }
+
+    /// [`snapshot`](Self::snapshot) as runs: each [`PageRun`] is the
+    /// longest stretch of pages with one state, in address order and
+    /// without gaps, so uniform memory is one run whatever its size.
+    /// Needs [`Features::SNAPSHOT_RUNS`](crate::Features::SNAPSHOT_RUNS)
+    /// (else `EOPNOTSUPP`).
+    ///
+    /// ```no_run
+    /// let mirror = hmm_mirror::Mirror::open()?;
+    /// # let addr = 0;
+    /// for run in mirror.snapshot_runs(addr, 1 << 30)? {
+    ///     println!("{:#x}..{:#x}: {}", run.addr, run.end(), run.state);
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn snapshot_runs(&self, addr: u64, length: u64) -> io::Result<Vec<PageRun>> {
+        const BATCH: usize = 1024;
+        let mut buf = vec![sys::hmm_mirror_page_run::default(); BATCH];
+        let mut runs = Vec::new();
+        let end = addr.wrapping_add(length);
+        let mut at = addr;
+        loop {
+            let mut n = 0usize;
+            // SAFETY: `self.raw` is valid; `buf` holds `buf.len()` writable
+            // runs and `n` is a writable usize.
+            check(unsafe {
+                sys::hmm_mirror_snapshot_runs(
+                    self.raw.as_ptr(),
+                    at,
+                    end.wrapping_sub(at),
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut n,
+                )
+            })?;
+            // A full batch stops at a run boundary: go on from there.  The
+            // library never reports more than it was given room for.
+            runs.extend(buf[..n.min(BATCH)].iter().map(PageRun::from));
+            match runs.last() {
+                Some(last) if n == BATCH && last.end() < end => at = last.end(),
+                _ => return Ok(runs),
+            }
+        }
     }
 
     /// What the device page table maps now, one [`PageState`] per page

@@ -20,10 +20,10 @@ fn hmm_fds() -> usize {
 
 #[test]
 #[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
-fn handshake_reports_abi_1_and_every_feature() {
+fn handshake_reports_abi_2_and_every_feature() {
     let m = mirror();
     let info = m.info().unwrap();
-    assert_eq!(info.abi_version, 1);
+    assert_eq!(info.abi_version, 2);
     assert_eq!(info.lib_abi_version, hmm_mirror::ABI_VERSION);
     assert_eq!(1u64 << info.page_shift, page_size() as u64);
     assert_eq!(m.page_size(), page_size() as u64);
@@ -80,6 +80,53 @@ fn snapshot_sees_the_cpu_page_table_without_faulting() {
         .unwrap()
         .iter()
         .all(|p| p.is_empty()));
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn snapshot_runs_say_what_snapshot_says() {
+    let m = mirror();
+    let map = Mapping::anon(8);
+    map.advise(0, 8, libc::MADV_NOHUGEPAGE);
+    map.touch(0..2, 1);
+    map.touch(5..6, 1);
+    let runs = m.snapshot_runs(map.addr(), map.len()).unwrap();
+    let pages = m.snapshot(map.addr(), map.len()).unwrap();
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    let mut at = map.addr();
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run.addr, at, "run {i} is not contiguous: {runs:?}");
+        if i > 0 {
+            assert_ne!(runs[i - 1].state, run.state, "runs are not maximal: {runs:?}");
+        }
+        let first = ((run.addr - map.addr()) / m.page_size()) as usize;
+        let n = (run.length / m.page_size()) as usize;
+        assert!(pages[first..first + n].iter().all(|p| *p == run.state), "{runs:?}");
+        at = run.end();
+    }
+    assert_eq!(at, map.addr() + map.len());
+    assert!(runs[0].state.is_writable() && runs[1].state.is_empty(), "{runs:?}");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn snapshot_runs_of_more_runs_than_one_batch() {
+    // 3000 alternating written/untouched pages: 3000 runs, more than the
+    // crate asks for in one call, returned whole and in order.
+    let m = mirror();
+    let pages = 3000;
+    let map = Mapping::anon(pages);
+    map.advise(0, pages, libc::MADV_NOHUGEPAGE);
+    for p in (0..pages).step_by(2) {
+        map.touch(p..p + 1, 1);
+    }
+    let runs = m.snapshot_runs(map.addr(), map.len()).unwrap();
+    assert_eq!(runs.len(), pages);
+    for (i, run) in runs.iter().enumerate() {
+        assert_eq!(run.addr, map.addr() + i as u64 * m.page_size());
+        assert_eq!(run.length, m.page_size());
+        assert_eq!(run.state.is_writable(), i % 2 == 0, "run {i}: {run:?}");
+    }
 }
 
 #[test]
