@@ -60,6 +60,8 @@ help:
 	@echo "make rust-example  run the Rust prototype device in the VM"
 	@echo "make kernel     build the custom kernel (DEVICE_PRIVATE, TEST_HMM) for make bench"
 	@echo "make bench      hmm_mirror vs the kernel's test_hmm on the custom kernel"
+	@echo "make kernel-debug  the custom kernel plus KASAN, lockdep, kmemleak, DEBUG_VM"
+	@echo "make test-debug    the VM suites on the debug kernel (kmemleak scan at the end)"
 	@echo "make clean      remove $(BUILD)"
 	@echo "Variables: KDIR= kernel build tree, KERNEL= kernel image for the VM,"
 	@echo "           VM_TIMEOUT= seconds before a hung VM is killed"

@@ -5,6 +5,9 @@
 #                      linux-source-6.1 + HMM/DEVICE_PRIVATE/TEST_HMM=m, cached
 #                      in /var/cache/hmm-mirror/kernels/default-<version>/
 #   make kernel-debug  the same plus KASAN, lockdep, kmemleak, DEBUG_VM
+#   make test-debug    every VM suite of `make test` on the debug kernel; the
+#                      runner fails on any KASAN/lockdep report and on what
+#                      its kmemleak scan at the end finds
 #   make bench         one VM boot on the project kernel: hmm_mirror.ko vs
 #                      test_hmm.ko vs the CPU; results in build/bench/
 # None of them is part of `make test`, which stays on the Debian kernel.
@@ -18,13 +21,24 @@ BENCH_UAPI := $(firstword $(wildcard $(KDIR)/source/lib/test_hmm_uapi.h \
 	/var/tmp/hmm-src/linux-source-6.1/lib/test_hmm_uapi.h \
 	/var/cache/hmm-mirror/src/linux-source-6.1/lib/test_hmm_uapi.h))
 
-.PHONY: kernel kernel-debug bench bench-bin
+.PHONY: kernel kernel-debug test-debug bench bench-bin
 
 kernel:
 	@scripts/kernel/build-kernel.sh default
 
 kernel-debug:
 	@scripts/kernel/build-kernel.sh debug
+
+# KASAN and lockdep make TCG several times slower: a long timeout.
+test-debug:
+	@env=$$(scripts/kernel/build-kernel.sh --print-env debug) || \
+		{ echo "missing: the debug kernel (run 'make kernel-debug' first, ~1 h)"; exit 1; }; \
+	eval "$$env"; export VM_MODDIR; \
+	rm -rf $(RESULTS) && mkdir -p $(RESULTS); \
+	start=$$(date +%s); \
+	$(MAKE) --no-print-directory vm-test KDIR=$$KDIR KERNEL=$$KERNEL VM_TIMEOUT=5400; rc=$$?; \
+	echo "make test-debug: $$(( $$(date +%s) - start )) s on $$KERNEL"; \
+	python3 tests/report.py $(RESULTS) && [ $$rc -eq 0 ]
 
 bench:
 	@bench/run-bench.sh

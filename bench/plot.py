@@ -25,16 +25,19 @@ def main():
     res = data["results"]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
     for ax, (case, title, ref) in zip(axes.flat, PANELS):
-        for impl in ("hmm_mirror", "dmirror", ref):
+        lines = [(case, impl, impl, COLOURS[impl]) for impl in ("hmm_mirror", "dmirror", ref)]
+        if case == "snapshot":  # SNAPSHOT with HMM_MIRROR_PAGES_RUNS beside it
+            lines.append(("snapshot_runs", "hmm_mirror", "hmm_mirror runs", "tab:green"))
+        for line_case, impl, label, colour in lines:
             for mode, style in (("4k", "-"), ("thp", "--")):
                 pts = sorted((r["bytes"], r["bytes"] / r["median_ns"])
-                             for r in res if r["case"] == case
+                             for r in res if r["case"] == line_case
                              and r["impl"] == impl and r["mode"] == mode)
                 if not pts:
                     continue
                 ax.plot([p[0] / 2**20 for p in pts], [p[1] for p in pts],
                         style, marker="o", markersize=3,
-                        color=COLOURS[impl], label=f"{impl} {mode}")
+                        color=colour, label=f"{label} {mode}")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_title(title, fontsize=10)

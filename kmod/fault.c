@@ -268,29 +268,33 @@ struct snapshot_out {
 };
 
 /*
- * Convert one walked piece; the pfns are only valid under m->lock.  Every
- * 4K page of a huge mapping has the same state, so a huge mapping is
- * converted once and its pages filled in one go.
+ * Pages from entry @i of the walk on that belong to the same CPU mapping,
+ * at most to the end of the walk.  Every 4K page of a huge mapping has
+ * the same state, so a huge mapping is converted once.
  */
+static unsigned long same_mapping_pages(const struct walk *w, unsigned long i,
+					unsigned long n)
+{
+	unsigned long hpfn = w->pfns[i];
+	unsigned long va, size;
+
+	if (!(hpfn & HMM_PFN_VALID) || !hmm_pfn_to_map_order(hpfn))
+		return 1;
+	va = w->range.start + (i << PAGE_SHIFT);
+	size = PAGE_SIZE << hmm_pfn_to_map_order(hpfn);
+	return min((ALIGN_DOWN(va, size) + size - va) >> PAGE_SHIFT, n - i);
+}
+
+/* Convert one walked piece; the pfns are only valid under m->lock. */
 static int snapshot_convert(struct walk *w, void *arg)
 {
 	struct snapshot_out *out = arg;
-	unsigned long start = w->range.start;
-	unsigned long i = 0, n = (w->range.end - start) >> PAGE_SHIFT;
+	unsigned long i = 0, n = (w->range.end - w->range.start) >> PAGE_SHIFT;
 
 	while (i < n) {
-		unsigned long hpfn = w->pfns[i];
-		unsigned long run = 1;
+		unsigned long run = same_mapping_pages(w, i, n);
 
-		if ((hpfn & HMM_PFN_VALID) && hmm_pfn_to_map_order(hpfn)) {
-			unsigned long va = start + (i << PAGE_SHIFT);
-			unsigned long size = PAGE_SIZE <<
-					     hmm_pfn_to_map_order(hpfn);
-
-			run = min((ALIGN_DOWN(va, size) + size - va) >>
-				  PAGE_SHIFT, n - i);
-		}
-		memset32(&out->buf[i], snapshot_state(hpfn), run);
+		memset32(&out->buf[i], snapshot_state(w->pfns[i]), run);
 		i += run;
 	}
 	return 0;
@@ -356,18 +360,10 @@ static int runs_convert(struct walk *w, void *arg)
 	unsigned long i = 0, n = (w->range.end - start) >> PAGE_SHIFT;
 
 	while (i < n) {
-		unsigned long hpfn = w->pfns[i];
 		unsigned long va = start + (i << PAGE_SHIFT);
-		unsigned long pages = 1;
-		u32 state = snapshot_state(hpfn);
+		unsigned long pages = same_mapping_pages(w, i, n);
+		u32 state = snapshot_state(w->pfns[i]);
 
-		if ((hpfn & HMM_PFN_VALID) && hmm_pfn_to_map_order(hpfn)) {
-			unsigned long size = PAGE_SIZE <<
-					     hmm_pfn_to_map_order(hpfn);
-
-			pages = min((ALIGN_DOWN(va, size) + size - va) >>
-				    PAGE_SHIFT, n - i);
-		}
 		i += pages;
 		if (out->open.length && out->open.state == state) {
 			out->open.length += pages << PAGE_SHIFT;

@@ -135,11 +135,12 @@ TEST_F(HugetlbTest, MunmapOfAHugePageClearsIt) {
   }
   std::vector<uint32_t> q;
   q.reserve(2 * kPages);
+  // Mapped before the munmap: mapped after it, it could land in the hole.
+  Mapping buf(kHugeSize);
   UnmapHuge(1);
   ASSERT_EQ(kSuccess, dev_.Query(addr(), 2 * kHugeSize, &q));
   EXPECT_TRUE(PagesAre(q, 0, kPages, kValid | kWrite | DeviceOrder()));
   EXPECT_TRUE(PagesAre(q, kPages, 2 * kPages, 0));
-  Mapping buf(kHugeSize);
   EXPECT_EQ(Errno(EFAULT), dev_.Read(addr(kPages), kHugeSize, buf.data()));
   if (dev_.Has(HMM_MIRROR_FEAT_EVENTS)) {
     std::vector<hmm_mirror_event> ev = DrainEvents(dev_.fd());
