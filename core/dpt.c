@@ -272,6 +272,49 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 	return 0;
 }
 
+/*
+ * dpt_count() below the table @table, which sits at @level and maps from
+ * @base; [@start, @end) overlaps that table.
+ */
+static u64 count_table(const u64 *table, unsigned int level, u64 base,
+		       u64 start, u64 end)
+{
+	unsigned int shift = level_shift(level);
+	u64 size = (u64)1 << shift;
+	u64 first = start > base ? (start - base) >> shift : 0;
+	u64 last = (end - base - 1) >> shift;
+	u64 pages = 0;
+	u64 i;
+
+	if (last > DPT_ENTRIES - 1)
+		last = DPT_ENTRIES - 1;
+	for (i = first; i <= last; i++) {
+		u64 e = table[i];
+		u64 eb = base + (i << shift);
+		u64 lo = start > eb ? start : eb;
+		u64 hi = end < eb + size ? end : eb + size;
+
+		if (!e)
+			continue;
+		if (!is_table(e))	/* a leaf: the part inside the range */
+			pages += (hi - lo) >> DPT_PAGE_SHIFT;
+		else if (level == 1 && lo == eb && hi == eb + size)
+			pages += dir_used(e);	/* a whole leaf table */
+		else
+			pages += count_table(dir_table(e), level - 1, eb, lo, hi);
+	}
+	return pages;
+}
+
+u64 dpt_count(const struct dpt *t, u64 start, u64 end)
+{
+	if (end > DPT_VA_LIMIT)
+		end = DPT_VA_LIMIT;
+	if (!t->root || start >= end)
+		return 0;
+	return count_table(dir_table(t->root), DPT_LEVELS - 1, 0, start, end);
+}
+
 bool dpt_lookup(const struct dpt *t, u64 va, struct dpt_entry *e)
 {
 	unsigned int level = DPT_LEVELS;

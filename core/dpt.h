@@ -70,6 +70,14 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 bool dpt_lookup(const struct dpt *t, u64 va, struct dpt_entry *e);
 
 /*
+ * The 4K pages of [@start, @end) (page aligned; @end is clamped to
+ * DPT_VA_LIMIT) that some entry maps; a huge entry counts only the pages
+ * inside the range.  Reads no leaf table the range covers whole (its count
+ * is in its directory entry), so it costs one step per 2M, not per page.
+ */
+u64 dpt_count(const struct dpt *t, u64 start, u64 end);
+
+/*
  * Remove every entry that overlaps [@start, @end); a huge entry that is
  * only partly covered is removed whole.  Frees tables left empty.  Never
  * allocates, so it is safe in invalidation callbacks.  Returns the number

@@ -226,12 +226,10 @@ int mirror_query(struct mirror *m, unsigned long start, unsigned long end,
 u64 mirror_count_mapped(struct mirror *m, unsigned long start,
 			unsigned long end)
 {
-	struct dpt_entry e;
-	u64 count = 0;
+	u64 count;
 
 	mutex_lock(&m->lock);
-	for (; start < end; start += PAGE_SIZE)
-		count += dpt_lookup(&m->dpt, start, &e);
+	count = dpt_count(&m->dpt, start, end);
 	mutex_unlock(&m->lock);
 	return count;
 }

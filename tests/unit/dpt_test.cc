@@ -85,6 +85,19 @@ class Model {
     return true;
   }
 
+  // 4K pages of [start, end) (page aligned) that an entry maps.
+  u64 Count(u64 start, u64 end) const {
+    u64 pages = 0;
+    end = std::min(end, kLimit);
+    for (const auto &kv : entries_) {
+      const u64 lo = std::max(start, kv.first);
+      const u64 hi = std::min(end, kv.first + Bytes(kv.second.order));
+      if (lo < hi)
+        pages += (hi - lo) >> 12;
+    }
+    return pages;
+  }
+
   u64 NrPages() const {
     u64 pages = 0;
     for (const auto &kv : entries_)
@@ -405,6 +418,25 @@ TEST_F(DptTest, SmallInside1GRemoves1GWhole) {
 
 // ---------------------------------------------------------------- unmap
 
+TEST_F(DptTest, CountCountsPagesInsideTheRange) {
+  EXPECT_EQ(dpt_count(&t_, 0, kLimit), 0u);
+  Map(k1G + 5 * kPage, 100, DPT_ORDER_4K);
+  Map(k1G + 6 * kPage, 101, DPT_ORDER_4K);
+  Map(k1G + k2M, 512, DPT_ORDER_2M);
+  Map(4 * k1G, 0, DPT_ORDER_1G);
+  EXPECT_EQ(dpt_count(&t_, 0, kLimit), 2 + 512 + kPagesPer1G);
+  EXPECT_EQ(dpt_count(&t_, k1G, k1G + 6 * kPage), 1u);
+  EXPECT_EQ(dpt_count(&t_, k1G + 6 * kPage, k1G + 7 * kPage), 1u);
+  // Only the part of a huge entry inside the range counts.
+  EXPECT_EQ(dpt_count(&t_, k1G + 6 * kPage, k1G + k2M + 3 * kPage), 1u + 3);
+  EXPECT_EQ(dpt_count(&t_, 4 * k1G + k1G - kPage, 5 * k1G + k2M), 1u);
+  EXPECT_EQ(dpt_count(&t_, k1G + k2M + kPage, k1G + 2 * k2M - kPage), 510u);
+  // Empty and inverted ranges, and an end past the address space.
+  EXPECT_EQ(dpt_count(&t_, k1G + 5 * kPage, k1G + 5 * kPage), 0u);
+  EXPECT_EQ(dpt_count(&t_, k1G + 7 * kPage, k1G), 0u);
+  EXPECT_EQ(dpt_count(&t_, 4 * k1G, ~u64{0}), kPagesPer1G);
+}
+
 TEST_F(DptTest, UnmapSinglePages) {
   const u64 base = 0x5555'5540'0000;
   for (u64 i = 0; i < 8; i++)
@@ -658,6 +690,15 @@ TEST_F(DptGuardTest, HugeMapDropsLeafTablesUnread) {
   dpt_entry e{};
   ASSERT_TRUE(Lookup(kBase + k2M, &e));
   EXPECT_EQ(e.pfn, 7 * kPagesPer1G + 512);
+}
+
+TEST_F(DptGuardTest, CountReadsNoCoveredLeafTable) {
+  FillAndProtect();
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  EXPECT_EQ(dpt_count(&t_, kBase, kBase + k1G), kPagesPer1G);
+  EXPECT_EQ(dpt_count(&t_, kBase + 2 * k2M, kBase + 7 * k2M), 5 * u64{512});
+  EXPECT_EQ(dpt_count(&t_, 0, kLimit), kPagesPer1G);
 }
 
 TEST_F(DptGuardTest, DestroyDropsLeafTablesUnread) {
@@ -989,6 +1030,15 @@ void RunRandomOps(uint32_t seed, int ops) {
         u64 va = pw.lo + r.Below(pw.hi - pw.lo);
         ASSERT_EQ(Diff(t, m, va), "") << "op " << op;
       }
+      for (int i = 0; i < 50; i++) {  // dpt_count over random ranges
+        const Window &cw = kWindows[r.Below(3)];
+        const u64 lo = cw.lo + r.Below((cw.hi - cw.lo) / kPage) * kPage;
+        const u64 len = (r.Chance(50) ? r.Below(64) : r.Below((cw.hi - lo) / kPage)) * kPage;
+        ASSERT_EQ(dpt_count(&t, lo, lo + len), m.Count(lo, lo + len))
+            << std::hex << "op " << std::dec << op << std::hex << " [0x" << lo
+            << ", 0x" << lo + len << ")";
+      }
+      ASSERT_EQ(dpt_count(&t, 0, kLimit), t.nr_pages);
       for (const auto &kv : m.entries()) {  // both ends of every entry
         ASSERT_EQ(Diff(t, m, kv.first), "") << "op " << op;
         ASSERT_EQ(Diff(t, m, kv.first + Bytes(kv.second.order) - 1), "");
