@@ -30,13 +30,20 @@ kernel-debug:
 	@scripts/kernel/build-kernel.sh debug
 
 # KASAN and lockdep make TCG several times slower: a long timeout.
+# Debian's 6.1.192 warns in hugetlb_split() (it asserts the i_mmap lock,
+# which __vma_adjust() does not hold there) on any munmap that splits a
+# private hugetlb mapping, with no module loaded (bench/README.md, "Debug
+# kernel"): that report, and only that one, is not a failure.
+TEST_DEBUG_KNOWN_WARNINGS := at include/linux/fs\.h:[0-9]+ hugetlb_split\+
+
 test-debug:
 	@env=$$(scripts/kernel/build-kernel.sh --print-env debug) || \
 		{ echo "missing: the debug kernel (run 'make kernel-debug' first, ~1 h)"; exit 1; }; \
 	eval "$$env"; export VM_MODDIR; \
 	rm -rf $(RESULTS) && mkdir -p $(RESULTS); \
 	start=$$(date +%s); \
-	$(MAKE) --no-print-directory vm-test KDIR=$$KDIR KERNEL=$$KERNEL VM_TIMEOUT=5400; rc=$$?; \
+	VM_IGNORE_WARNINGS='$(TEST_DEBUG_KNOWN_WARNINGS)' \
+		$(MAKE) --no-print-directory vm-test KDIR=$$KDIR KERNEL=$$KERNEL VM_TIMEOUT=5400; rc=$$?; \
 	echo "make test-debug: $$(( $$(date +%s) - start )) s on $$KERNEL"; \
 	python3 tests/report.py $(RESULTS) && [ $$rc -eq 0 ]
 

@@ -75,20 +75,17 @@ void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
 	wake_up_all(&m->waitq);
 }
 
-static bool events_ready(struct mirror *m)
-{
-	bool ready;
-
-	mutex_lock(&m->lock);
-	ready = evq_pending(&m->events) || m->released;
-	mutex_unlock(&m->lock);
-	return ready;
-}
-
 ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
 			   bool nonblock)
 {
 	struct hmm_mirror_event batch[EVENTS_READ_BATCH];
+	/*
+	 * The queue is checked under m->lock, a mutex, so the wait cannot be
+	 * a wait_event() condition (it would sleep in a non-running task
+	 * state): wait_woken() checks with the task running and sleeps
+	 * without losing a wake-up between the check and the sleep.
+	 */
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	size_t max = count / sizeof(batch[0]);
 	ssize_t done = 0;
 	int ret = 0;
@@ -100,6 +97,7 @@ ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
 
 	if (mutex_lock_interruptible(&m->read_lock))
 		return -ERESTARTSYS;
+	add_wait_queue(&m->waitq, &wait);
 	for (;;) {
 		bool released;
 
@@ -121,10 +119,13 @@ ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
 			ret = -EAGAIN;
 			break;
 		}
-		ret = wait_event_interruptible(m->waitq, events_ready(m));
-		if (ret)
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
 			break;
+		}
+		wait_woken(&wait, TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT);
 	}
+	remove_wait_queue(&m->waitq, &wait);
 
 	/* Copy unlocked (it may fault), then consume what was copied. */
 	if (!ret && n) {

@@ -52,6 +52,9 @@ environment:
   VM_HUGEPAGES     number of default-size huge pages to reserve in the guest
   VM_KMEMLEAK=0    skip the kmemleak scan (done when the kernel has kmemleak)
   VM_IGNORE_PATTERNS  ERE; kernel log lines matching it are not treated as failures
+  VM_IGNORE_WARNINGS  ERE; a whole "cut here" warning report (WARNING line, call
+                   trace, end trace) whose WARNING line matches it is dropped:
+                   for known bugs of the kernel under test, never of the module
   VM_MACHINE       qemu machine (default q35), VM_QEMU_EXTRA extra qemu arguments
   VM_9P_CACHE      9p cache mode for the host root (default loose)
   VM_BIOS          firmware (default /usr/share/qemu/qboot.rom if present;
@@ -604,6 +607,21 @@ if [[ -s $SCRATCH/vm-dmesg.log ]]; then
     { echo "# ---- guest dmesg ($SCRATCH/vm-dmesg.log) ----"; cat "$SCRATCH/vm-dmesg.log"; } >>"$LOG"
 fi
 
+# Drop the "cut here" ... "end trace" reports whose WARNING line matches
+# VM_IGNORE_WARNINGS; everything else (and every line without it) passes.
+drop_known_warnings() {
+    if [[ -z ${VM_IGNORE_WARNINGS:-} ]]; then cat; return; fi
+    awk -v re="$VM_IGNORE_WARNINGS" '
+        /-+\[ cut here \]-+/ { if (n) flush(); n = 1; buf[1] = $0; next }
+        n { buf[++n] = $0
+            if ($0 ~ /WARNING:/ && $0 ~ re) known = 1
+            if ($0 ~ /---\[ end trace/) flush()
+            next }
+        { print }
+        function flush(   i) { if (!known) for (i = 1; i <= n; i++) print buf[i]; n = 0; known = 0 }
+        END { if (n) flush() }'
+}
+
 PATTERNS=("Oops" "BUG:" "WARNING:" "lockdep" "possible circular locking" "KASAN" "UBSAN"
           "kernel BUG" "general protection fault" "Call Trace" "unreferenced object"
           "RCU stall" "detected stall" "soft lockup" "hard LOCKUP" "blocked for more than"
@@ -613,7 +631,8 @@ klog=$(mktemp) && trap 'rm -f -- "$klog"' EXIT
 {
     cat -- "$SCRATCH/vm-dmesg.log" "$SCRATCH/vm-kmemleak.log" 2>/dev/null
     sed -n '/^# run-vm/,/^# ---- guest dmesg/p' "$LOG" | grep -E '^\[ *[0-9]+\.[0-9]{6}\] '
-} | grep -vE '(Kernel )?[Cc]ommand line:' \
+} | grep -vE '(Kernel )?[Cc]ommand line:|RCU lockdep checking is enabled' \
+  | drop_known_warnings \
   | { if [[ -n ${VM_IGNORE_PATTERNS:-} ]]; then grep -vE -- "$VM_IGNORE_PATTERNS"; else cat; fi } >"$klog"
 problems=0
 for p in "${PATTERNS[@]}"; do

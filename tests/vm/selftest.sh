@@ -14,7 +14,7 @@ WORK=$(mktemp -d "${SELFTEST_DIR:-$REPO_DIR/build/vm}/selftest-XXXX" 2>/dev/null
     { echo "selftest: cannot create a work dir" >&2; exit 2; }
 trap 'rm -rf -- "$WORK"' EXIT
 # Keep the environment of the runner predictable.
-unset VM_MODULE VM_MODULE_ARGS VM_NUMA VM_PASS_ENV VM_IGNORE_PATTERNS
+unset VM_MODULE VM_MODULE_ARGS VM_NUMA VM_PASS_ENV VM_IGNORE_PATTERNS VM_IGNORE_WARNINGS
 
 PASS=0 FAIL=0
 T0=$SECONDS
@@ -95,6 +95,17 @@ check "debugfs and hugetlbfs mounted" $? ""
 vm warn sh -c 'echo "WARNING: CPU: 0 PID: 1 at selftest" >/dev/kmsg; exit 0'
 [[ $RC == 99 ]] && grep -q "pattern 'WARNING:'" "$WORK/warn.err"; check "kernel WARNING in dmesg -> 99 although the command exits 0" $? "status $RC, ${DT}s"
 [[ $RC == 99 ]] || show_err warn
+
+# --- 3b: a known warning report is dropped whole, another one still fails -----
+known='echo "------------[ cut here ]------------" >/dev/kmsg
+echo "WARNING: CPU: 0 PID: 1 at selftest/known.c:1 known_bug+0x1/0x2" >/dev/kmsg
+echo "Call Trace:" >/dev/kmsg
+echo "---[ end trace 0000000000000000 ]---" >/dev/kmsg'
+VM_IGNORE_WARNINGS='at selftest/known\.c' vm known sh -c "$known
+echo 'WARNING: CPU: 0 PID: 1 at selftest/other.c:1' >/dev/kmsg; exit 0"
+[[ $RC == 99 ]] && grep -q "selftest/other.c" "$WORK/known.err" && ! grep -q "known.c\|Call Trace" "$WORK/known.err"
+check "VM_IGNORE_WARNINGS drops the known report whole, not another warning" $? "status $RC, ${DT}s"
+[[ $RC == 99 ]] || show_err known
 
 # --- 4: kernel crash -> failure, no hang --------------------------------------
 vm crash sh -c 'echo c >/proc/sysrq-trigger; sleep 100'
