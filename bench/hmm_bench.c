@@ -550,11 +550,43 @@ static void dm_map(int fd, void *p, unsigned long size)
  * FAR away) while the device maps another range, against munmap with no
  * mirror open.
  */
+/* Who maps the memory when a munmap is timed. */
+enum munmap_dev { MU_PLAIN, MU_HMM, MU_HMM_KEEP, MU_DMIRROR, MU_NR };
+
+/*
+ * Map @size at @at, let @dev map @mirrored (which may be the same memory)
+ * and time the munmap of @at.  MU_HMM_KEEP also maps @keeper, a page in the
+ * same 1 GiB chunk, so that the munmap does not empty the chunk.
+ */
+static double timed_munmap(enum munmap_dev dev, void *at, char *mirrored,
+			   char *keeper, unsigned long size, bool thp)
+{
+	char *p = map_region(at, size, thp, true);
+	int fd = -1;
+	uint64_t t;
+
+	if (dev == MU_HMM || dev == MU_HMM_KEEP) {
+		fd = hm_open();
+		if (dev == MU_HMM_KEEP)
+			hm_fault(fd, keeper, PAGE, false);
+		hm_fault(fd, mirrored ? mirrored : p, size, false);
+	} else if (dev == MU_DMIRROR) {
+		fd = dm_open();
+		dm_map(fd, mirrored ? mirrored : p, size);
+	}
+	t = now_ns();
+	unmap_region(p, size);
+	t = now_ns() - t;
+	if (fd >= 0)
+		close(fd);
+	return t;
+}
+
 static void case_munmap(unsigned long size, bool thp)
 {
 	const char *mode = mode_name(thp);
-	double pl[MAX_REPS], hm[MAX_REPS], dm[MAX_REPS];
-	double pl2[MAX_REPS], hu[MAX_REPS], du[MAX_REPS], hk[MAX_REPS];
+	double near[MU_NR][MAX_REPS], far[MU_NR][MAX_REPS];
+	void *region = slot_addr(SLOT_REGION);
 	void *b_addr = (char *)slot_addr(SLOT_A) + FAR;
 	/*
 	 * Diagnostic: a page the device keeps mapped in the same 1 GiB chunk,
@@ -566,92 +598,64 @@ static void case_munmap(unsigned long size, bool thp)
 	 * so that the median resolves that (the A/A figure shows how well).
 	 */
 	unsigned int far_reps = 3 * nreps > MAX_REPS ? MAX_REPS : 3 * nreps;
-	char *keeper = keep ? map_region((char *)slot_addr(SLOT_REGION) + GiB - 2 * MiB,
+	char *keeper = keep ? map_region((char *)region + GiB - 2 * MiB,
 					 PAGE, false, true) : NULL;
-	unsigned int r;
-	char *p, *a;
-	uint64_t t;
-	char sz[16];
-	int fd;
+	unsigned int r, k, n = keep ? MU_NR : MU_NR - 1;
+	enum munmap_dev devs[MU_NR] = { MU_PLAIN, MU_HMM, MU_DMIRROR, MU_HMM_KEEP };
+	char sz[16], *a;
 
 	size_str(sz, sizeof(sz), size);
-	for (r = 0; r < nreps; r++) {
-		p = map_region(slot_addr(SLOT_REGION), size, thp, true);
-		if (thp && !r)
-			figure(true, thp_fraction(p, size), "thp_fraction.munmap.%s", sz);
-		t = now_ns();
-		unmap_region(p, size);
-		pl[r] = now_ns() - t;
+	if (thp) {
+		a = map_region(region, size, thp, true);
+		figure(true, thp_fraction(a, size), "thp_fraction.munmap.%s", sz);
+		unmap_region(a, size);
+	}
+	/*
+	 * Each rep times every contender once, starting with a different one
+	 * each time, so that no contender always runs right after another.
+	 */
+	for (r = 0; r < nreps; r++)
+		for (k = 0; k < n; k++) {
+			enum munmap_dev d = devs[(r + k) % n];
 
-		p = map_region(slot_addr(SLOT_REGION), size, thp, true);
-		fd = hm_open();
-		hm_fault(fd, p, size, false);
-		t = now_ns();
-		unmap_region(p, size);
-		hm[r] = now_ns() - t;
-		close(fd);
-
-		if (keep) {
-			p = map_region(slot_addr(SLOT_REGION), size, thp, true);
-			fd = hm_open();
-			hm_fault(fd, keeper, PAGE, false);
-			hm_fault(fd, p, size, false);
-			t = now_ns();
-			unmap_region(p, size);
-			hk[r] = now_ns() - t;
-			close(fd);
+			near[d][r] = timed_munmap(d, region, NULL, keeper, size, thp);
 		}
 
-		p = map_region(slot_addr(SLOT_REGION), size, thp, true);
-		fd = dm_open();
-		dm_map(fd, p, size);
-		t = now_ns();
-		unmap_region(p, size);
-		dm[r] = now_ns() - t;
-		close(fd);
-	}
-
+	/* Unrelated: the device maps A, the munmap is of B, 64 GiB away. */
 	a = map_region(slot_addr(SLOT_A), size, thp, true);
-	for (r = 0; r < far_reps; r++) {
-		p = map_region(b_addr, size, thp, true);
-		t = now_ns();
-		unmap_region(p, size);
-		pl2[r] = now_ns() - t;
+	if (thp) {
+		char *b = map_region(b_addr, size, thp, true);
 
-		fd = hm_open();
-		hm_fault(fd, a, size, false);
-		p = map_region(b_addr, size, thp, true);
-		t = now_ns();
-		unmap_region(p, size);
-		hu[r] = now_ns() - t;
-		close(fd);
-
-		fd = dm_open();
-		dm_map(fd, a, size);
-		p = map_region(b_addr, size, thp, true);
-		if (thp && !r)
-			figure(true, thp_fraction(p, size), "thp_fraction.munmap_far.%s", sz);
-		t = now_ns();
-		unmap_region(p, size);
-		du[r] = now_ns() - t;
-		close(fd);
+		figure(true, thp_fraction(b, size), "thp_fraction.munmap_far.%s", sz);
+		unmap_region(b, size);
 	}
+	for (r = 0; r < far_reps; r++)
+		for (k = 0; k < MU_NR - 1; k++) {
+			enum munmap_dev d = devs[(r + k) % (MU_NR - 1)];
+
+			far[d][r] = timed_munmap(d, b_addr, d == MU_PLAIN ? NULL : a,
+						 NULL, size, thp);
+		}
 	unmap_region(a, size);
 
-	record("munmap_mirrored", mode, "hmm_mirror", size, hm, nreps);
-	record("munmap_mirrored", mode, "dmirror", size, dm, nreps);
-	record("munmap_mirrored", mode, "plain", size, pl, nreps);
+	record("munmap_mirrored", mode, "hmm_mirror", size, near[MU_HMM], nreps);
+	record("munmap_mirrored", mode, "dmirror", size, near[MU_DMIRROR], nreps);
+	record("munmap_mirrored", mode, "plain", size, near[MU_PLAIN], nreps);
 	if (keep) {
-		record("munmap_mirrored", mode, "hm_keepchunk", size, hk, nreps);
+		record("munmap_mirrored", mode, "hm_keepchunk", size,
+		       near[MU_HMM_KEEP], nreps);
 		unmap_region(keeper, PAGE);
 	}
-	record("munmap_unrelated", mode, "hmm_mirror", size, hu, far_reps);
-	record("munmap_unrelated", mode, "dmirror", size, du, far_reps);
-	record("munmap_unrelated", mode, "plain", size, pl2, far_reps);
+	record("munmap_unrelated", mode, "hmm_mirror", size, far[MU_HMM], far_reps);
+	record("munmap_unrelated", mode, "dmirror", size, far[MU_DMIRROR], far_reps);
+	record("munmap_unrelated", mode, "plain", size, far[MU_PLAIN], far_reps);
 	progress("munmap %s %s: mirrored hmm_mirror %.2f dmirror %.2f plain %.2f ms; unrelated %.2f / %.2f / %.2f ms",
-		 mode, sz, median(hm, nreps) / 1e6, median(dm, nreps) / 1e6,
-		 median(pl, nreps) / 1e6, median(hu, far_reps) / 1e6,
-		 median(du, far_reps) / 1e6, median(pl2, far_reps) / 1e6);
+		 mode, sz, median(near[MU_HMM], nreps) / 1e6,
+		 median(near[MU_DMIRROR], nreps) / 1e6,
+		 median(near[MU_PLAIN], nreps) / 1e6,
+		 median(far[MU_HMM], far_reps) / 1e6,
+		 median(far[MU_DMIRROR], far_reps) / 1e6,
+		 median(far[MU_PLAIN], far_reps) / 1e6);
 }
 
 /* ---- keeping vCPUs out of HLT -------------------------------------------- */
