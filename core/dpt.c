@@ -70,6 +70,21 @@ static inline unsigned int index_of(u64 va, unsigned int level)
 	return (va >> level_shift(level)) & (DPT_ENTRIES - 1);
 }
 
+/*
+ * The entries of a level-@level table mapping from @base that overlap
+ * [@start, @end), which must overlap the table: [*@first, *@last].
+ */
+static inline void entries_in(unsigned int level, u64 base, u64 start,
+			      u64 end, u64 *first, u64 *last)
+{
+	unsigned int shift = level_shift(level);
+
+	*first = start > base ? (start - base) >> shift : 0;
+	*last = (end - base - 1) >> shift;
+	if (*last > DPT_ENTRIES - 1)
+		*last = DPT_ENTRIES - 1;
+}
+
 /* Grow @span (if any) to cover [@lo, @hi). */
 static void span_add(struct dpt_span *span, u64 lo, u64 hi)
 {
@@ -148,13 +163,10 @@ static u64 unmap_table(struct dpt *t, u64 *dirp, unsigned int level,
 	u64 *table = dir_table(*dirp);
 	unsigned int shift = level_shift(level);
 	u64 size = (u64)1 << shift;
-	u64 first = start > base ? (start - base) >> shift : 0;
-	u64 last = (end - base - 1) >> shift;
+	u64 first, last, i;
 	u64 pages = 0;
-	u64 i;
 
-	if (last > DPT_ENTRIES - 1)
-		last = DPT_ENTRIES - 1;
+	entries_in(level, base, start, end, &first, &last);
 	for (i = first; i <= last && dir_used(*dirp); i++) {
 		u64 e = table[i];
 		u64 eb = base + (i << shift);
@@ -281,13 +293,10 @@ static u64 count_table(const u64 *table, unsigned int level, u64 base,
 {
 	unsigned int shift = level_shift(level);
 	u64 size = (u64)1 << shift;
-	u64 first = start > base ? (start - base) >> shift : 0;
-	u64 last = (end - base - 1) >> shift;
+	u64 first, last, i;
 	u64 pages = 0;
-	u64 i;
 
-	if (last > DPT_ENTRIES - 1)
-		last = DPT_ENTRIES - 1;
+	entries_in(level, base, start, end, &first, &last);
 	for (i = first; i <= last; i++) {
 		u64 e = table[i];
 		u64 eb = base + (i << shift);
