@@ -41,7 +41,12 @@ struct dpt;
  * kmod/ hands out per-mirror spare pages, then tries GFP_NOWAIT.
  */
 void *dpt_table_alloc(struct dpt *t);
-/* Give back a block that dpt_table_alloc(@t) returned. */
-void dpt_table_free(struct dpt *t, void *table);
+/*
+ * Give back a block that dpt_table_alloc(@t) returned.  @zeroed: every
+ * entry is 0 again (the table emptied entry by entry), so a pool that hands
+ * out zero-filled blocks may keep it without clearing it; otherwise it holds
+ * stale entries (a table dropped whole, unread).
+ */
+void dpt_table_free(struct dpt *t, void *table, bool zeroed);
 
 #endif /* HMM_CORE_ENV_H */

@@ -145,7 +145,8 @@ static u64 free_table(struct dpt *t, u64 dir, unsigned int level, u64 base,
 			}
 		}
 	}
-	dpt_table_free(t, table);
+	/* Nothing here was cleared: the table goes back stale. */
+	dpt_table_free(t, table, false);
 	t->nr_tables--;
 	return pages;
 }
@@ -184,7 +185,8 @@ static u64 unmap_table(struct dpt *t, u64 *dirp, unsigned int level,
 					     start, end, span);
 			if (dir_used(table[i]))
 				continue;
-			dpt_table_free(t, dir_table(table[i]));
+			/* unmap_table() cleared each of its entries. */
+			dpt_table_free(t, dir_table(table[i]), true);
 			t->nr_tables--;
 		}
 		table[i] = 0;
@@ -243,7 +245,7 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 		spare[n] = dpt_table_alloc(t);
 		if (!spare[n]) {
 			while (n--)
-				dpt_table_free(t, spare[n]);
+				dpt_table_free(t, spare[n], true);
 			return -ENOMEM;
 		}
 	}
@@ -373,7 +375,7 @@ u64 dpt_unmap_span(struct dpt *t, u64 start, u64 end, struct dpt_span *span)
 		pages = unmap_table(t, &t->root, DPT_LEVELS - 1, 0, start, end,
 				    span);
 		if (!dir_used(t->root)) {
-			dpt_table_free(t, dir_table(t->root));
+			dpt_table_free(t, dir_table(t->root), true);
 			t->nr_tables--;
 			t->root = 0;
 		}

@@ -20,8 +20,9 @@ void *dpt_table_alloc(struct dpt *t)
 	return table;
 }
 
-void dpt_table_free(struct dpt *t, void *table)
+void dpt_table_free(struct dpt *t, void *table, bool zeroed)
 {
 	(void)t;
+	(void)zeroed;
 	free(table);
 }

@@ -38,13 +38,19 @@ void *dpt_table_alloc(struct dpt *t)
 	return (void *)get_zeroed_page(GFP_NOWAIT | __GFP_NOWARN);
 }
 
-void dpt_table_free(struct dpt *t, void *table)
+/*
+ * Keep a freed table as a spare while there is room.  An emptied table is
+ * already zero; clearing only the others keeps the clear out of most
+ * invalidations (a small munmap empties a leaf table entry by entry).
+ */
+void dpt_table_free(struct dpt *t, void *table, bool zeroed)
 {
 	struct mirror *m = container_of(t, struct mirror, dpt);
 
 	lockdep_assert_held(&m->lock);
 	if (m->nr_spares < MIRROR_SPARES_MAX) {
-		clear_page(table);
+		if (!zeroed)
+			clear_page(table);
 		m->spares[m->nr_spares++] = table;
 		return;
 	}

@@ -437,6 +437,24 @@ TEST_F(DptTest, CountCountsPagesInsideTheRange) {
   EXPECT_EQ(dpt_count(&t_, 4 * k1G, ~u64{0}), kPagesPer1G);
 }
 
+TEST_F(DptTest, TablesEmptiedEntryByEntryAreFreedZeroed) {
+  // Four pages in one leaf table: unmapping them empties it entry by entry,
+  // and its three directory tables the same way.
+  for (u64 i = 0; i < 4; i++)
+    Map(k1G + i * kPage, i, DPT_ORDER_4K);
+  EXPECT_EQ(dpt_unmap(&t_, k1G, k1G + 4 * kPage), 4u);
+  EXPECT_EQ(test_alloc::Frees(), 4u);
+  EXPECT_EQ(test_alloc::ZeroedFrees(), 4u);
+  // A leaf table the range covers whole is dropped unread, so stale.
+  for (u64 i = 0; i < 512; i++)
+    Map(k1G + i * kPage, i, DPT_ORDER_4K);
+  Map(k1G + k2M, 512, DPT_ORDER_4K);
+  EXPECT_EQ(dpt_unmap(&t_, k1G, k1G + k2M), 512u);
+  EXPECT_EQ(test_alloc::Frees(), 5u);
+  EXPECT_EQ(test_alloc::ZeroedFrees(), 4u);
+  EXPECT_EQ(test_alloc::BadFrees(), 0u);
+}
+
 TEST_F(DptTest, UnmapSinglePages) {
   const u64 base = 0x5555'5540'0000;
   for (u64 i = 0; i < 8; i++)

@@ -33,6 +33,7 @@ struct State {
   uint64_t frees = 0;
   uint64_t failures = 0;
   uint64_t bad_frees = 0;
+  uint64_t zeroed_frees = 0;
 };
 
 State &S() {
@@ -47,7 +48,7 @@ void Reset() {
   s.log.clear();
   s.fail_after = -1;
   s.guard = false;
-  s.allocs = s.frees = s.failures = s.bad_frees = 0;
+  s.allocs = s.frees = s.failures = s.bad_frees = s.zeroed_frees = 0;
 }
 
 void FailAfter(long n) { S().fail_after = n; }
@@ -65,6 +66,7 @@ uint64_t Allocs() { return S().allocs; }
 uint64_t Frees() { return S().frees; }
 uint64_t Failures() { return S().failures; }
 uint64_t BadFrees() { return S().bad_frees; }
+uint64_t ZeroedFrees() { return S().zeroed_frees; }
 const std::vector<void *> &Log() { return S().log; }
 
 }  // namespace test_alloc
@@ -100,7 +102,7 @@ extern "C" void *dpt_table_alloc(struct dpt *t) {
   return p;
 }
 
-extern "C" void dpt_table_free(struct dpt *t, void *table) {
+extern "C" void dpt_table_free(struct dpt *t, void *table, bool zeroed) {
   test_alloc::State &s = test_alloc::S();
   auto it = s.live.find(table);
 
@@ -108,6 +110,18 @@ extern "C" void dpt_table_free(struct dpt *t, void *table) {
     s.bad_frees++;
     ADD_FAILURE() << "dpt_table_free(" << table << "): not a live table";
     return;
+  }
+  // A table the core calls zeroed must be: kmod/ reuses it uncleared.
+  if (zeroed) {
+    const uint64_t *e = static_cast<const uint64_t *>(table);
+    for (size_t i = 0; i < DPT_TABLE_BYTES / sizeof(*e); i++)
+      if (e[i] != 0) {
+        s.bad_frees++;
+        ADD_FAILURE() << "dpt_table_free(" << table << ", zeroed): entry " << i
+                      << " is 0x" << std::hex << e[i];
+        break;
+      }
+    s.zeroed_frees++;
   }
   if (it->second.owner != t) {
     s.bad_frees++;

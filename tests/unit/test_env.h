@@ -29,7 +29,9 @@ size_t Live();            // tables allocated and not freed
 uint64_t Allocs();        // successful allocations since Reset()
 uint64_t Frees();         // frees since Reset()
 uint64_t Failures();      // allocations refused since Reset()
-uint64_t BadFrees();      // frees of unknown tables or by the wrong dpt
+uint64_t BadFrees();      // frees of unknown tables, by the wrong dpt, or
+                          // called zeroed with an entry left
+uint64_t ZeroedFrees();   // frees the core called zeroed
 const std::vector<void *> &Log();  // successful allocations, in order
 
 }  // namespace test_alloc
