@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * runs.c - SNAPSHOT in bounded pieces, collapsed into runs of equal
- * states.
+ * runs.c - SNAPSHOT as runs of equal states: the module's runs when it has
+ * them (ABI 2), else per-page states in bounded pieces, collapsed here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +9,35 @@
 #include "runs.h"
 
 #define PIECE (1ULL << 30)
+#define RUNS_BATCH 4096
+
+/* HMM_MIRROR_FEAT_SNAPSHOT_RUNS: a batch ends on a run boundary. */
+static int module_runs(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+		       run_fn fn, void *ctx)
+{
+	struct hmm_mirror_page_run *runs = malloc(RUNS_BATCH * sizeof(*runs));
+	const uint64_t end = addr + length;
+	uint64_t at = addr;
+	int ret = 0;
+
+	if (!runs)
+		return -ENOMEM;
+	while (at < end && !ret) {
+		size_t n = 0;
+
+		ret = hmm_mirror_snapshot_runs(m, at, end - at, runs, RUNS_BATCH,
+					       &n);
+		if (!ret && !n)
+			ret = -EIO;	/* a range always has a run */
+		for (size_t i = 0; i < n && !ret; i++)
+			ret = fn(ctx, runs[i].addr,
+				 runs[i].addr + runs[i].length, runs[i].state);
+		if (!ret)
+			at = runs[n - 1].addr + runs[n - 1].length;
+	}
+	free(runs);
+	return ret;
+}
 
 int snapshot_runs(struct hmm_mirror *m, uint64_t addr, uint64_t length,
 		  run_fn fn, void *ctx)
@@ -20,6 +49,8 @@ int snapshot_runs(struct hmm_mirror *m, uint64_t addr, uint64_t length,
 	uint32_t *states;
 	int ret = 0;
 
+	if (hmm_mirror_features(m) & HMM_MIRROR_FEAT_SNAPSHOT_RUNS)
+		return module_runs(m, addr, length, fn, ctx);
 	states = malloc((PIECE / page) * sizeof(*states));
 	if (!states)
 		return -ENOMEM;

@@ -15,8 +15,10 @@ typedef int (*run_fn)(void *ctx, uint64_t start, uint64_t end,
 		      uint32_t state);
 
 /*
- * SNAPSHOT [addr, addr + length) (page aligned) in pieces of at most 1 GiB
- * and call @fn for each run; runs continue across pieces.  Returns 0, a
+ * SNAPSHOT [addr, addr + length) (page aligned) and call @fn for each run
+ * of equal states, in address order.  With HMM_MIRROR_FEAT_SNAPSHOT_RUNS
+ * the module computes the runs; else the range goes in per-page pieces of
+ * at most 1 GiB and runs continue across pieces.  Returns 0, a
  * negative errno from the library, or what @fn returned if not 0.
  */
 int snapshot_runs(struct hmm_mirror *m, uint64_t addr, uint64_t length,

@@ -196,8 +196,33 @@ int Collect(void* ctx, uint64_t start, uint64_t end, uint32_t state) {
   return 0;
 }
 
-TEST(RunsTest, LargeRangesGoInPiecesAndRunsJoinAcrossThem) {
+TEST(RunsTest, TheModulesRunsAreUsedWhenItHasThem) {
   ASSERT_EQ(fake_device_create(), 0);
+  struct hmm_mirror* m = nullptr;
+  ASSERT_EQ(hmm_mirror_open_path(fake.path, &m), 0) << hmm_mirror_last_error();
+  ASSERT_TRUE(hmm_mirror_features(m) & HMM_MIRROR_FEAT_SNAPSHOT_RUNS);
+  fake.fill_state = HMM_MIRROR_PAGE_VALID | HMM_MIRROR_PAGE_WRITE;
+  std::vector<SnapRun> runs;
+  const uint64_t start = (1ULL << 40) + (512ULL << 20);
+  const uint64_t len = 3ULL << 30;
+  ASSERT_EQ(snapshot_runs(m, start, len, Collect, &runs), 0);
+  EXPECT_EQ(fake.calls[HMM_MIRROR_NR_SNAPSHOT], 1u) << "one call, not a piece per GiB";
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].start, start);
+  EXPECT_EQ(runs[0].end, start + len);
+  EXPECT_EQ(runs[0].state, HMM_MIRROR_PAGE_VALID | HMM_MIRROR_PAGE_WRITE);
+  fake.fail_errno[HMM_MIRROR_NR_SNAPSHOT] = ESRCH;
+  runs.clear();
+  EXPECT_EQ(snapshot_runs(m, start, len, Collect, &runs), -ESRCH);
+  EXPECT_TRUE(runs.empty());
+  hmm_mirror_close(m);
+  fake_device_destroy();
+}
+
+TEST(RunsTest, LargeRangesGoInPiecesAndRunsJoinAcrossThem) {
+  // An ABI 1 module: per-page states, collapsed by the tool.
+  ASSERT_EQ(fake_device_create(), 0);
+  fake.features = (1ULL << 12) - 1;
   struct hmm_mirror* m = nullptr;
   ASSERT_EQ(hmm_mirror_open_path(fake.path, &m), 0) << hmm_mirror_last_error();
   fake.fill_state = HMM_MIRROR_PAGE_VALID;
