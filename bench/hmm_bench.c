@@ -467,6 +467,22 @@ static void case_rw(unsigned long size, bool thp)
 	unmap_region(reg, size);
 }
 
+/*
+ * hmm_mirror walks a SNAPSHOT of 32 MiB or more with two CPUs (module
+ * parameter snapshot_split); the diagnostic "one walker" rows turn that
+ * off.  Returns false when the module has no such parameter.
+ */
+static bool set_snapshot_split(bool on)
+{
+	FILE *f = fopen("/sys/module/hmm_mirror/parameters/snapshot_split", "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(on ? "Y\n" : "N\n", f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
 /* SNAPSHOT of populated memory; the CPU reference reads /proc/self/pagemap. */
 static void case_snapshot(unsigned long size, bool thp)
 {
@@ -477,6 +493,8 @@ static void case_snapshot(unsigned long size, bool thp)
 	uint8_t *perm = malloc(pages);
 	uint64_t *pm = malloc(pages * sizeof(*pm));
 	double h[MAX_REPS], hr[MAX_REPS], d[MAX_REPS], p[MAX_REPS];
+	double h1[MAX_REPS], hr1[MAX_REPS];	/* one walker */
+	bool one = set_snapshot_split(true);
 	struct hmm_mirror_run runs[256];
 	unsigned long nr_runs = 0;
 	int hfd = hm_open(), dfd = dm_open();
@@ -499,6 +517,18 @@ static void case_snapshot(unsigned long size, bool thp)
 		t = now_ns();
 		nr_runs = hm_snapshot_runs(hfd, reg, size, runs, 256);
 		hr[r] = now_ns() - t;
+		if (one) {
+			if (!set_snapshot_split(false))
+				die("snapshot_split");
+			t = now_ns();
+			hm_snapshot(hfd, reg, size, st);
+			h1[r] = now_ns() - t;
+			t = now_ns();
+			hm_snapshot_runs(hfd, reg, size, runs, 256);
+			hr1[r] = now_ns() - t;
+			if (!set_snapshot_split(true))
+				die("snapshot_split");
+		}
 		t = now_ns();
 		dm_cmd(dfd, HMM_DMIRROR_SNAPSHOT, "SNAPSHOT", reg, size, perm);
 		d[r] = now_ns() - t;
@@ -523,6 +553,10 @@ static void case_snapshot(unsigned long size, bool thp)
 	record("snapshot_runs", mode, "hmm_mirror", size, hr, nreps);
 	record("snapshot_runs", mode, "dmirror", size, d, nreps);
 	record("snapshot_runs", mode, "pagemap", size, p, nreps);
+	if (one) {
+		record("snapshot", mode, "hm_1walker", size, h1, nreps);
+		record("snapshot_runs", mode, "hm_1walker", size, hr1, nreps);
+	}
 	size_str(sz, sizeof(sz), size);
 	progress("snapshot %s %s: hmm_mirror %.2f ms (runs %.2f ms), dmirror %.2f ms, pagemap %.2f ms",
 		 mode, sz, median(h, nreps) / 1e6, median(hr, nreps) / 1e6,
@@ -1219,6 +1253,28 @@ static void report(void)
 			size_str(sz, sizeof(sz), sizes[i]);
 			out("  %-4s %6s %11.3f %11.3f %11.3f\n", modes[m], sz,
 			    f->med / 1e6, c->med / 1e6, h->med / 1e6);
+		}
+	out("\ndiagnostics: SNAPSHOT with one walker (snapshot_split=N) against the default,\n"
+	    "which walks 32 MiB and more with the caller and a helper on the other CPU; ms\n");
+	out("  %-13s %-4s %6s %11s %11s %11s %9s %9s\n", "case", "mode", "size", "hmm_mirror",
+	    "one walker", "dmirror", "2w/1w", "1w/dm");
+	for (m = 0; m < 2; m++)
+		for (i = 0; i < nr_sizes; i++) {
+			static const char *const cs[] = { "snapshot", "snapshot_runs" };
+			unsigned int k;
+
+			for (k = 0; k < 2; k++) {
+				const struct result *o = find(cs[k], modes[m], "hm_1walker", sizes[i]);
+
+				h = find(cs[k], modes[m], "hmm_mirror", sizes[i]);
+				d = find(cs[k], modes[m], "dmirror", sizes[i]);
+				if (!o || !h || !d)
+					continue;
+				size_str(sz, sizeof(sz), sizes[i]);
+				out("  %-13s %-4s %6s %11.3f %11.3f %11.3f %8.2fx %8.2fx\n", cs[k],
+				    modes[m], sz, h->med / 1e6, o->med / 1e6, d->med / 1e6,
+				    o->med / h->med, d->med / o->med);
+			}
 		}
 	out("\ndiagnostics: munmap of a mirrored range, ms; \"chunk kept\": another page of the same\n"
 	    "1 GiB chunk stays mapped, so the munmap does not empty the chunk (no GC work queued)\n");

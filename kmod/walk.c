@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * walk.c - hmm_range_fault() under the interval-notifier retry protocol.
+ */
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "walk.h"
+
+/* Restarts of one piece before giving up with -EBUSY. */
+#define WALK_MAX_RETRIES	64
+
+static unsigned long piece_end(unsigned long start, unsigned long end)
+{
+	unsigned long next = ALIGN_DOWN(start, WALK_CHUNK_BYTES) +
+			     WALK_CHUNK_BYTES;
+
+	return min(end, next);
+}
+
+/*
+ * Walk [start, end) (inside w->chunk) with hmm_range_fault(), run
+ * ops->walked, and return with m->lock held and the result still valid (no
+ * invalidation since the walk began).  With @vma_holes, pages with no VMA
+ * at all are reported as 0 instead of HMM_PFN_ERROR, decided under the same
+ * mmap_lock as the walk.  The caller holds an mm_users reference.
+ */
+static int walk_piece_locked(struct walk *w, unsigned long start,
+			     unsigned long end, unsigned long req_flags,
+			     bool vma_holes, const struct walk_ops *ops,
+			     void *arg)
+{
+	struct mirror *m = w->m;
+	struct mm_struct *mm = m->mm;
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned int tries = 0;
+	int ret;
+
+	w->range = (struct hmm_range) {
+		.notifier = &w->chunk->notifier,
+		.start = start,
+		.end = end,
+		.hmm_pfns = w->pfns,
+		.default_flags = req_flags,
+		.dev_private_owner = m,
+	};
+
+	for (;;) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		w->range.notifier_seq =
+			mmu_interval_read_begin(w->range.notifier);
+		ret = mmap_read_lock_killable(mm);
+		if (ret)
+			break;
+		ret = hmm_range_fault(&w->range);
+		if (!ret && vma_holes) {
+			unsigned long i, n = (end - start) >> PAGE_SHIFT;
+
+			for (i = 0; i < n; i++)
+				if ((w->pfns[i] & HMM_PFN_ERROR) &&
+				    !vma_lookup(mm, start + (i << PAGE_SHIFT)))
+					w->pfns[i] = 0;
+		}
+		mmap_read_unlock(mm);
+		if (!ret && ops->walked) {
+			ret = ops->walked(w, arg);
+			if (ret)
+				break;
+		}
+
+		if (!ret) {
+			mutex_lock(&m->lock);
+			if (!mmu_interval_read_retry(w->range.notifier,
+						     w->range.notifier_seq))
+				break;	/* success: return locked */
+			mutex_unlock(&m->lock);
+			ret = -EBUSY;
+		}
+		if (ret != -EBUSY)
+			break;
+		w->retries++;
+		if (++tries > WALK_MAX_RETRIES || time_after(jiffies, timeout))
+			break;
+	}
+	return ret;
+}
+
+/* A walker for @m, not cancellable; kfree() it. */
+struct walk *walk_alloc(struct mirror *m)
+{
+	struct walk *w = kmalloc(sizeof(*w), GFP_KERNEL);
+
+	if (w) {
+		w->m = m;
+		w->retries = 0;
+		w->cancel = NULL;
+	}
+	return w;
+}
+
+/*
+ * Walk [start, end) piece by piece with the retry protocol.  Takes the
+ * mm_users reference and the chunk notifiers the walks need.  Returns 0,
+ * WALK_STOP (a hook ended the walk) or a negative error.
+ */
+int walk_range(struct walk *w, unsigned long start, unsigned long end,
+	       unsigned long req_flags, bool vma_holes,
+	       const struct walk_ops *ops, void *arg)
+{
+	struct mirror *m = w->m;
+	void *extra[MIRROR_SPARES_MAX];
+	int ret = 0;
+
+	if (!mmget_not_zero(m->mm))
+		return -ESRCH;
+	w->chunk = NULL;
+	while (start < end) {
+		unsigned long next = piece_end(start, end);
+		unsigned int nr_extra = 0;
+
+		if (w->cancel && atomic_read(w->cancel)) {
+			ret = -ECANCELED;
+			break;
+		}
+		if (!w->chunk || start >= w->chunk->start + CHUNK_SIZE) {
+			if (w->chunk)
+				chunk_put(w->chunk);
+			w->chunk = chunk_get(m, start);
+			if (IS_ERR(w->chunk)) {
+				ret = PTR_ERR(w->chunk);
+				w->chunk = NULL;
+				break;
+			}
+		}
+		if (req_flags)
+			mirror_refill_spares(m, extra, &nr_extra);
+		ret = walk_piece_locked(w, start, next, req_flags, vma_holes,
+					ops, arg);
+		if (!ret) {
+			if (nr_extra)
+				mirror_refill_spares(m, extra, &nr_extra);
+			if (ops->locked)
+				ret = ops->locked(w, arg);
+			mutex_unlock(&m->lock);
+			if (!ret && ops->unlocked)
+				ret = ops->unlocked(w, arg);
+		}
+		mirror_free_extra(extra, nr_extra);
+		if (ret)
+			break;
+		start = next;
+	}
+	if (w->chunk)
+		chunk_put(w->chunk);
+	mmput(m->mm);
+	mirror_count(m, MC_FAULT_RETRIES, w->retries);
+	return ret;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * walk.h - hmm_range_fault() over a range, piece by piece, under the
+ * interval-notifier retry protocol.  Used by device faults (fault.c) and
+ * snapshots (snapshot.c).
+ */
+#ifndef HMM_MIRROR_KMOD_WALK_H
+#define HMM_MIRROR_KMOD_WALK_H
+
+#include <linux/atomic.h>
+#include <linux/hmm.h>
+
+#include "mirror.h"
+
+/* One walk covers at most this much, aligned to it, so a 2M page is whole. */
+#define WALK_CHUNK_PAGES	1024UL
+#define WALK_CHUNK_BYTES	(WALK_CHUNK_PAGES << PAGE_SHIFT)
+
+/* Returned by a walk_ops hook to end the walk early, without an error. */
+#define WALK_STOP	1
+
+/* The page frame of a hmm_range_fault() output entry. */
+static inline unsigned long hmm_pfn_frame(unsigned long hpfn)
+{
+	return hpfn & ~HMM_PFN_FLAGS;
+}
+
+/*
+ * One walker.  Everything but @cancel is owned by the thread running
+ * walk_range(); @cancel may be set by another thread to end the walk at the
+ * next piece with -ECANCELED.
+ */
+struct walk {
+	struct mirror *m;
+	struct mirror_chunk *chunk;	/* whose notifier guards the walk */
+	struct hmm_range range;		/* the piece being walked */
+	unsigned long pfns[WALK_CHUNK_PAGES];
+	u64 retries;
+	atomic_t *cancel;		/* optional */
+};
+
+/*
+ * What walk_range() does with each walked piece; every hook is optional.
+ * A hook returns 0, WALK_STOP or a negative error.
+ */
+struct walk_ops {
+	/*
+	 * Right after the walk, holding no lock: the pfns may already be
+	 * stale.  If an invalidation overlapped the walk, the piece is walked
+	 * again and @walked runs again, so it must only produce output that
+	 * the next call overwrites (it may fault on user memory).
+	 */
+	int (*walked)(struct walk *w, void *arg);
+	/* With m->lock held, the pfns known valid: device mappings go here. */
+	int (*locked)(struct walk *w, void *arg);
+	/* After unlocking: user copies of what @locked produced go here. */
+	int (*unlocked)(struct walk *w, void *arg);
+};
+
+struct walk *walk_alloc(struct mirror *m);
+int walk_range(struct walk *w, unsigned long start, unsigned long end,
+	       unsigned long req_flags, bool vma_holes,
+	       const struct walk_ops *ops, void *arg);
+
+#endif /* HMM_MIRROR_KMOD_WALK_H */
