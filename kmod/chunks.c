@@ -151,7 +151,9 @@ static const struct mmu_interval_notifier_ops exit_ops = {
 /*
  * Find or register the chunk holding @va and take a user reference.
  * Needs bind_sem and a live mm (mm_users held): registering a notifier
- * requires one.
+ * requires one.  A snapshot helper calls this for a task that holds
+ * bind_sem and waits for it (see struct walk), so lockdep is asked in
+ * walk_range(), which knows which case it is.
  */
 struct mirror_chunk *chunk_get(struct mirror *m, unsigned long va)
 {
@@ -159,7 +161,6 @@ struct mirror_chunk *chunk_get(struct mirror *m, unsigned long va)
 	struct mirror_chunk *c;
 	int ret;
 
-	lockdep_assert_held(&m->bind_sem);
 	mutex_lock(&m->chunks_lock);
 	c = xa_load(&m->chunks, idx);
 	if (!c) {

@@ -141,6 +141,7 @@ static bool helper_start(struct snapshot_helper *h, struct mirror *m,
 		return false;
 	atomic_set(&h->cancel, 0);
 	h->w->cancel = &h->cancel;
+	h->w->helper = true;
 	h->start = start;
 	h->end = end;
 	h->ops = ops;

@@ -102,13 +102,15 @@ struct walk *walk_alloc(struct mirror *m)
 		w->m = m;
 		w->retries = 0;
 		w->cancel = NULL;
+		w->helper = false;
 	}
 	return w;
 }
 
 /*
  * Walk [start, end) piece by piece with the retry protocol.  Takes the
- * mm_users reference and the chunk notifiers the walks need.  Returns 0,
+ * mm_users reference and the chunk notifiers the walks need.  Needs
+ * bind_sem, held by this task or, for a helper, by the task it works for.  Returns 0,
  * WALK_STOP (a hook ended the walk) or a negative error.
  */
 int walk_range(struct walk *w, unsigned long start, unsigned long end,
@@ -119,6 +121,8 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 	void *extra[MIRROR_SPARES_MAX];
 	int ret = 0;
 
+	if (!w->helper)
+		lockdep_assert_held(&m->bind_sem);
 	if (!mmget_not_zero(m->mm))
 		return -ESRCH;
 	w->chunk = NULL;

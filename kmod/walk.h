@@ -37,6 +37,12 @@ struct walk {
 	unsigned long pfns[WALK_CHUNK_PAGES];
 	u64 retries;
 	atomic_t *cancel;		/* optional */
+	/*
+	 * Run by a helper for a thread that holds m->bind_sem and waits for
+	 * the helper: the binding cannot change, although lockdep cannot
+	 * see the semaphore held by this task.
+	 */
+	bool helper;
 };
 
 /*
