@@ -7,9 +7,11 @@
  */
 #include <linux/cpumask.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
@@ -17,15 +19,24 @@
 #include "../abi/hmm_mirror.h"
 #include "walk.h"
 
-/* Ranges at least this large are split between the caller and a helper. */
+/* At least this much must be left for the rest to be split in two. */
 #define SPLIT_MIN_BYTES		(32UL << 20)
 /* Runs a helper closes before it stops and leaves the rest to the caller. */
 #define HELPER_RUNS_MAX		4096UL
 
+/*
+ * A walk is split only once it has run for snapshot_split_us: a helper
+ * costs a wake-up on another CPU, which a short walk (a small range, or
+ * one of huge mappings) does not win back.
+ */
 static bool snapshot_split = true;
 module_param(snapshot_split, bool, 0644);
 MODULE_PARM_DESC(snapshot_split,
-		 "Walk a SNAPSHOT of 32 MiB or more with two CPUs (default: Y)");
+		 "Walk a long SNAPSHOT with two CPUs (default: Y)");
+static unsigned int snapshot_split_us = 100;
+module_param(snapshot_split_us, uint, 0644);
+MODULE_PARM_DESC(snapshot_split_us,
+		 "Split a SNAPSHOT walk still running after this many us with 32 MiB or more left (default: 100; 0: after its first 4 MiB)");
 
 /* These run with user access enabled: no calls allowed. */
 static __always_inline u32 snapshot_state(unsigned long hpfn)
@@ -97,6 +108,11 @@ same_state_pages(const struct walk *w, unsigned long i, unsigned long n)
  * workqueue while the caller walks the part before @start.  Lives on the
  * caller's stack; the caller always waits for it (helper_finish()) before
  * returning, so everything it points to outlives it.
+ *
+ * The helper never sleeps on user memory: it writes per-page states into
+ * the caller's array with page faults disabled, into pages the caller
+ * faulted in.  On any error it just stops; the caller walks on from where
+ * it stopped and meets the error itself, in its own (killable) context.
  */
 struct snapshot_helper {
 	struct work_struct work;
@@ -106,7 +122,7 @@ struct snapshot_helper {
 	void *arg;
 	struct mm_struct *user_mm;	/* the caller's, when @ops write to it */
 	atomic_t cancel;
-	int ret;
+	unsigned long done;	/* walked and written up to here */
 };
 
 static void helper_work(struct work_struct *work)
@@ -115,19 +131,26 @@ static void helper_work(struct work_struct *work)
 
 	if (h->user_mm)
 		kthread_use_mm(h->user_mm);
-	h->ret = walk_range(h->w, h->start, h->end, 0, true, h->ops, h->arg);
+	walk_range(h->w, h->start, h->end, 0, true, h->ops, h->arg);
+	h->done = h->w->done;
 	if (h->user_mm)
 		kthread_unuse_mm(h->user_mm);
 }
 
-/* Where the caller's part of [start, end) ends: @end if it is not split. */
-static unsigned long split_point(unsigned long start, unsigned long end)
+/* Make the caller's walk pause where the rest is worth splitting. */
+static void split_later(struct walk *w)
 {
-	if (!READ_ONCE(snapshot_split) || num_online_cpus() < 2 ||
-	    end - start < SPLIT_MIN_BYTES)
-		return end;
-	/* Both parts at least 16 MiB, split at a piece boundary. */
-	return ALIGN_DOWN(start + (end - start) / 2, WALK_CHUNK_BYTES);
+	if (!READ_ONCE(snapshot_split) || num_online_cpus() < 2)
+		return;
+	w->pause_at = ktime_get_ns() +
+		      (u64)READ_ONCE(snapshot_split_us) * NSEC_PER_USEC;
+	w->pause_min = SPLIT_MIN_BYTES;
+}
+
+/* The middle of [from, end) at a piece boundary: both parts >= 16 MiB. */
+static unsigned long split_point(unsigned long from, unsigned long end)
+{
+	return ALIGN_DOWN(from + (end - from) / 2, WALK_CHUNK_BYTES);
 }
 
 /* Queue a helper for [start, end); false if it cannot be had. */
@@ -147,27 +170,25 @@ static bool helper_start(struct snapshot_helper *h, struct mirror *m,
 	h->ops = ops;
 	h->arg = arg;
 	h->user_mm = user_mm;
-	h->ret = 0;
+	h->done = start;
 	INIT_WORK_ONSTACK(&h->work, helper_work);
 	queue_work(system_unbound_wq, &h->work);
 	return true;
 }
 
 /*
- * Wait for the helper, telling it to stop first if @cancel.  Returns false
- * if it never started: then its part is not walked and the caller does it.
+ * Wait for the helper, telling it to stop first if @cancel.  Returns where
+ * the caller goes on: the helper's start if it never ran (dequeued unrun),
+ * else as far as it walked.
  */
-static bool helper_finish(struct snapshot_helper *h, bool cancel)
+static unsigned long helper_finish(struct snapshot_helper *h, bool cancel)
 {
-	bool ran;
-
 	if (cancel)
 		atomic_set(&h->cancel, 1);
-	/* True only if the work was still queued: it is dequeued unrun. */
-	ran = !cancel_work_sync(&h->work);
+	cancel_work_sync(&h->work);
 	destroy_work_on_stack(&h->work);
 	kfree(h->w);
-	return ran;
+	return h->done;
 }
 
 /* ---- one state per page ---- */
@@ -177,16 +198,19 @@ struct states_out {
 	unsigned long base;
 };
 
+static u32 __user *states_at(const struct states_out *out, unsigned long va)
+{
+	return out->states + ((va - out->base) >> PAGE_SHIFT);
+}
+
 /*
  * Write the states of a walked piece straight to user memory.  This runs
  * before the walk is known valid: a piece walked again is written again.
  */
-static int states_write(struct walk *w, void *arg)
+static int states_copy(struct walk *w, const struct states_out *out)
 {
-	const struct states_out *out = arg;
 	unsigned long i = 0, n = (w->range.end - w->range.start) >> PAGE_SHIFT;
-	u32 __user *dst = out->states +
-			  ((w->range.start - out->base) >> PAGE_SHIFT);
+	u32 __user *dst = states_at(out, w->range.start);
 
 	if (!user_write_access_begin(dst, n * sizeof(*dst)))
 		return -EFAULT;
@@ -205,13 +229,26 @@ efault:
 	return -EFAULT;
 }
 
+static int states_write(struct walk *w, void *arg)
+{
+	int ret;
+
+	if (!w->helper)
+		return states_copy(w, arg);
+	/* A helper must not sleep on user memory: see snapshot_helper. */
+	pagefault_disable();
+	ret = states_copy(w, arg);
+	pagefault_enable();
+	return ret;
+}
+
 static const struct walk_ops states_ops = { .walked = states_write };
 
 int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states)
 {
 	struct states_out out = { .states = states, .base = start };
-	unsigned long mid = split_point(start, end);
+	unsigned long from, mid, next;
 	struct snapshot_helper h;
 	struct walk *w;
 	int ret;
@@ -219,17 +256,26 @@ int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 	w = walk_alloc(m);
 	if (!w)
 		return -ENOMEM;
-	if (mid < end && !helper_start(&h, m, mid, end, &states_ops, &out,
-				       current->mm))
+	split_later(w);
+	ret = walk_range(w, start, end, 0, true, &states_ops, &out);
+	if (ret != WALK_PAUSE)
+		goto out;
+	w->pause_at = 0;
+	from = w->done;
+	mid = split_point(from, end);
+	/* The helper's part of the array must be there before it starts. */
+	if (fault_in_safe_writeable((const char __user *)states_at(&out, mid),
+				    ((end - mid) >> PAGE_SHIFT) * sizeof(u32)) ||
+	    !helper_start(&h, m, mid, end, &states_ops, &out, current->mm))
 		mid = end;
-	ret = walk_range(w, start, mid, 0, true, &states_ops, &out);
+	ret = walk_range(w, from, mid, 0, true, &states_ops, &out);
 	if (mid < end) {
-		if (!helper_finish(&h, ret != 0))
-			ret = ret ? ret : walk_range(w, mid, end, 0, true,
-						     &states_ops, &out);
-		else if (!ret)
-			ret = h.ret;
+		next = helper_finish(&h, ret != 0);
+		if (!ret && next < end)
+			ret = walk_range(w, next, end, 0, true, &states_ops,
+					 &out);
 	}
+out:
 	kfree(w);
 	return ret;
 }
@@ -376,7 +422,7 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 	};
 	/* The helper's runs come after the caller's: at most max_runs. */
 	struct runs_out hout = { .cap = min_t(u64, HELPER_RUNS_MAX, max_runs) };
-	unsigned long mid = split_point(start, end);
+	unsigned long from, mid, next;
 	struct snapshot_helper h;
 	struct walk *w;
 	int ret = -ENOMEM;
@@ -385,29 +431,30 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 	out.buf = kvmalloc_array(out.cap, sizeof(*out.buf), GFP_KERNEL);
 	if (!w || !out.buf)
 		goto out;
+	split_later(w);
+	ret = walk_range(w, start, end, 0, true, &runs_ops, &out);
+	if (ret != WALK_PAUSE)
+		goto done;
+	w->pause_at = 0;
+	from = w->done;
+	mid = split_point(from, end);
+	hout.room = hout.cap;
+	hout.buf = kvmalloc_array(hout.cap, sizeof(*hout.buf), GFP_KERNEL);
+	if (!hout.buf ||
+	    !helper_start(&h, m, mid, end, &runs_ops, &hout, NULL))
+		mid = end;
+	ret = walk_range(w, from, mid, 0, true, &runs_ops, &out);
 	if (mid < end) {
-		hout.room = hout.cap;
-		hout.buf = kvmalloc_array(hout.cap, sizeof(*hout.buf),
-					  GFP_KERNEL);
-		if (!hout.buf || !helper_start(&h, m, mid, end, &runs_ops,
-					       &hout, NULL))
-			mid = end;
-	}
-	ret = walk_range(w, start, mid, 0, true, &runs_ops, &out);
-	if (mid < end) {
-		bool ran = helper_finish(&h, ret != 0);
-		unsigned long next = mid;
-
-		if (!ret && ran && h.ret < 0)
-			ret = h.ret;
-		if (!ret && ran) {
+		/* Its runs say how far it got, wherever it stopped. */
+		helper_finish(&h, ret != 0);
+		if (!ret)
 			ret = runs_merge(&out, &hout);
-			next = runs_end(&hout, mid);
-		}
+		next = runs_end(&hout, mid);
 		if (!ret && next < end)
 			ret = walk_range(w, next, end, 0, true, &runs_ops,
 					 &out);
 	}
+done:
 	if (ret == WALK_STOP)
 		ret = 0;
 	else if (!ret && out.open.length)

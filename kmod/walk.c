@@ -3,6 +3,7 @@
  * walk.c - hmm_range_fault() under the interval-notifier retry protocol.
  */
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -101,6 +102,7 @@ struct walk *walk_alloc(struct mirror *m)
 	if (w) {
 		w->m = m;
 		w->retries = 0;
+		w->pause_at = 0;
 		w->cancel = NULL;
 		w->helper = false;
 	}
@@ -110,8 +112,10 @@ struct walk *walk_alloc(struct mirror *m)
 /*
  * Walk [start, end) piece by piece with the retry protocol.  Takes the
  * mm_users reference and the chunk notifiers the walks need.  Needs
- * bind_sem, held by this task or, for a helper, by the task it works for.  Returns 0,
- * WALK_STOP (a hook ended the walk) or a negative error.
+ * bind_sem, held by this task or, for a helper, by the task it works for.
+ * w->done tells how far it got: every piece before it went through all
+ * the hooks.  Returns 0, WALK_STOP (a hook ended the walk), WALK_PAUSE or
+ * a negative error.
  */
 int walk_range(struct walk *w, unsigned long start, unsigned long end,
 	       unsigned long req_flags, bool vma_holes,
@@ -123,6 +127,7 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 
 	if (!w->helper)
 		lockdep_assert_held(&m->bind_sem);
+	w->done = start;
 	if (!mmget_not_zero(m->mm))
 		return -ESRCH;
 	w->chunk = NULL;
@@ -161,6 +166,12 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 		if (ret)
 			break;
 		start = next;
+		w->done = next;
+		if (w->pause_at && end - start >= w->pause_min &&
+		    ktime_get_ns() >= w->pause_at) {
+			ret = WALK_PAUSE;
+			break;
+		}
 	}
 	if (w->chunk)
 		chunk_put(w->chunk);

@@ -18,6 +18,8 @@
 
 /* Returned by a walk_ops hook to end the walk early, without an error. */
 #define WALK_STOP	1
+/* Returned by walk_range() when it paused at w->pause_at (see there). */
+#define WALK_PAUSE	2
 
 /* The page frame of a hmm_range_fault() output entry. */
 static inline unsigned long hmm_pfn_frame(unsigned long hpfn)
@@ -36,6 +38,14 @@ struct walk {
 	struct hmm_range range;		/* the piece being walked */
 	unsigned long pfns[WALK_CHUNK_PAGES];
 	u64 retries;
+	unsigned long done;		/* walk_range() got this far */
+	/*
+	 * Optional: walk_range() returns WALK_PAUSE at the first piece
+	 * boundary at or after @pause_at (ktime_get_ns()) that leaves at
+	 * least @pause_min bytes to walk.
+	 */
+	u64 pause_at;
+	unsigned long pause_min;
 	atomic_t *cancel;		/* optional */
 	/*
 	 * Run by a helper for a thread that holds m->bind_sem and waits for

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT
 //
-// snapshot_split_test.cc - a SNAPSHOT of 32 MiB or more is walked by the
-// caller and a helper on another CPU at once (abi/README.md, "SNAPSHOT";
-// module parameter snapshot_split).  Whatever the split, the answer must be
+// snapshot_split_test.cc - a long SNAPSHOT walk is split between the
+// caller and a helper on another CPU (abi/README.md, "SNAPSHOT"; module
+// parameters snapshot_split and snapshot_split_us, set here to split every
+// walk after its first piece).  Whatever the split, the answer must be
 // the one a single walk gives: per page, as runs merged across the halves,
 // when the helper's run buffer fills, when the user's array fills in either
-// half, when the states array fails in either half, and while protections
-// change under the walk.
+// half, when the states array fails in either half or is fresh or is
+// zapped under the helper, and while protections change under the walk.
 
 #include <sys/mman.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -22,41 +24,49 @@
 namespace hmm_conformance {
 namespace {
 
-constexpr char kSplitParam[] = "/sys/module/hmm_mirror/parameters/snapshot_split";
+constexpr char kParams[] = "/sys/module/hmm_mirror/parameters/";
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-// Large enough to be split whatever the mapping's alignment (the module
-// splits at the middle, aligned down to 4 MiB).
+// Large enough to be split whatever the mapping's alignment: the module
+// splits what is left after the first 4 MiB piece at its middle, aligned
+// down to 4 MiB, when 32 MiB or more are left.
 constexpr uint64_t kLength = 96 * kMiB;
 // More runs than a helper keeps (4096) before it hands back to the caller.
 constexpr uint64_t kAlternatingPages = 9000;
 
-std::string ReadParam() {
-  std::ifstream f(kSplitParam);
+std::string ReadParam(const std::string& name) {
+  std::ifstream f(kParams + name);
   std::string v;
   f >> v;
   return v;
 }
 
-bool WriteParam(const std::string& v) {
-  std::ofstream f(kSplitParam);
+bool WriteParam(const std::string& name, const std::string& v) {
+  std::ofstream f(kParams + name);
   f << v << '\n';
   f.flush();
   return static_cast<bool>(f);
 }
+
+bool WriteParam(const std::string& v) { return WriteParam("snapshot_split", v); }
 
 class SnapshotSplitTest : public SnapshotRunsFixture {
  protected:
   void SetUp() override {
     SnapshotRunsFixture::SetUp();
     if (HasFatalFailure() || IsSkipped()) return;
-    saved_ = ReadParam();
-    if (saved_.empty()) GTEST_SKIP() << "no " << kSplitParam;
+    saved_ = ReadParam("snapshot_split");
+    saved_us_ = ReadParam("snapshot_split_us");
+    if (saved_.empty() || saved_us_.empty())
+      GTEST_SKIP() << "no snapshot_split parameters in " << kParams;
+    // Split every walk after its first piece, however fast it is.
+    ASSERT_TRUE(WriteParam("snapshot_split_us", "0"));
     ASSERT_TRUE(WriteParam("Y"));
-    ASSERT_EQ(ReadParam(), "Y");
+    ASSERT_EQ(ReadParam("snapshot_split"), "Y");
   }
 
   void TearDown() override {
     if (!saved_.empty()) WriteParam(saved_);
+    if (!saved_us_.empty()) WriteParam("snapshot_split_us", saved_us_);
   }
 
   // kLength of written memory with every kind of page around the middle,
@@ -66,11 +76,11 @@ class SnapshotSplitTest : public SnapshotRunsFixture {
     const uint64_t pages = kLength / page_;
     FillPattern(m->data(), kLength, 7);
     expect_.assign(pages, kValid | kWrite);
-    // Every kind of page, cycling, from 27 to 33 MiB: the split point lies
-    // between 28 and 32 MiB from the start of the range.
+    // Every kind of page, cycling, from 40 to 53 MiB: the split point lies
+    // between 42 and 52 MiB from the start of the range.
     const uint32_t kinds[] = {0, kValid | kZero, kValid, HMM_MIRROR_PAGE_ERROR,
                               kValid | kWrite, 0 /* hole */};
-    for (uint64_t i = 27 * kMiB / page_, k = 0; i < 33 * kMiB / page_; i += 7, ++k) {
+    for (uint64_t i = 40 * kMiB / page_, k = 0; i < 53 * kMiB / page_; i += 7, ++k) {
       const uint64_t kind = k % 6, off = i * page_;
       if (kind == 0) m->Advise(off, page_, MADV_DONTNEED);
       if (kind == 1) {
@@ -82,7 +92,7 @@ class SnapshotSplitTest : public SnapshotRunsFixture {
       if (kind == 5) m->Unmap(off, page_);
       expect_[i] = kinds[kind];
     }
-    const uint64_t first = 50 * kMiB / page_;
+    const uint64_t first = 53 * kMiB / page_;
     for (uint64_t i = first; i < first + kAlternatingPages; i += 2) {
       m->Advise(i * page_, page_, MADV_DONTNEED);
       expect_[i] = 0;
@@ -106,7 +116,7 @@ class SnapshotSplitTest : public SnapshotRunsFixture {
     }
   }
 
-  std::string saved_;
+  std::string saved_, saved_us_;
   std::vector<uint32_t> expect_;
 };
 
@@ -190,35 +200,74 @@ TEST_F(SnapshotSplitTest, AStatesArrayThatFailsInEitherHalfIsEfault) {
   EXPECT_TRUE(PagesAre(states, 0, states.size(), kValid | kWrite));
 }
 
+TEST_F(SnapshotSplitTest, AStatesArrayNeverTouchedBeforeIsFilledIn) {
+  // The helper writes with page faults disabled; the caller faults its
+  // part of a fresh array in first.
+  Mapping m(kLength);
+  FillPattern(m.data(), kLength, 11);
+  const uint64_t pages = kLength / page_;
+  Mapping array(pages * sizeof(uint32_t));
+  auto* states = reinterpret_cast<uint32_t*>(array.data());
+  hmm_mirror_pages p = MakePages(m.addr(), kLength, states, pages);
+  ASSERT_EQ(kSuccess, dev_.Call(HMM_MIRROR_IOC_SNAPSHOT, &p));
+  for (uint64_t i = 0; i < pages; ++i)
+    ASSERT_EQ(states[i], kValid | kWrite) << "page " << i;
+}
+
+TEST_F(SnapshotSplitTest, ZappingTheStatesArrayDuringTheWalkIsNoError) {
+  // A thread drops the pages of the array's second half over and over.
+  // A helper whose write finds a page gone stops, and the caller writes
+  // the rest itself, faulting the pages in: every call succeeds.
+  Mapping m(kLength);
+  FillPattern(m.data(), kLength, 12);
+  const uint64_t pages = kLength / page_;
+  const uint64_t array_len = pages * sizeof(uint32_t);
+  Mapping array(array_len);
+  std::atomic<bool> stop{false};
+  std::thread zapper([&] {
+    while (!stop.load()) {
+      array.Advise(array_len / 2, array_len / 2, MADV_DONTNEED);
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  });
+  hmm_mirror_pages p = MakePages(m.addr(), kLength,
+                                 reinterpret_cast<uint32_t*>(array.data()), pages);
+  for (int round = 0; round < 20; ++round)
+    EXPECT_EQ(kSuccess, dev_.Call(HMM_MIRROR_IOC_SNAPSHOT, &p)) << "round " << round;
+  stop = true;
+  zapper.join();
+}
+
 TEST_F(SnapshotSplitTest, ProtectionChangesDuringTheWalkGiveWholeStates) {
-  // A thread flips 16 pages on each side of the middle between read-only
-  // and writable while both halves are walked: every snapshot succeeds,
-  // and each flipped page is seen read-only or writable, never anything
-  // else; the rest never changes.
+  // A thread flips 16 pages in each part of the range (before the split
+  // point, around it, in the helper's half) between read-only and writable
+  // while the walks run: every snapshot succeeds, each flipped page is seen
+  // read-only or writable, never anything else, and the rest never changes.
   Mapping m(kLength);
   FillPattern(m.data(), kLength, 10);
-  const uint64_t flip_off = 30 * kMiB, flip_len = 4 * kMiB;
+  const uint64_t flips[] = {20 * kMiB, 47 * kMiB, 70 * kMiB};
+  const uint64_t flip_len = 16 * page_;
   std::atomic<bool> stop{false};
   std::thread flipper([&] {
     bool ro = true;
     while (!stop.load()) {
-      m.Protect(flip_off, 16 * page_, ro ? PROT_READ : PROT_READ | PROT_WRITE);
-      m.Protect(flip_off + flip_len - 16 * page_, 16 * page_,
-                ro ? PROT_READ : PROT_READ | PROT_WRITE);
+      for (uint64_t off : flips)
+        m.Protect(off, flip_len, ro ? PROT_READ : PROT_READ | PROT_WRITE);
       ro = !ro;
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   });
+  auto flipped = [&](uint64_t off) {
+    for (uint64_t f : flips)
+      if (off >= f && off < f + flip_len) return true;
+    return false;
+  };
   std::vector<uint32_t> pages;
   std::vector<hmm_mirror_run> runs;
   for (int round = 0; round < 10 && !HasFailure(); ++round) {
     EXPECT_EQ(kSuccess, dev_.Snapshot(m.addr(), kLength, &pages));
     for (size_t i = 0; i < pages.size(); ++i) {
-      const uint64_t off = i * page_;
-      const bool flipped = (off >= flip_off && off < flip_off + 16 * page_) ||
-                           (off >= flip_off + flip_len - 16 * page_ &&
-                            off < flip_off + flip_len);
-      if (flipped)
+      if (flipped(i * page_))
         EXPECT_TRUE(pages[i] == kValid || pages[i] == (kValid | kWrite))
             << "page " << i << ": " << StateName(pages[i]);
       else
