@@ -147,10 +147,25 @@ static void split_later(struct walk *w)
 	w->pause_min = SPLIT_MIN_BYTES;
 }
 
-/* The middle of [from, end) at a piece boundary: both parts >= 16 MiB. */
-static unsigned long split_point(unsigned long from, unsigned long end)
+/*
+ * Walk [start, end) alone until the walk is worth splitting.  Returns what
+ * walk_range() returns; on WALK_PAUSE, *@from is where the walk stopped and
+ * *@mid the middle of the rest at a piece boundary (both parts >= 16 MiB).
+ */
+static int walk_until_split(struct walk *w, unsigned long start,
+			    unsigned long end, const struct walk_ops *ops,
+			    void *arg, unsigned long *from, unsigned long *mid)
 {
-	return ALIGN_DOWN(from + (end - from) / 2, WALK_CHUNK_BYTES);
+	int ret;
+
+	split_later(w);
+	ret = walk_range(w, start, end, 0, true, ops, arg);
+	if (ret == WALK_PAUSE) {
+		w->pause_at = 0;
+		*from = w->done;
+		*mid = ALIGN_DOWN(*from + (end - *from) / 2, WALK_CHUNK_BYTES);
+	}
+	return ret;
 }
 
 /* Queue a helper for [start, end); false if it cannot be had. */
@@ -256,13 +271,9 @@ int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 	w = walk_alloc(m);
 	if (!w)
 		return -ENOMEM;
-	split_later(w);
-	ret = walk_range(w, start, end, 0, true, &states_ops, &out);
+	ret = walk_until_split(w, start, end, &states_ops, &out, &from, &mid);
 	if (ret != WALK_PAUSE)
 		goto out;
-	w->pause_at = 0;
-	from = w->done;
-	mid = split_point(from, end);
 	/* The helper's part of the array must be there before it starts. */
 	if (fault_in_safe_writeable((const char __user *)states_at(&out, mid),
 				    ((end - mid) >> PAGE_SHIFT) * sizeof(u32)) ||
@@ -431,13 +442,9 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 	out.buf = kvmalloc_array(out.cap, sizeof(*out.buf), GFP_KERNEL);
 	if (!w || !out.buf)
 		goto out;
-	split_later(w);
-	ret = walk_range(w, start, end, 0, true, &runs_ops, &out);
+	ret = walk_until_split(w, start, end, &runs_ops, &out, &from, &mid);
 	if (ret != WALK_PAUSE)
 		goto done;
-	w->pause_at = 0;
-	from = w->done;
-	mid = split_point(from, end);
 	hout.room = hout.cap;
 	hout.buf = kvmalloc_array(hout.cap, sizeof(*hout.buf), GFP_KERNEL);
 	if (!hout.buf ||
