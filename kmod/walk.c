@@ -123,6 +123,7 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 {
 	struct mirror *m = w->m;
 	void *extra[MIRROR_SPARES_MAX];
+	u64 retries = w->retries;	/* a walker may walk several ranges */
 	int ret = 0;
 
 	if (!w->helper)
@@ -176,6 +177,6 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 	if (w->chunk)
 		chunk_put(w->chunk);
 	mmput(m->mm);
-	mirror_count(m, MC_FAULT_RETRIES, w->retries);
+	mirror_count(m, MC_FAULT_RETRIES, w->retries - retries);
 	return ret;
 }
