@@ -2,8 +2,9 @@
 /*
  * snapshot.c - SNAPSHOT: what the CPU page table maps, as one state per page
  * or as runs of equal pages, recorded nowhere.  A large range is walked by
- * the caller and one helper on another CPU at the same time: the walk
- * (hmm_range_fault() visits every PTE) is the whole cost of a 4K snapshot.
+ * the caller and one helper on another CPU at the same time, from its two
+ * ends: the walk (hmm_range_fault() visits every PTE) is the whole cost of
+ * a 4K snapshot.
  */
 #include <linux/cpumask.h>
 #include <linux/kthread.h>
@@ -19,15 +20,18 @@
 #include "../abi/hmm_mirror.h"
 #include "walk.h"
 
-/* At least this much must be left for the rest to be split in two. */
+/* At least this much must be left for a helper to be worth having. */
 #define SPLIT_MIN_BYTES		(32UL << 20)
-/* Runs a helper closes before it stops and leaves the rest to the caller. */
+/* A helper claims segments of at least this much. */
+#define HELPER_SEG_MIN_BYTES	(8UL << 20)
+/* Runs and segments a helper keeps before it leaves the rest. */
 #define HELPER_RUNS_MAX		4096UL
+#define HELPER_SEGS_MAX		512U
 
 /*
- * A walk is split only once it has run for snapshot_split_us: a helper
- * costs a wake-up on another CPU, which a short walk (a small range, or
- * one of huge mappings) does not win back.
+ * A walk gets a helper only once it has run for snapshot_split_us: a
+ * helper costs a wake-up on another CPU, which a short walk (a small
+ * range, or one of huge mappings) does not win back.
  */
 static bool snapshot_split = true;
 module_param(snapshot_split, bool, 0644);
@@ -36,7 +40,7 @@ MODULE_PARM_DESC(snapshot_split,
 static unsigned int snapshot_split_us = 100;
 module_param(snapshot_split_us, uint, 0644);
 MODULE_PARM_DESC(snapshot_split_us,
-		 "Split a SNAPSHOT walk still running after this many us with 32 MiB or more left (default: 100; 0: after its first 4 MiB)");
+		 "Give a SNAPSHOT walk still running after this many us, with 32 MiB or more left, a helper (default: 100; 0: after its first 4 MiB)");
 
 /* These run with user access enabled: no calls allowed. */
 static __always_inline u32 snapshot_state(unsigned long hpfn)
@@ -104,106 +108,115 @@ same_state_pages(const struct walk *w, unsigned long i, unsigned long n)
 }
 
 /*
- * The helper: walks [start, end) of the caller's range on the unbound
- * workqueue while the caller walks the part before @start.  Lives on the
- * caller's stack; the caller always waits for it (helper_finish()) before
- * returning, so everything it points to outlives it.
+ * The helper: walks the caller's range from the top down, a segment at a
+ * time, while the caller walks it from the bottom up; they meet wherever
+ * they meet (struct walk_share), so a helper that starts late only helps
+ * less.  Lives on the caller's stack; the caller always waits for it
+ * (helper_finish()) before returning, so everything it points to outlives
+ * it.
  *
  * The helper never sleeps on user memory: it writes per-page states into
  * the caller's array with page faults disabled, into pages the caller
- * faulted in.  On any error it just stops; the caller walks on from where
- * it stopped and meets the error itself, in its own (killable) context.
+ * faulted in.  On any error it gives its segment back and stops; the
+ * caller walks that segment and meets the error itself, in its own
+ * (killable) context.
  */
 struct snapshot_helper {
 	struct work_struct work;
 	struct walk *w;
-	unsigned long start, end;
+	struct walk_share share;
 	const struct walk_ops *ops;
 	void *arg;
 	struct mm_struct *user_mm;	/* the caller's, when @ops write to it */
+	/* Optional: before claiming a segment; false stops the helper. */
+	bool (*seg_begin)(void *arg);
+	/* Optional: after walking one; false gives it back and stops. */
+	bool (*seg_end)(void *arg, int ret);
 	atomic_t cancel;
-	unsigned long done;	/* walked and written up to here */
 };
 
 static void helper_work(struct work_struct *work)
 {
 	struct snapshot_helper *h = container_of(work, typeof(*h), work);
+	unsigned long start, end;
+	int ret;
 
 	if (h->user_mm)
 		kthread_use_mm(h->user_mm);
-	walk_range(h->w, h->start, h->end, 0, true, h->ops, h->arg);
-	h->done = h->w->done;
+	while ((!h->seg_begin || h->seg_begin(h->arg)) &&
+	       walk_share_claim_down(&h->share, HELPER_SEG_MIN_BYTES, &start,
+				     &end)) {
+		ret = walk_range(h->w, start, end, 0, true, h->ops, h->arg);
+		if (h->seg_end ? !h->seg_end(h->arg, ret) : ret) {
+			walk_share_give_back(&h->share, start, end);
+			break;
+		}
+	}
 	if (h->user_mm)
 		kthread_unuse_mm(h->user_mm);
 }
 
-/* Make the caller's walk pause where the rest is worth splitting. */
-static void split_later(struct walk *w)
-{
-	if (!READ_ONCE(snapshot_split) || num_online_cpus() < 2)
-		return;
-	w->pause_at = ktime_get_ns() +
-		      (u64)READ_ONCE(snapshot_split_us) * NSEC_PER_USEC;
-	w->pause_min = SPLIT_MIN_BYTES;
-}
-
 /*
- * Walk [start, end) alone until the walk is worth splitting.  Returns what
- * walk_range() returns; on WALK_PAUSE, *@from is where the walk stopped and
- * *@mid the middle of the rest at a piece boundary (both parts >= 16 MiB).
+ * Walk [start, end) alone until the walk is worth sharing: it has run
+ * snapshot_split_us and at least SPLIT_MIN_BYTES are left.  Returns what
+ * walk_range() returns; on WALK_PAUSE, w->done is where the walk stopped.
  */
 static int walk_until_split(struct walk *w, unsigned long start,
 			    unsigned long end, const struct walk_ops *ops,
-			    void *arg, unsigned long *from, unsigned long *mid)
+			    void *arg)
 {
 	int ret;
 
-	split_later(w);
-	ret = walk_range(w, start, end, 0, true, ops, arg);
-	if (ret == WALK_PAUSE) {
-		w->pause_at = 0;
-		*from = w->done;
-		*mid = ALIGN_DOWN(*from + (end - *from) / 2, WALK_CHUNK_BYTES);
+	if (READ_ONCE(snapshot_split) && num_online_cpus() >= 2) {
+		w->pause_at = ktime_get_ns() +
+			      (u64)READ_ONCE(snapshot_split_us) * NSEC_PER_USEC;
+		w->pause_min = SPLIT_MIN_BYTES;
 	}
+	ret = walk_range(w, start, end, 0, true, ops, arg);
+	w->pause_at = 0;
 	return ret;
 }
 
-/* Queue a helper for [start, end); false if it cannot be had. */
-static bool helper_start(struct snapshot_helper *h, struct mirror *m,
+/*
+ * Queue a helper for [start, end) and make @w share the range with it;
+ * false if no helper can be had.
+ */
+static bool helper_start(struct snapshot_helper *h, struct walk *w,
 			 unsigned long start, unsigned long end,
 			 const struct walk_ops *ops, void *arg,
 			 struct mm_struct *user_mm)
 {
-	h->w = walk_alloc(m);
+	h->w = walk_alloc(w->m);
 	if (!h->w)
 		return false;
 	atomic_set(&h->cancel, 0);
 	h->w->cancel = &h->cancel;
 	h->w->helper = true;
-	h->start = start;
-	h->end = end;
+	walk_share_init(&h->share, start, end);
 	h->ops = ops;
 	h->arg = arg;
 	h->user_mm = user_mm;
-	h->done = start;
 	INIT_WORK_ONSTACK(&h->work, helper_work);
 	queue_work(system_unbound_wq, &h->work);
+	w->share = &h->share;
 	return true;
 }
 
 /*
  * Wait for the helper, telling it to stop first if @cancel.  Returns where
- * the caller goes on: the helper's start if it never ran (dequeued unrun),
- * else as far as it walked.
+ * the helper's walk begins, which is the end of the range if it never ran:
+ * the caller walks on from where it stopped to there.
  */
-static unsigned long helper_finish(struct snapshot_helper *h, bool cancel)
+static unsigned long helper_finish(struct snapshot_helper *h, struct walk *w,
+				   bool cancel)
 {
+	w->share = NULL;
 	if (cancel)
 		atomic_set(&h->cancel, 1);
 	cancel_work_sync(&h->work);
 	destroy_work_on_stack(&h->work);
 	kfree(h->w);
-	return h->done;
+	return h->share.hi;
 }
 
 /* ---- one state per page ---- */
@@ -263,28 +276,35 @@ int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states)
 {
 	struct states_out out = { .states = states, .base = start };
+	struct snapshot_helper h = {};
 	unsigned long from, mid, next;
-	struct snapshot_helper h;
 	struct walk *w;
+	bool helper;
 	int ret;
 
 	w = walk_alloc(m);
 	if (!w)
 		return -ENOMEM;
-	ret = walk_until_split(w, start, end, &states_ops, &out, &from, &mid);
+	ret = walk_until_split(w, start, end, &states_ops, &out);
 	if (ret != WALK_PAUSE)
 		goto out;
-	/* The helper's part of the array must be there before it starts. */
-	if (fault_in_safe_writeable((const char __user *)states_at(&out, mid),
-				    ((end - mid) >> PAGE_SHIFT) * sizeof(u32)) ||
-	    !helper_start(&h, m, mid, end, &states_ops, &out, current->mm))
-		mid = end;
-	ret = walk_range(w, from, mid, 0, true, &states_ops, &out);
-	if (mid < end) {
-		next = helper_finish(&h, ret != 0);
-		if (!ret && next < end)
-			ret = walk_range(w, next, end, 0, true, &states_ops,
-					 &out);
+	/*
+	 * The helper needs the array there: fault in the top half, which is
+	 * as far as it gets with both walking at one speed.  Should it get
+	 * further, it stops at the first page that is not there.
+	 */
+	from = w->done;
+	mid = ALIGN_DOWN(from + (end - from) / 2, PAGE_SIZE);
+	helper = !fault_in_safe_writeable((const char __user *)states_at(&out, mid),
+					  ((end - mid) >> PAGE_SHIFT) * sizeof(u32)) &&
+		 helper_start(&h, w, from, end, &states_ops, &out,
+			      current->mm);
+	ret = walk_range(w, from, end, 0, true, &states_ops, &out);
+	if (helper) {
+		next = helper_finish(&h, w, ret != 0);
+		if (!ret && w->done < next)
+			ret = walk_range(w, w->done, next, 0, true,
+					 &states_ops, &out);
 	}
 out:
 	kfree(w);
@@ -385,43 +405,75 @@ static const struct walk_ops runs_ops = {
 };
 
 /*
- * Append the runs of a helper that walked on from where @out ends, and copy
- * them out: @out's buffer is empty again when a piece is walked after this.
- * Returns 0, WALK_STOP once the user's slots are full, or an error.
+ * A helper's runs: closed at the end of every segment, segment after
+ * segment from the top down (@seg_first[k] is the first run of the k-th
+ * segment claimed).
  */
-static int runs_merge(struct runs_out *out, const struct runs_out *h)
+struct runs_helper_out {
+	struct runs_out out;
+	unsigned long *seg_first;
+	unsigned int nsegs;
+};
+
+static bool runs_seg_begin(void *arg)
 {
-	unsigned long k;
-	int ret;
+	struct runs_helper_out *h = container_of(arg, typeof(*h), out);
 
-	for (k = 0; k <= h->nbuf; k++) {
-		const struct hmm_mirror_run *r = k < h->nbuf ? &h->buf[k] :
-							       &h->open;
-
-		if (!r->length)
-			continue;
-		if (runs_add(out, r->addr, r->length, r->state) &&
-		    out->nbuf < out->cap)
-			continue;
-		ret = runs_copy(NULL, out);
-		if (ret)
-			return ret;
-	}
-	return runs_copy(NULL, out);
+	if (h->nsegs == HELPER_SEGS_MAX || h->out.nbuf >= h->out.room)
+		return false;
+	h->seg_first[h->nsegs] = h->out.nbuf;
+	return true;
 }
 
-/* Where a helper's runs end: the caller walks on from there. */
-static unsigned long runs_end(const struct runs_out *h, unsigned long start)
+/*
+ * A segment walked in full closes its open run (a walk that did not fill
+ * the buffer left room for one); any other drops the segment's runs.
+ */
+static bool runs_seg_end(void *arg, int ret)
 {
-	const struct hmm_mirror_run *last;
+	struct runs_helper_out *h = container_of(arg, typeof(*h), out);
+	struct runs_out *out = &h->out;
 
-	if (h->open.length)
-		last = &h->open;
-	else if (h->nbuf)
-		last = &h->buf[h->nbuf - 1];
-	else
-		return start;
-	return last->addr + last->length;
+	if (ret) {
+		out->nbuf = h->seg_first[h->nsegs];
+		out->open.length = 0;
+		return false;
+	}
+	if (out->open.length) {
+		out->buf[out->nbuf++] = out->open;
+		out->open.length = 0;
+	}
+	h->nsegs++;
+	return true;
+}
+
+/*
+ * Append the runs of a helper whose walk begins where @out's ends, in
+ * address order, and copy them out: @out's buffer is empty again after.
+ * Returns 0, WALK_STOP once the user's slots are full, or an error.
+ */
+static int runs_merge(struct runs_out *out, const struct runs_helper_out *h)
+{
+	unsigned int k = h->nsegs;
+	int ret;
+
+	while (k--) {
+		unsigned long i = h->seg_first[k];
+		unsigned long last = k + 1 < h->nsegs ? h->seg_first[k + 1] :
+							h->out.nbuf;
+
+		for (; i < last; i++) {
+			const struct hmm_mirror_run *r = &h->out.buf[i];
+
+			if (runs_add(out, r->addr, r->length, r->state) &&
+			    out->nbuf < out->cap)
+				continue;
+			ret = runs_copy(NULL, out);
+			if (ret)
+				return ret;
+		}
+	}
+	return runs_copy(NULL, out);
 }
 
 int mirror_snapshot_runs(struct mirror *m, unsigned long start,
@@ -432,34 +484,39 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 		.runs = runs, .room = max_runs, .cap = WALK_CHUNK_PAGES,
 	};
 	/* The helper's runs come after the caller's: at most max_runs. */
-	struct runs_out hout = { .cap = min_t(u64, HELPER_RUNS_MAX, max_runs) };
-	unsigned long from, mid, next;
-	struct snapshot_helper h;
+	struct runs_helper_out hout = {
+		.out.cap = min_t(u64, HELPER_RUNS_MAX, max_runs),
+	};
+	struct snapshot_helper h = {
+		.seg_begin = runs_seg_begin, .seg_end = runs_seg_end,
+	};
+	unsigned long next;
 	struct walk *w;
+	bool helper;
 	int ret = -ENOMEM;
 
 	w = walk_alloc(m);
 	out.buf = kvmalloc_array(out.cap, sizeof(*out.buf), GFP_KERNEL);
 	if (!w || !out.buf)
 		goto out;
-	ret = walk_until_split(w, start, end, &runs_ops, &out, &from, &mid);
+	ret = walk_until_split(w, start, end, &runs_ops, &out);
 	if (ret != WALK_PAUSE)
 		goto done;
-	hout.room = hout.cap;
-	hout.buf = kvmalloc_array(hout.cap, sizeof(*hout.buf), GFP_KERNEL);
-	if (!hout.buf ||
-	    !helper_start(&h, m, mid, end, &runs_ops, &hout, NULL))
-		mid = end;
-	ret = walk_range(w, from, mid, 0, true, &runs_ops, &out);
-	if (mid < end) {
-		/* Its runs say how far it got, wherever it stopped. */
-		helper_finish(&h, ret != 0);
+	hout.out.room = hout.out.cap;
+	hout.out.buf = kvmalloc_array(hout.out.cap, sizeof(*hout.out.buf),
+				      GFP_KERNEL);
+	hout.seg_first = kmalloc_array(HELPER_SEGS_MAX,
+				       sizeof(*hout.seg_first), GFP_KERNEL);
+	helper = hout.out.buf && hout.seg_first &&
+		 helper_start(&h, w, w->done, end, &runs_ops, &hout.out, NULL);
+	ret = walk_range(w, w->done, end, 0, true, &runs_ops, &out);
+	if (helper) {
+		next = helper_finish(&h, w, ret != 0);
+		if (!ret && w->done < next)
+			ret = walk_range(w, w->done, next, 0, true, &runs_ops,
+					 &out);
 		if (!ret)
 			ret = runs_merge(&out, &hout);
-		next = runs_end(&hout, mid);
-		if (!ret && next < end)
-			ret = walk_range(w, next, end, 0, true, &runs_ops,
-					 &out);
 	}
 done:
 	if (ret == WALK_STOP)
@@ -468,7 +525,8 @@ done:
 		ret = runs_flush(&out, &out.open, 1);
 out:
 	*nr_runs = out.written;
-	kvfree(hout.buf);
+	kfree(hout.seg_first);
+	kvfree(hout.out.buf);
 	kvfree(out.buf);
 	kfree(w);
 	return ret;

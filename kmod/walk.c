@@ -94,6 +94,62 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 	return ret;
 }
 
+void walk_share_init(struct walk_share *s, unsigned long start,
+		     unsigned long end)
+{
+	spin_lock_init(&s->lock);
+	s->lo = start;
+	s->hi = end;
+}
+
+/* Claim the piece [start, end) going up; false if it is claimed already. */
+static bool walk_share_claim_up(struct walk_share *s, unsigned long start,
+				unsigned long end)
+{
+	bool ok;
+
+	spin_lock(&s->lock);
+	ok = start < s->hi;
+	if (ok)
+		s->lo = end;
+	spin_unlock(&s->lock);
+	return ok;
+}
+
+/*
+ * Claim a segment going down: a thirty-second of what is left, at least
+ * @min_bytes, in whole pieces.  False if nothing is left.
+ */
+bool walk_share_claim_down(struct walk_share *s, unsigned long min_bytes,
+			   unsigned long *start, unsigned long *end)
+{
+	unsigned long bytes, from;
+
+	spin_lock(&s->lock);
+	bytes = max((s->hi - min(s->lo, s->hi)) / 32, min_bytes);
+	from = s->hi > s->lo + bytes ?
+	       ALIGN_DOWN(s->hi - bytes, WALK_CHUNK_BYTES) : s->lo;
+	*start = max(from, s->lo);
+	*end = s->hi;
+	if (*start < *end)
+		s->hi = *start;
+	spin_unlock(&s->lock);
+	return *start < *end;
+}
+
+/*
+ * Give back the segment last claimed going down, [start, end), not walked
+ * in full: the walker going up walks it (again) once it gets there.
+ */
+void walk_share_give_back(struct walk_share *s, unsigned long start,
+			  unsigned long end)
+{
+	spin_lock(&s->lock);
+	WARN_ON_ONCE(s->hi != start);
+	s->hi = end;
+	spin_unlock(&s->lock);
+}
+
 /* A walker for @m, not cancellable; kfree() it. */
 struct walk *walk_alloc(struct mirror *m)
 {
@@ -104,6 +160,7 @@ struct walk *walk_alloc(struct mirror *m)
 		w->retries = 0;
 		w->pause_at = 0;
 		w->cancel = NULL;
+		w->share = NULL;
 		w->helper = false;
 	}
 	return w;
@@ -114,8 +171,9 @@ struct walk *walk_alloc(struct mirror *m)
  * mm_users reference and the chunk notifiers the walks need.  Needs
  * bind_sem, held by this task or, for a helper, by the task it works for.
  * w->done tells how far it got: every piece before it went through all
- * the hooks.  Returns 0, WALK_STOP (a hook ended the walk), WALK_PAUSE or
- * a negative error.
+ * the hooks.  With w->share, the walk ends early, returning 0, where the
+ * other walker's claims begin.  Returns 0, WALK_STOP (a hook ended the
+ * walk), WALK_PAUSE or a negative error.
  */
 int walk_range(struct walk *w, unsigned long start, unsigned long end,
 	       unsigned long req_flags, bool vma_holes,
@@ -140,6 +198,8 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 			ret = -ECANCELED;
 			break;
 		}
+		if (w->share && !walk_share_claim_up(w->share, start, next))
+			break;
 		if (!w->chunk || start >= w->chunk->start + CHUNK_SIZE) {
 			if (w->chunk)
 				chunk_put(w->chunk);

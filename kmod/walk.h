@@ -9,6 +9,7 @@
 
 #include <linux/atomic.h>
 #include <linux/hmm.h>
+#include <linux/spinlock.h>
 
 #include "mirror.h"
 
@@ -26,6 +27,18 @@ static inline unsigned long hmm_pfn_frame(unsigned long hpfn)
 {
 	return hpfn & ~HMM_PFN_FLAGS;
 }
+
+/*
+ * A range walked from both ends: one walker claims pieces going up from @lo,
+ * another claims segments going down from @hi, and they meet wherever each
+ * has got to.  Neither waits for the other, so a late second walker costs
+ * the first nothing.
+ */
+struct walk_share {
+	spinlock_t lock;	/* protects @lo and @hi */
+	unsigned long lo;	/* [start, lo) is claimed going up */
+	unsigned long hi;	/* [hi, end) is claimed going down */
+};
 
 /*
  * One walker.  Everything but @cancel is owned by the thread running
@@ -47,6 +60,11 @@ struct walk {
 	u64 pause_at;
 	unsigned long pause_min;
 	atomic_t *cancel;		/* optional */
+	/*
+	 * Optional: walk_range() claims each piece going up from @share->lo
+	 * first, and returns 0 where the other walker's claims begin.
+	 */
+	struct walk_share *share;
 	/*
 	 * Run by a helper for a thread that holds m->bind_sem and waits for
 	 * the helper: the binding cannot change, although lockdep cannot
@@ -73,6 +91,12 @@ struct walk_ops {
 	int (*unlocked)(struct walk *w, void *arg);
 };
 
+void walk_share_init(struct walk_share *s, unsigned long start,
+		     unsigned long end);
+bool walk_share_claim_down(struct walk_share *s, unsigned long min_bytes,
+			   unsigned long *start, unsigned long *end);
+void walk_share_give_back(struct walk_share *s, unsigned long start,
+			  unsigned long end);
 struct walk *walk_alloc(struct mirror *m);
 int walk_range(struct walk *w, unsigned long start, unsigned long end,
 	       unsigned long req_flags, bool vma_holes,

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 //
-// snapshot_split_test.cc - a long SNAPSHOT walk is split between the
-// caller and a helper on another CPU (abi/README.md, "SNAPSHOT"; module
-// parameters snapshot_split and snapshot_split_us, set here to split every
-// walk after its first piece).  Whatever the split, the answer must be
-// the one a single walk gives: per page, as runs merged across the halves,
-// when the helper's run buffer fills, when the user's array fills in either
-// half, when the states array fails in either half or is fresh or is
-// zapped under the helper, and while protections change under the walk.
+// snapshot_split_test.cc - a long SNAPSHOT walk is shared between the
+// caller, going up from the start, and a helper on another CPU, going down
+// from the end a segment at a time; they meet wherever they meet
+// (abi/README.md, "SNAPSHOT"; module parameters snapshot_split and
+// snapshot_split_us, set here to give every walk a helper after its first
+// piece).  Wherever they meet, the answer must be the one a single walk
+// gives: per page, as runs merged across the parts, when the helper's run
+// buffer fills, when the user's array fills in either part, when the
+// states array fails in either part or is fresh or is zapped under the
+// helper, and while protections change under the walk.  The meeting point
+// depends on timing, so the comparisons are made several times and every
+// kind of page is spread over the whole range.
 
 #include <sys/mman.h>
 
@@ -26,12 +30,16 @@ namespace {
 
 constexpr char kParams[] = "/sys/module/hmm_mirror/parameters/";
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-// Large enough to be split whatever the mapping's alignment: the module
-// splits what is left after the first 4 MiB piece at its middle, aligned
-// down to 4 MiB, when 32 MiB or more are left.
+// Large enough for a helper whatever the mapping's alignment: the module
+// gives one to a walk with 32 MiB or more left after its first 4 MiB piece;
+// the helper claims 8 MiB segments from the top.
 constexpr uint64_t kLength = 96 * kMiB;
-// More runs than a helper keeps (4096) before it hands back to the caller.
+// From here, more runs than a helper keeps (4096) before it gives its
+// segment back to the caller.
+constexpr uint64_t kAlternatingFrom = 53 * kMiB;
 constexpr uint64_t kAlternatingPages = 9000;
+// Walks compared with the one-walker answer: each meets somewhere else.
+constexpr int kRounds = 6;
 
 std::string ReadParam(const std::string& name) {
   std::ifstream f(kParams + name);
@@ -69,18 +77,19 @@ class SnapshotSplitTest : public SnapshotRunsFixture {
     if (!saved_us_.empty()) WriteParam("snapshot_split_us", saved_us_);
   }
 
-  // kLength of written memory with every kind of page around the middle,
-  // where the module splits, and kAlternatingPages alternating written and
-  // untouched pages in the second half.  expect_ gets the states.
+  // kLength of written memory with every kind of page, every 37 pages over
+  // the whole range, and kAlternatingPages alternating written and
+  // untouched pages from kAlternatingFrom.  expect_ gets the states.
   void BuildLayout(Mapping* m) {
     const uint64_t pages = kLength / page_;
+    const uint64_t alt_first = kAlternatingFrom / page_;
+    const uint64_t alt_end = alt_first + kAlternatingPages;
     FillPattern(m->data(), kLength, 7);
     expect_.assign(pages, kValid | kWrite);
-    // Every kind of page, cycling, from 40 to 53 MiB: the split point lies
-    // between 42 and 52 MiB from the start of the range.
     const uint32_t kinds[] = {0, kValid | kZero, kValid, HMM_MIRROR_PAGE_ERROR,
                               kValid | kWrite, 0 /* hole */};
-    for (uint64_t i = 40 * kMiB / page_, k = 0; i < 53 * kMiB / page_; i += 7, ++k) {
+    for (uint64_t i = 1, k = 0; i < pages; i += 37, ++k) {
+      if (i >= alt_first && i < alt_end) continue;
       const uint64_t kind = k % 6, off = i * page_;
       if (kind == 0) m->Advise(off, page_, MADV_DONTNEED);
       if (kind == 1) {
@@ -92,8 +101,7 @@ class SnapshotSplitTest : public SnapshotRunsFixture {
       if (kind == 5) m->Unmap(off, page_);
       expect_[i] = kinds[kind];
     }
-    const uint64_t first = 53 * kMiB / page_;
-    for (uint64_t i = first; i < first + kAlternatingPages; i += 2) {
+    for (uint64_t i = alt_first; i < alt_end; i += 2) {
       m->Advise(i * page_, page_, MADV_DONTNEED);
       expect_[i] = 0;
     }
@@ -123,8 +131,9 @@ class SnapshotSplitTest : public SnapshotRunsFixture {
 TEST_F(SnapshotSplitTest, OneWalkOrTwoGiveTheSamePages) {
   Mapping m(kLength);
   BuildLayout(&m);
-  for (const char* split : {"N", "Y"}) {
-    SCOPED_TRACE(std::string("snapshot_split=") + split);
+  for (int round = 0; round <= kRounds; ++round) {
+    const char* split = round ? "Y" : "N";
+    SCOPED_TRACE(std::string("snapshot_split=") + split + ", round " + std::to_string(round));
     ASSERT_TRUE(WriteParam(split));
     std::vector<uint32_t> pages;
     ASSERT_EQ(kSuccess, dev_.Snapshot(m.addr(), kLength, &pages));
@@ -135,14 +144,15 @@ TEST_F(SnapshotSplitTest, OneWalkOrTwoGiveTheSamePages) {
   }
 }
 
-TEST_F(SnapshotSplitTest, RunsMergeAcrossTheHalvesAndPastAFullHelper) {
+TEST_F(SnapshotSplitTest, RunsMergeAcrossThePartsAndPastAFullHelper) {
   Mapping m(kLength);
   BuildLayout(&m);
   size_t transitions = 1;
   for (size_t i = 1; i < expect_.size(); ++i) transitions += expect_[i] != expect_[i - 1];
   std::vector<hmm_mirror_run> runs;
-  for (const char* split : {"N", "Y"}) {
-    SCOPED_TRACE(std::string("snapshot_split=") + split);
+  for (int round = 0; round <= kRounds; ++round) {
+    const char* split = round ? "Y" : "N";
+    SCOPED_TRACE(std::string("snapshot_split=") + split + ", round " + std::to_string(round));
     ASSERT_TRUE(WriteParam(split));
     ASSERT_EQ(kSuccess, Runs(m.addr(), kLength, kLength / page_, &runs));
     std::vector<uint32_t> from_runs;
@@ -158,7 +168,7 @@ TEST_F(SnapshotSplitTest, RunsMergeAcrossTheHalvesAndPastAFullHelper) {
   EXPECT_EQ(runs[0].length, kLength);
 }
 
-TEST_F(SnapshotSplitTest, ASmallRunArrayFillsInEitherHalf) {
+TEST_F(SnapshotSplitTest, ASmallRunArrayFillsInEitherPart) {
   Mapping m(kLength);
   BuildLayout(&m);
   ASSERT_TRUE(WriteParam("N"));
@@ -178,31 +188,32 @@ TEST_F(SnapshotSplitTest, ASmallRunArrayFillsInEitherHalf) {
   }
 }
 
-TEST_F(SnapshotSplitTest, AStatesArrayThatFailsInEitherHalfIsEfault) {
+TEST_F(SnapshotSplitTest, AStatesArrayThatFailsInEitherPartIsEfault) {
   Mapping m(kLength);
   FillPattern(m.data(), kLength, 9);
   const uint64_t pages = kLength / page_;
   const uint64_t array_len = pages * sizeof(uint32_t);
-  // The end of the array (the helper's half) is not mapped.
+  // The end of the array (where the helper starts) is not mapped.
   Mapping tail_gone(array_len);
   tail_gone.Unmap(array_len - page_, page_);
   hmm_mirror_pages p = MakePages(m.addr(), kLength,
                                  reinterpret_cast<uint32_t*>(tail_gone.data()), pages);
   EXPECT_EQ(Errno(EFAULT), dev_.Call(HMM_MIRROR_IOC_SNAPSHOT, &p));
-  // The start of the array (the caller's half) is read-only.
+  // The start of the array (the caller's part) is read-only.
   Mapping head_ro(array_len);
   head_ro.Protect(0, page_, PROT_READ);
   p.states = head_ro.addr();
   EXPECT_EQ(Errno(EFAULT), dev_.Call(HMM_MIRROR_IOC_SNAPSHOT, &p));
-  // A good array still works, and the helper wrote its half of it.
+  // A good array still works.
   std::vector<uint32_t> states;
   ASSERT_EQ(kSuccess, dev_.Snapshot(m.addr(), kLength, &states));
   EXPECT_TRUE(PagesAre(states, 0, states.size(), kValid | kWrite));
 }
 
 TEST_F(SnapshotSplitTest, AStatesArrayNeverTouchedBeforeIsFilledIn) {
-  // The helper writes with page faults disabled; the caller faults its
-  // part of a fresh array in first.
+  // The helper writes with page faults disabled; the caller faults the
+  // top half of a fresh array in first, and the helper stops short of any
+  // page still not there.
   Mapping m(kLength);
   FillPattern(m.data(), kLength, 11);
   const uint64_t pages = kLength / page_;
@@ -239,8 +250,8 @@ TEST_F(SnapshotSplitTest, ZappingTheStatesArrayDuringTheWalkIsNoError) {
 }
 
 TEST_F(SnapshotSplitTest, ProtectionChangesDuringTheWalkGiveWholeStates) {
-  // A thread flips 16 pages in each part of the range (before the split
-  // point, around it, in the helper's half) between read-only and writable
+  // A thread flips 16 pages in three places of the range (the caller's
+  // part, the middle, the helper's) between read-only and writable
   // while the walks run: every snapshot succeeds, each flipped page is seen
   // read-only or writable, never anything else, and the rest never changes.
   Mapping m(kLength);
