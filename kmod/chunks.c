@@ -4,9 +4,13 @@
  * chunks where the device maps pages, so memory churn elsewhere in the
  * process never reaches it.  A notifier cannot be removed from its own
  * callback, so chunks that run empty are freed by a work item, a grace
- * period later (CHUNK_GC_DELAY).  A last,
- * tiny notifier on the first page of the address space (never mapped)
- * exists only to see the address space exit.
+ * period later (CHUNK_GC_DELAY).  An munmap that empties a chunk does not
+ * even arm that work: arming a timer is a good part of what a small
+ * mirrored munmap costs over a plain one.  It only marks the mirror
+ * (gc_wanted), and the work is armed by the device's next command, or by
+ * the next invalidation that finds the chunk empty.  A last, tiny notifier
+ * on the first page of the address space (never mapped) exists only to see
+ * the address space exit.
  */
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -43,6 +47,15 @@ static void chunk_gc_later(struct mirror *m)
 {
 	/* Already pending: the earlier deadline stands. */
 	queue_delayed_work(system_unbound_wq, &m->gc_work, CHUNK_GC_DELAY);
+}
+
+/* Called by every command: arm the work an invalidation asked for. */
+void mirror_gc_kick(struct mirror *m)
+{
+	if (READ_ONCE(m->gc_wanted)) {
+		WRITE_ONCE(m->gc_wanted, false);
+		chunk_gc_later(m);
+	}
 }
 
 /*
@@ -97,12 +110,14 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	unsigned long end = min(range->end, c->start + CHUNK_SIZE);
 	u32 reason = event_reason(range->event);
 	struct dpt_span span;
+	bool was_empty;
 	u64 removed = 0;
 
 	if (!lock_for_invalidate(m, range))
 		return false;
 
 	mmu_interval_set_seq(mni, cur_seq);
+	was_empty = !c->pages;
 	mirror_count(m, MC_INVALIDATIONS + reason, 1);
 	if (reason == HMM_MIRROR_EVENT_RELEASE) {
 		mirror_release_locked(m);
@@ -115,10 +130,13 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 		if (removed)
 			mirror_event_locked(m, reason, span.start, span.end,
 					    removed);
+		if (removed && !c->pages)
+			WRITE_ONCE(m->gc_wanted, true);
 	}
 	mutex_unlock(&m->lock);
 
-	if (removed && !c->pages)
+	/* Churn in a chunk left empty: let it go now (see the top). */
+	if (was_empty && reason != HMM_MIRROR_EVENT_RELEASE)
 		chunk_gc_later(m);
 	return true;
 }

@@ -300,6 +300,7 @@ static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 	struct mirror *m = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
+	mirror_gc_kick(m);
 	switch (cmd) {
 	case HMM_MIRROR_IOC_HANDSHAKE:
 		return ioc_handshake(uarg);

@@ -28,7 +28,7 @@
 #define CHUNK_SHIFT		30
 #define CHUNK_SIZE		BIT(CHUNK_SHIFT)
 /*
- * Grace period between a chunk running empty and its notifier going.
+ * Grace period between a chunk known empty and its notifier going.
  * Removing a notifier from inside the invalidation that emptied it would
  * wait for that invalidation to end and cost two context switches in the
  * middle of the user's munmap; a range that is unmapped and faulted again
@@ -109,8 +109,14 @@ struct mirror {
 	struct mutex chunks_lock;
 	struct xarray chunks;		/* chunk index -> struct mirror_chunk */
 	atomic_t nr_chunks;
-	/* Frees idle, empty chunks, CHUNK_GC_DELAY after one empties. */
+	/* Frees idle, empty chunks, CHUNK_GC_DELAY after it is armed. */
 	struct delayed_work gc_work;
+	/*
+	 * An invalidation emptied a chunk: the next command arms @gc_work.
+	 * Set under @lock; read and cleared by commands without it (a race
+	 * only arms the work twice, or at the command after).
+	 */
+	bool gc_wanted;
 
 	/* Protects everything below, and every chunk's @pages. */
 	struct mutex lock;
@@ -150,6 +156,7 @@ void mirror_bind(struct mirror *m, struct mm_struct *mm,
 		 struct mirror_exit_watch *watch);
 void mirror_unbind(struct mirror *m);
 void mirror_gc_work(struct work_struct *work);
+void mirror_gc_kick(struct mirror *m);
 
 /* attach.c */
 int mirror_attach(struct mirror *m, int pidfd);

@@ -3,9 +3,10 @@
 // lazy_notifier_test.cc - HMM_MIRROR_FEAT_LAZY_NOTIFIERS (abi/README.md,
 // "Lazy notifiers"): one mmu interval notifier per naturally aligned 1 GiB
 // chunk, registered when the device first maps a page there, removed
-// "shortly after" its last device page goes and all of them when the
-// mirror closes; churn in chunks where the device maps nothing costs the
-// mirror nothing.  Observed through STATS (notifiers, invalidations), so
+// "shortly after" its last device page goes (once the mirror hears of the
+// chunk again: a command, or churn there) and all of them when the mirror
+// closes; churn in chunks where the device maps nothing costs the mirror
+// nothing.  Observed through STATS (notifiers, invalidations), so
 // also needs HMM_MIRROR_FEAT_STATS.
 //
 // The chunks are ChunkArea reservations: 1 GiB-aligned address space that
@@ -125,6 +126,25 @@ TEST_F(LazyNotifierTest, EmptiedChunkLosesItsNotifierShortlyAfter) {
   ASSERT_EQ(kSuccess, dev_.Query(U64(again), 2 * page_, &q));
   EXPECT_TRUE(PagesAre(q, 0, 1, 0)) << "the new notifier missed the munmap";
   EXPECT_TRUE(PagesHave(q, 1, 2, kValid, 0));
+}
+
+TEST_F(LazyNotifierTest, ChurnInAnEmptiedChunkRemovesItsNotifierWithoutACommand) {
+  // The munmap that empties a chunk only marks it; the next invalidation
+  // that finds the chunk empty (like the next command) starts the grace
+  // period, so churn there stops reaching the mirror shortly after, even
+  // if the device never issues another command.
+  ChunkArea area(1);
+  uint8_t* a = area.Map(0, 0, 8 * page_);
+  FillPattern(a, 8 * page_, 4);
+  ASSERT_EQ(kSuccess, dev_.Fault(U64(a), 8 * page_));
+  ASSERT_EQ(Notifiers(), 1u);
+  area.Unmap(0, 0, 8 * page_);
+  uint8_t* churn = area.Map(0, kChunkSize / 2, page_);
+  FillPattern(churn, page_, 5);
+  area.Unmap(0, kChunkSize / 2, page_);
+  // No command until well after the grace period (about 200 ms).
+  usleep(1000000);
+  EXPECT_EQ(Notifiers(), 0u);
 }
 
 TEST_F(LazyNotifierTest, ChurnWhereTheDeviceMapsNothingCostsNothing) {
