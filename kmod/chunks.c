@@ -289,19 +289,23 @@ void mirror_bind(struct mirror *m, struct mm_struct *mm,
 	mutex_unlock(&m->lock);
 }
 
-/* Drop every notifier and the mm.  The device must map nothing after. */
+/*
+ * Drop every notifier and the mm.  The device must map nothing after.
+ * The GC work is cancelled only once every notifier is gone: until then a
+ * callback (the unmaps of an exiting process, say) may arm it again.
+ */
 void mirror_unbind(struct mirror *m)
 {
 	struct mirror_chunk *c;
 	unsigned long idx;
 
-	cancel_delayed_work_sync(&m->gc_work);
 	mutex_lock(&m->chunks_lock);
 	xa_for_each(&m->chunks, idx, c)
 		chunk_free(m, c);
 	mutex_unlock(&m->chunks_lock);
 
 	mmu_interval_notifier_remove(&m->exit_watch->notifier);
+	cancel_delayed_work_sync(&m->gc_work);
 	kfree(m->exit_watch);
 	m->exit_watch = NULL;
 	mmdrop(m->mm);

@@ -270,6 +270,37 @@ TEST_F(ExitEventsTest, PollWakesUpAtExit) {
 }
 
 // The brief's case: a mirror ATTACHed to a child that exits.
+TEST_F(ExitEventsTest, ClosingOnTheReleaseWhileTheProcessStillExitsIsSafe) {
+  // How a watcher uses a mirror attached to another process: it closes the
+  // fd as soon as it reads RELEASE.  The exit goes on unmapping after the
+  // release, and each unmap that reaches an emptied chunk may arm the
+  // garbage-collection timer, so the last close races with those
+  // callbacks.  A timer left armed on a freed mirror is a use-after-free
+  // that the debug kernel's KASAN reports (make test-debug fails on it).
+  HMM_REQUIRE_FEATURES(dev_, HMM_MIRROR_FEAT_ATTACH);
+  for (int round = 0; round < 12 && !HasFailure(); ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    TargetProcess t(64 * page_, 3);
+    ASSERT_TRUE(t.ok());
+    Mirror m;
+    ASSERT_TRUE(m.Open().empty());
+    const int pidfd = PidfdOpen(t.pid());
+    ASSERT_GE(pidfd, 0);
+    ASSERT_EQ(kSuccess, m.Attach(pidfd));
+    close(pidfd);
+    ASSERT_EQ(kSuccess, m.SetEvents(ReasonBit(HMM_MIRROR_EVENT_RELEASE)));
+    ASSERT_EQ(kSuccess, m.Fault(t.addr(), 64 * page_, HMM_MIRROR_FAULT_WRITE));
+    ASSERT_TRUE(t.remote().Send({TargetProcess::kExit}));
+    ASSERT_GT(PollFd(m.fd(), POLLIN, kReplyTimeoutMs), 0);
+    m.Close();
+    EXPECT_EQ(t.remote().Reap(), 0);
+  }
+  // Past the grace period of every mirror closed above.
+  usleep(300000);
+  Mirror after;
+  EXPECT_TRUE(after.Open().empty()) << "the module still works";
+}
+
 TEST_F(ExitEventsTest, AttachedChildExits) {
   HMM_REQUIRE_FEATURES(dev_, HMM_MIRROR_FEAT_ATTACH);
   TargetProcess t(4 * page_, 2);
