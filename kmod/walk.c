@@ -24,6 +24,18 @@ static unsigned long piece_end(unsigned long start, unsigned long end)
 }
 
 /*
+ * One VMA covers [start, end): no page of it can be a hole, and the scan
+ * for holes (a load per page, about 2% of a 4K snapshot) can be skipped.
+ */
+static bool vma_covers(struct mm_struct *mm, unsigned long start,
+		       unsigned long end)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, start);
+
+	return vma && vma->vm_end >= end;
+}
+
+/*
  * Walk [start, end) (inside w->chunk) with hmm_range_fault(), run
  * ops->walked, and return with m->lock held and the result still valid (no
  * invalidation since the walk began).  With @vma_holes, pages with no VMA
@@ -62,7 +74,7 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 		if (ret)
 			break;
 		ret = hmm_range_fault(&w->range);
-		if (!ret && vma_holes) {
+		if (!ret && vma_holes && !vma_covers(mm, start, end)) {
 			unsigned long i, n = (end - start) >> PAGE_SHIFT;
 
 			for (i = 0; i < n; i++)
