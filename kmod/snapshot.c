@@ -219,6 +219,26 @@ static unsigned long helper_finish(struct snapshot_helper *h, struct walk *w,
 	return h->share.hi;
 }
 
+/*
+ * Walk on from w->done to @end, sharing the walk with @h if @helper, then
+ * walk what the helper left (its start, or a segment it gave back).
+ */
+static int walk_with_helper(struct walk *w, struct snapshot_helper *h,
+			    bool helper, unsigned long end,
+			    const struct walk_ops *ops, void *arg)
+{
+	unsigned long next;
+	int ret;
+
+	ret = walk_range(w, w->done, end, 0, true, ops, arg);
+	if (!helper)
+		return ret;
+	next = helper_finish(h, w, ret != 0);
+	if (!ret && w->done < next)
+		ret = walk_range(w, w->done, next, 0, true, ops, arg);
+	return ret;
+}
+
 /* ---- one state per page ---- */
 
 struct states_out {
@@ -277,7 +297,7 @@ int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 {
 	struct states_out out = { .states = states, .base = start };
 	struct snapshot_helper h = {};
-	unsigned long from, mid, next;
+	unsigned long from, mid;
 	struct walk *w;
 	bool helper;
 	int ret;
@@ -299,13 +319,7 @@ int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 					  ((end - mid) >> PAGE_SHIFT) * sizeof(u32)) &&
 		 helper_start(&h, w, from, end, &states_ops, &out,
 			      current->mm);
-	ret = walk_range(w, from, end, 0, true, &states_ops, &out);
-	if (helper) {
-		next = helper_finish(&h, w, ret != 0);
-		if (!ret && w->done < next)
-			ret = walk_range(w, w->done, next, 0, true,
-					 &states_ops, &out);
-	}
+	ret = walk_with_helper(w, &h, helper, end, &states_ops, &out);
 out:
 	kfree(w);
 	return ret;
@@ -490,7 +504,6 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 	struct snapshot_helper h = {
 		.seg_begin = runs_seg_begin, .seg_end = runs_seg_end,
 	};
-	unsigned long next;
 	struct walk *w;
 	bool helper;
 	int ret = -ENOMEM;
@@ -509,15 +522,9 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 				       sizeof(*hout.seg_first), GFP_KERNEL);
 	helper = hout.out.buf && hout.seg_first &&
 		 helper_start(&h, w, w->done, end, &runs_ops, &hout.out, NULL);
-	ret = walk_range(w, w->done, end, 0, true, &runs_ops, &out);
-	if (helper) {
-		next = helper_finish(&h, w, ret != 0);
-		if (!ret && w->done < next)
-			ret = walk_range(w, w->done, next, 0, true, &runs_ops,
-					 &out);
-		if (!ret)
-			ret = runs_merge(&out, &hout);
-	}
+	ret = walk_with_helper(w, &h, helper, end, &runs_ops, &out);
+	if (helper && !ret)
+		ret = runs_merge(&out, &hout);
 done:
 	if (ret == WALK_STOP)
 		ret = 0;
