@@ -4,7 +4,7 @@
  *
  * The core is plain C that builds unchanged into the kernel module and
  * into the host library.  It includes no kernel header beyond the basic
- * types and errno values; memory comes from the two hooks below, which
+ * types, errno values and static_assert(); memory comes from the two hooks below, which
  * kmod/ implements with the page allocator and the host library with
  * aligned_alloc() (core/host_env.c).  Unit tests link their own pair in
  * place of core/host_env.c to count allocations and inject failures.
@@ -13,9 +13,11 @@
 #define HMM_CORE_ENV_H
 
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/types.h>
 #include <linux/errno.h>
 #else
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>

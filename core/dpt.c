@@ -210,29 +210,18 @@ void dpt_destroy(struct dpt *t)
 	t->nr_pages = 0;
 }
 
-int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
-	    unsigned int flags)
+/*
+ * Make sure the level-@target table on the way to @va is there: allocate
+ * the missing tables first, so that -ENOMEM changes nothing, then link
+ * them in, replacing a huge leaf in the way (removed whole).  Returns the
+ * directory entry pointing to that table, or NULL for -ENOMEM.
+ */
+static u64 *table_for(struct dpt *t, u64 va, unsigned int target)
 {
 	u64 *spare[DPT_LEVELS];
-	unsigned int target, level, need, n;
-	u64 mask, leaf, e, *dirp, *slot;
+	unsigned int level, need, n;
+	u64 e, *dirp, *slot;
 
-	if (order != DPT_ORDER_4K && order != DPT_ORDER_2M &&
-	    order != DPT_ORDER_1G)
-		return -EINVAL;
-	if (flags & ~DPT_FLAGS_MASK)
-		return -EINVAL;
-	mask = ((u64)1 << order) - 1;
-	if (va >= DPT_VA_LIMIT || va & (((mask + 1) << DPT_PAGE_SHIFT) - 1))
-		return -EINVAL;
-	if (pfn >= DPT_PFN_LIMIT || pfn & mask)
-		return -EINVAL;
-	target = order / DPT_LEVEL_BITS;
-
-	/*
-	 * Count the tables missing on the way down to the level-@target
-	 * table and get them all first, so that -ENOMEM changes nothing.
-	 */
 	need = DPT_LEVELS - target;
 	e = t->root;
 	for (level = DPT_LEVELS - 1; is_table(e); level--) {
@@ -246,18 +235,10 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 		if (!spare[n]) {
 			while (n--)
 				dpt_table_free(t, spare[n], true);
-			return -ENOMEM;
+			return NULL;
 		}
 	}
 	t->nr_tables += need;
-
-	leaf = pfn << DPT_PAGE_SHIFT | E_PRESENT;
-	if (target)
-		leaf |= E_HUGE;
-	if (flags & DPT_WRITE)
-		leaf |= E_WRITE;
-	if (flags & DPT_ZERO)
-		leaf |= E_ZERO;
 
 	if (!t->root)
 		t->root = make_dir(spare[--need]);
@@ -273,6 +254,38 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 		}
 		dirp = slot;
 	}
+	return dirp;
+}
+
+int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
+	    unsigned int flags)
+{
+	unsigned int target;
+	u64 mask, leaf, *dirp, *slot;
+
+	if (order != DPT_ORDER_4K && order != DPT_ORDER_2M &&
+	    order != DPT_ORDER_1G)
+		return -EINVAL;
+	if (flags & ~DPT_FLAGS_MASK)
+		return -EINVAL;
+	mask = ((u64)1 << order) - 1;
+	if (va >= DPT_VA_LIMIT || va & (((mask + 1) << DPT_PAGE_SHIFT) - 1))
+		return -EINVAL;
+	if (pfn >= DPT_PFN_LIMIT || pfn & mask)
+		return -EINVAL;
+	target = order / DPT_LEVEL_BITS;
+
+	dirp = table_for(t, va, target);
+	if (!dirp)
+		return -ENOMEM;
+
+	leaf = pfn << DPT_PAGE_SHIFT | E_PRESENT;
+	if (target)
+		leaf |= E_HUGE;
+	if (flags & DPT_WRITE)
+		leaf |= E_WRITE;
+	if (flags & DPT_ZERO)
+		leaf |= E_ZERO;
 
 	slot = &dir_table(*dirp)[index_of(va, target)];
 	if (!*slot)
@@ -283,6 +296,48 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 		t->nr_pages -= leaf_pages(target);
 	*slot = leaf;
 	t->nr_pages += leaf_pages(target);
+	return 0;
+}
+
+/* dpt_page()'s flags sit two bits below the leaf's: one shift converts. */
+static_assert(E_WRITE == (u64)DPT_WRITE << 2 && E_ZERO == (u64)DPT_ZERO << 2,
+	      "dpt_page() flags must convert to leaf flags by a shift");
+
+int dpt_map_pages(struct dpt *t, u64 va, const u64 *pages, u64 n)
+{
+	const u64 low = ((u64)1 << DPT_PAGE_SHIFT) - 1;
+	u64 i;
+
+	if (va & low || va >= DPT_VA_LIMIT ||
+	    n > (DPT_VA_LIMIT - va) >> DPT_PAGE_SHIFT)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (pages[i] & low & ~(u64)DPT_FLAGS_MASK)
+			return -EINVAL;
+
+	while (n) {
+		unsigned int first = index_of(va, 0);
+		u64 cnt = DPT_ENTRIES - first < n ? DPT_ENTRIES - first : n;
+		u64 *dirp = table_for(t, va, 0);
+		u64 *table;
+
+		if (!dirp)
+			return -ENOMEM;
+		table = dir_table(*dirp) + first;
+		for (i = 0; i < cnt; i++) {
+			/* A level-0 entry is a 4K leaf or nothing. */
+			if (table[i])
+				t->nr_pages--;
+			else
+				*dirp += E_USED_ONE;
+			table[i] = (pages[i] & ~low) |
+				   (pages[i] & DPT_FLAGS_MASK) << 2 | E_PRESENT;
+		}
+		t->nr_pages += cnt;
+		pages += cnt;
+		n -= cnt;
+		va += cnt << DPT_PAGE_SHIFT;
+	}
 	return 0;
 }
 

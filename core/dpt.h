@@ -63,6 +63,23 @@ void dpt_destroy(struct dpt *t);
 int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 	    unsigned int flags);
 
+/* A 4K page for dpt_map_pages(): frame @pfn (below 2^52), DPT_* @flags. */
+static inline u64 dpt_page(u64 pfn, unsigned int flags)
+{
+	return pfn << DPT_PAGE_SHIFT | flags;
+}
+
+/*
+ * Map the @n 4K pages from @va (page aligned) to @pages[0..n) (each made by
+ * dpt_page()), as @n dpt_map() calls at DPT_ORDER_4K would, in order, but
+ * going down the table once per 2M instead of once per page.  Returns 0,
+ * -EINVAL (checked before any change: @va unaligned, the range beyond
+ * DPT_VA_LIMIT, or unknown flags in a page) or -ENOMEM: the pages from the
+ * 2M block whose tables could not be allocated on are unchanged, those
+ * before it mapped.
+ */
+int dpt_map_pages(struct dpt *t, u64 va, const u64 *pages, u64 n);
+
 /*
  * Fill @e for the 4K page at @va (any byte address inside it); returns
  * false when nothing maps it, @e is untouched then.

@@ -8,24 +8,53 @@
 
 #include "walk.h"
 
-/* Record one walked piece in the device page table.  Needs m->lock. */
-static int record_piece(struct walk *w, void *unused)
+/*
+ * 4K pages gathered for one dpt_map_pages() call: a leaf table's worth, so
+ * an aligned piece is two calls, each filling one table.
+ */
+#define FAULT_BATCH_PAGES	512
+
+/* The 4K pages of a piece gathered for the device page table. */
+struct fault_batch {
+	unsigned long va;	/* of words[0] */
+	unsigned int nr;
+	u64 words[FAULT_BATCH_PAGES];	/* dpt_page() of each */
+};
+
+/* Map what @b gathered; the batch is empty afterwards.  Needs m->lock. */
+static int batch_flush(struct mirror *m, struct fault_batch *b)
 {
+	int ret = 0;
+
+	if (b->nr)
+		ret = dpt_map_pages(&m->dpt, b->va, b->words, b->nr);
+	b->nr = 0;
+	return ret;
+}
+
+/*
+ * Record one walked piece in the device page table: runs of 4K pages in
+ * batches, huge mappings one entry each.  Needs m->lock.
+ */
+static int record_piece(struct walk *w, void *arg)
+{
+	struct fault_batch *b = arg;
 	struct mirror *m = w->m;
 	u64 before = m->dpt.nr_pages;
 	unsigned long start = w->range.start;
 	unsigned long n = (w->range.end - start) >> PAGE_SHIFT;
-	unsigned long i = 0;
+	unsigned long i = 0, done = 0;
 	int ret = 0;
 
 	lockdep_assert_held(&m->lock);
+	b->nr = 0;
 	while (i < n) {
 		unsigned long hpfn = w->pfns[i];
 		unsigned long va = start + (i << PAGE_SHIFT);
 		unsigned long pfn = hmm_pfn_frame(hpfn);
 		unsigned int order = hmm_pfn_to_map_order(hpfn);
 		unsigned int flags = 0;
-		unsigned long base, step;
+		unsigned long base;
 
 		if (is_zero_pfn(pfn))
 			flags |= DPT_ZERO;
@@ -38,6 +67,25 @@ static int record_piece(struct walk *w, void *unused)
 		if ((pfn - ((va >> PAGE_SHIFT) & ((1UL << order) - 1))) &
 		    ((1UL << order) - 1))
 			order = DPT_ORDER_4K;
+
+		if (order == DPT_ORDER_4K) {
+			if (!b->nr)
+				b->va = va;
+			b->words[b->nr++] = dpt_page(pfn, flags);
+			i++;
+			if (b->nr < FAULT_BATCH_PAGES)
+				continue;
+			ret = batch_flush(m, b);
+			if (ret)
+				break;
+			done = i;
+			continue;
+		}
+
+		ret = batch_flush(m, b);
+		if (ret)
+			break;
+		done = i;
 		/*
 		 * A huge CPU mapping becomes one device entry even where the
 		 * walk covers only part of it: entries are aligned and never
@@ -49,12 +97,17 @@ static int record_piece(struct walk *w, void *unused)
 			      pfn - ((va - base) >> PAGE_SHIFT), order, flags);
 		if (ret)
 			break;
-		step = (base + (PAGE_SIZE << order) - va) >> PAGE_SHIFT;
-		i += step;
+		i = min(n, (base + (PAGE_SIZE << order) - start) >> PAGE_SHIFT);
+		done = i;
+	}
+	if (!ret) {
+		ret = batch_flush(m, b);
+		if (!ret)
+			done = n;
 	}
 	/* Entries never cross a chunk, so the change is all this chunk's. */
 	w->chunk->pages += m->dpt.nr_pages - before;
-	mirror_count(m, MC_PAGES_FAULTED, i < n ? i : n);
+	mirror_count(m, MC_PAGES_FAULTED, done);
 	return ret;
 }
 
@@ -64,15 +117,21 @@ int mirror_fault_range(struct mirror *m, unsigned long start,
 		       unsigned long end, bool write, u64 *retries)
 {
 	unsigned long req = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
+	struct fault_batch *b;
 	struct walk *w;
 	int ret;
 
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
 	w = walk_alloc(m);
-	if (!w)
+	if (!w || !b) {
+		kfree(b);
+		kfree(w);
 		return -ENOMEM;
+	}
 	mirror_count(m, MC_FAULT_CALLS, 1);
-	ret = walk_range(w, start, end, req, false, &fault_ops, NULL);
+	ret = walk_range(w, start, end, req, false, &fault_ops, b);
 	*retries += w->retries;
+	kfree(b);
 	kfree(w);
 	return ret;
 }

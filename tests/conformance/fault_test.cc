@@ -182,5 +182,59 @@ TEST_F(FaultTest, RepeatedFaultIsIdempotent) {
   EXPECT_TRUE(HasPattern(m.data(), m.size(), 10));
 }
 
+// A range of written 4K pages, a huge page, untouched pages (the zero page
+// on a read fault) and every mix of them, with both ends inside a 2 MiB
+// block: every page is mapped to its own frame (a warm device read returns
+// its bytes without faulting), whatever the module batches together.
+TEST_F(FaultTest, MixedRangeMapsEveryPageToItsFrame) {
+  constexpr uint64_t kBlocks = 4;
+  const uint64_t block_pages = kHugeSize / page_;
+  Mapping area((kBlocks + 1) * kHugeSize);
+  const uint64_t off = ((area.addr() + kHugeSize - 1) & ~(kHugeSize - 1)) -
+                       area.addr();
+  const uint64_t base = area.addr(off);
+  const uint64_t npages = kBlocks * block_pages;
+  // Block 0 all written, block 1 may be a THP, block 2 written in runs of
+  // 16 pages with gaps, block 3 every third page.
+  area.Advise(off + kHugeSize, kHugeSize, MADV_HUGEPAGE);
+  std::vector<bool> written(npages);
+  for (uint64_t i = 0; i < npages; i++) {
+    const uint64_t b = i / block_pages, j = i % block_pages;
+    written[i] = b < 2 || (b == 2 && (j / 16) % 2 == 0) ||
+                 (b == 3 && j % 3 == 0);
+    if (written[i])
+      FillPattern(area.at(off + i * page_), page_, 11);
+  }
+  const uint64_t first = 3, last = npages - 5;  // the FAULT covers [first, last)
+  hmm_mirror_fault f;
+  ASSERT_EQ(kSuccess, dev_.Fault(base + first * page_, (last - first) * page_,
+                                 0, &f));
+  EXPECT_EQ(f.pages_mapped, last - first);
+
+  std::vector<uint32_t> q;
+  ASSERT_EQ(kSuccess, dev_.Query(base, npages * page_, &q));
+  EXPECT_TRUE(PagesAre(q, 0, first, 0));
+  for (uint64_t i = first; i < last; i++) {
+    const uint32_t zero = written[i] ? 0 : HMM_MIRROR_PAGE_ZERO;
+    ASSERT_TRUE(PagesHave(q, i, i + 1, HMM_MIRROR_PAGE_VALID | zero,
+                          HMM_MIRROR_PAGE_ERROR | (HMM_MIRROR_PAGE_ZERO & ~zero)))
+        << "page " << i;
+  }
+  EXPECT_TRUE(PagesAre(q, last, npages, 0));
+
+  Mapping buf((last - first) * page_);
+  uint64_t faults = ~uint64_t{0};
+  ASSERT_EQ(kSuccess, dev_.Read(base + first * page_, buf.size(), buf.data(),
+                                &faults));
+  EXPECT_EQ(faults, 0u) << "every page was mapped by the FAULT";
+  for (uint64_t i = first; i < last; i++) {
+    const uint8_t* got = buf.at((i - first) * page_);
+    if (written[i])
+      ASSERT_TRUE(HasPatternAs(got, page_, 11, base + i * page_)) << "page " << i;
+    else
+      ASSERT_TRUE(IsFilledWith(got, page_, 0)) << "page " << i;
+  }
+}
+
 }  // namespace
 }  // namespace hmm_conformance

@@ -937,6 +937,23 @@ class Random {
   std::mt19937_64 rng_;
 };
 
+// The words dpt_map_pages() takes, and the model doing it page by page.
+std::vector<u64> RunWords(Random *r, u64 n) {
+  std::vector<u64> w(n);
+  for (u64 i = 0; i < n; i++) {
+    const u64 pfn = r->Chance(5) ? kMaxPfn - r->Below(8) : r->Below(u64{1} << 40);
+    w[i] = dpt_page(pfn, static_cast<unsigned int>(r->Below(4)));
+  }
+  return w;
+}
+
+void ModelMapPages(Model *m, u64 va, const std::vector<u64> &w, u64 from,
+                   u64 to) {
+  for (u64 i = from; i < to; i++)
+    m->Map(va + i * kPage, w[i] >> 12, DPT_ORDER_4K,
+           static_cast<unsigned int>(w[i] & DPT_FLAGS_MASK));
+}
+
 void RunRandomOps(uint32_t seed, int ops) {
   Random r(seed);
   dpt t;
@@ -956,7 +973,16 @@ void RunRandomOps(uint32_t seed, int ops) {
     const u64 span = win.hi - win.lo;
     // The first third builds up content, then maps and unmaps mix.
     const bool build = op < ops / 3;
-    if (r.Chance(build ? 90 : 60)) {
+    const bool map = r.Chance(build ? 90 : 60);
+    if (map && r.Chance(15)) {  // a run of 4K pages
+      const u64 n = 1 + (r.Chance(50) ? r.Below(16) : r.Below(1100));
+      const u64 lo = r.Chance(50) ? hot[w] : win.lo;
+      const u64 va = lo + r.Below((win.hi - lo) / kPage - n) * kPage;
+      const std::vector<u64> words = RunWords(&r, n);
+      ASSERT_EQ(dpt_map_pages(&t, va, words.data(), n), 0) << "op " << op;
+      ModelMapPages(&m, va, words, 0, n);
+      maps++;
+    } else if (map) {
       const u64 p = r.Below(100);
       const unsigned int order = p < 75 ? 0 : p < 98 || build ? 9 : 18;
       u64 va;
@@ -1117,6 +1143,135 @@ TEST_F(DptTest, UnmapSpanOfWholeTablesAndHugeEntries) {
   EXPECT_EQ(512u, dpt_unmap_span(&t_, 0x80001000, 0x80002000, &span));
   EXPECT_EQ(0x80000000u, span.start);
   EXPECT_EQ(0x80200000u, span.end);
+}
+
+}  // namespace
+
+// dpt_map_pages: a run of 4K pages, as one dpt_map() per page would map it.
+namespace {
+
+TEST_F(DptTest, MapPagesIsOneMapPerPage) {
+  Random r(7);
+  Model m;
+  // Existing content the runs land on: 4K pages, a 2M and a 1G entry.
+  Map(k2M + 5 * kPage, 77, DPT_ORDER_4K, DPT_WRITE);
+  m.Map(k2M + 5 * kPage, 77, DPT_ORDER_4K, DPT_WRITE);
+  Map(3 * k2M, 1024, DPT_ORDER_2M, DPT_ZERO);
+  m.Map(3 * k2M, 1024, DPT_ORDER_2M, DPT_ZERO);
+  Map(k1G, kPagesPer1G, DPT_ORDER_1G);
+  m.Map(k1G, kPagesPer1G, DPT_ORDER_1G, 0);
+  struct Case {
+    const char *name;
+    u64 va, n;
+  } cases[] = {
+      {"one page", 0, 1},
+      {"a leaf table exactly", 0, 512},
+      {"over existing 4K pages, across 2M", k2M - 3 * kPage, 600},
+      {"part of a 2M entry", 3 * k2M + 100 * kPage, 10},
+      {"part of a 1G entry", k1G + k2M - kPage, 3},
+      {"across the 1G boundary", k1G - 2 * kPage, 4},
+      {"across the 512G boundary", k512G - 700 * kPage, 1500},
+      {"the last pages of the space", kLimit - 513 * kPage, 513},
+      {"the same pages again", 0, 512},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::vector<u64> w = RunWords(&r, c.n);
+    ASSERT_EQ(dpt_map_pages(&t_, c.va, w.data(), c.n), 0);
+    ModelMapPages(&m, c.va, w, 0, c.n);
+    EXPECT_EQ(t_.nr_pages, m.NrPages());
+    EXPECT_EQ(t_.nr_tables, m.NrTables());
+    EXPECT_EQ(test_alloc::Live(), t_.nr_tables);
+    std::string first;
+    const u64 lo = c.va >= k2M ? c.va - k2M : 0;
+    const u64 hi = std::min(kLimit, c.va + c.n * kPage + k2M);
+    EXPECT_EQ(SweepDiff(t_, m, lo, hi, &first), 0u) << first;
+  }
+  std::string first;
+  EXPECT_EQ(SweepDiff(t_, m, k1G - k2M, 2 * k1G + k2M, &first), 0u) << first;
+  EXPECT_EQ(dpt_count(&t_, 0, kLimit), m.NrPages());
+}
+
+TEST_F(DptTest, MapPagesOfNothingChangesNothing) {
+  const u64 w = dpt_page(1, 0);
+  EXPECT_EQ(dpt_map_pages(&t_, k1G, &w, 0), 0);
+  ExpectAccounting(0, 0);
+  EXPECT_EQ(t_.root, 0u);
+  EXPECT_EQ(test_alloc::Allocs(), 0u);
+}
+
+TEST_F(DptTest, MapPagesRejectsBadArgumentsBeforeAnyChange) {
+  Map(k1G, 1, DPT_ORDER_4K);
+  const u64 allocs = test_alloc::Allocs();
+  std::vector<u64> w(4, dpt_page(5, DPT_WRITE));
+  struct Case {
+    const char *name;
+    u64 va, n, bad_word;
+  } cases[] = {
+      {"va not page aligned", k1G + 8, 4, 0},
+      {"va beyond the space", kLimit, 1, 0},
+      {"the run beyond the space", kLimit - 3 * kPage, 4, 0},
+      {"n so large it wraps", 0, ~u64{0} >> 11, 0},
+      {"unknown flag in the last page", 0, 4, 0x4},
+      {"low bits in the last page", 0, 4, 0x800},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<u64> words = w;
+    words[3] |= c.bad_word;
+    // A run beyond the data we pass is never read: the bounds fail first.
+    EXPECT_EQ(dpt_map_pages(&t_, c.va, words.data(), c.n), -EINVAL);
+  }
+  EXPECT_EQ(test_alloc::Allocs(), allocs);
+  ExpectAccounting(4, 1);
+  EXPECT_FALSE(Mapped(0));
+  EXPECT_FALSE(Mapped(kLimit - kPage));
+}
+
+// -ENOMEM maps the 2M blocks before the one that could not get its table.
+TEST_F(DptTest, MapPagesOutOfMemoryKeepsWholeBlocks) {
+  Random r(11);
+  // 3 blocks: the first shares a leaf table with an existing page, the
+  // second and third need a new leaf table each.
+  const u64 va = k1G - 100 * kPage;
+  const u64 n = 100 + 512 + 300;
+  for (long fail_after : {0L, 1L}) {
+    SCOPED_TRACE(testing::Message() << "allocations allowed " << fail_after);
+    dpt_destroy(&t_);
+    Model m;
+    Map(k1G - 200 * kPage, 9, DPT_ORDER_4K);
+    m.Map(k1G - 200 * kPage, 9, DPT_ORDER_4K, 0);
+    const std::vector<u64> w = RunWords(&r, n);
+    // Crossing 1G needs a level-1 and a level-0 table for the second block.
+    test_alloc::FailAfter(fail_after);
+    EXPECT_EQ(dpt_map_pages(&t_, va, w.data(), n), -ENOMEM);
+    test_alloc::FailAfter(-1);
+    ModelMapPages(&m, va, w, 0, 100);
+    EXPECT_EQ(t_.nr_pages, m.NrPages());
+    EXPECT_EQ(t_.nr_tables, m.NrTables());
+    EXPECT_EQ(test_alloc::Live(), t_.nr_tables);
+    std::string first;
+    EXPECT_EQ(SweepDiff(t_, m, k1G - k2M, k1G + 2 * k2M, &first), 0u) << first;
+  }
+  // With one more allocation the second block is mapped, the third not.
+  dpt_destroy(&t_);
+  Model m;
+  Map(k1G - 200 * kPage, 9, DPT_ORDER_4K);
+  m.Map(k1G - 200 * kPage, 9, DPT_ORDER_4K, 0);
+  const std::vector<u64> w = RunWords(&r, n);
+  test_alloc::FailAfter(2);
+  EXPECT_EQ(dpt_map_pages(&t_, va, w.data(), n), -ENOMEM);
+  test_alloc::FailAfter(-1);
+  ModelMapPages(&m, va, w, 0, 612);
+  EXPECT_EQ(t_.nr_pages, m.NrPages());
+  EXPECT_EQ(t_.nr_tables, m.NrTables());
+  std::string first;
+  EXPECT_EQ(SweepDiff(t_, m, k1G - k2M, k1G + 2 * k2M, &first), 0u) << first;
+  // And with enough, all of it.
+  EXPECT_EQ(dpt_map_pages(&t_, va, w.data(), n), 0);
+  ModelMapPages(&m, va, w, 0, n);
+  EXPECT_EQ(t_.nr_pages, m.NrPages());
+  EXPECT_EQ(SweepDiff(t_, m, k1G - k2M, k1G + 2 * k2M, &first), 0u) << first;
 }
 
 }  // namespace
