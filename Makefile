@@ -34,6 +34,7 @@ export VM_HUGEPAGES
 
 include core/core.mk
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 include tests/conformance/conformance.mk
 include examples/examples.mk
 -include bindings/c/libhmm_mirror.mk
@@ -53,6 +54,7 @@ help:
 	@echo "make test       host unit tests + conformance suite in the VM"
 	@echo "make module     build hmm_mirror.ko for KDIR=$(KDIR)"
 	@echo "make host       build the host library and test binaries"
+	@echo "make fuzz       run the core fuzzers for FUZZ_SECONDS (600)"
 	@echo "make check      checkpatch --strict, sparse and W=1 on kmod/ and core/"
 	@echo "make install    module (+depmod), udev rule, library, header, .pc, hmm-mirror tool"
 	@echo "make uninstall  remove what make install put in place"

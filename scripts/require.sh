@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # require.sh WHAT...: say exactly what is missing for a make target, and how
 # to get it, instead of failing obscurely later.  WHAT is one of:
-#   host   compilers and GoogleTest
+#   host   compilers, GoogleTest and libFuzzer
 #   kdir   the kernel build tree in $KDIR
 #   vm     qemu, busybox and the kernel image in $KERNEL
 set -u
@@ -18,6 +18,9 @@ for what in "$@"; do
 		need "command -v gcc" build-essential "the C compiler gcc"
 		need "command -v g++" g++ "the C++ compiler g++"
 		need "test -f /usr/include/gtest/gtest.h" libgtest-dev "GoogleTest"
+		need "command -v clang++-14" clang-14 "clang++ for the fuzzers"
+		need "ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" \
+			libclang-rt-14-dev "libFuzzer"
 		;;
 	kdir)
 		if [ -z "${KDIR:-}" ] || [ ! -f "${KDIR}/Makefile" ]; then

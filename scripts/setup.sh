@@ -17,6 +17,8 @@ PACKAGES=(
 	sparse	
 	python3
 	libclang-dev
+	clang-14
+	libclang-rt-14-dev
 )
 
 missing=()
