@@ -26,6 +26,7 @@ static int batch_flush(struct mirror *m, struct fault_batch *b)
 {
 	int ret = 0;
 
+	lockdep_assert_held(&m->lock);
 	if (b->nr)
 		ret = dpt_map_pages(&m->dpt, b->va, b->words, b->nr);
 	b->nr = 0;
