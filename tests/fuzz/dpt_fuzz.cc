@@ -6,9 +6,9 @@
 // on the reference model (tests/unit/dpt_model.h).  Any difference in a
 // result, in the accounting or in what a page maps, aborts.
 //
-// Addresses fall in three 2 GiB windows (the bottom, across the first
-// 512 GiB boundary, the top of the 48-bit space), so that tables are shared
-// and every level's edges are reached with few bytes of input.
+// Addresses fall in the model's three 2 GiB windows (kWindows), so that
+// tables are shared and every level's edges are reached with few bytes of
+// input.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -21,16 +21,6 @@
 using namespace dpt_model;  // NOLINT: the model is this file's vocabulary
 
 namespace {
-
-struct Window {
-  u64 lo, hi;
-};
-
-const Window kWindows[] = {
-    {0, 2 * k1G},
-    {k512G - k1G, k512G + k1G},
-    {kLimit - 2 * k1G, kLimit},
-};
 
 // Reads the input a field at a time; past its end every field is 0.
 class Input {

@@ -126,6 +126,19 @@ class Model {
   std::map<u64, ModelEntry> entries_;
 };
 
+// Random operations stay in three 2G windows: the bottom, across the first
+// 512G boundary, the top.  Tables are shared, and every level's edges are
+// near.
+struct Window {
+  u64 lo, hi;
+};
+
+const Window kWindows[] = {
+    {0, 2 * k1G},
+    {k512G - k1G, k512G + k1G},
+    {kLimit - 2 * k1G, kLimit},
+};
+
 inline std::string Describe(u64 va, bool found, const dpt_entry &e) {
   std::ostringstream os;
   os << std::hex << "va 0x" << va << ": ";

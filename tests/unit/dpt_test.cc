@@ -788,17 +788,6 @@ TEST_F(DptTest, DestroyFreesEverythingAndAllowsReuse) {
 
 // ------------------------------------------------- randomized reference
 
-struct Window {
-  u64 lo, hi;
-};
-
-// Three 2G windows: the bottom, across the first 512G boundary, the top.
-const Window kWindows[] = {
-    {0, 2 * k1G},
-    {k512G - k1G, k512G + k1G},
-    {kLimit - 2 * k1G, kLimit},
-};
-
 class Random {
  public:
   explicit Random(uint32_t seed) : rng_(seed) {}
