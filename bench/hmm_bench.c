@@ -588,6 +588,36 @@ static void dm_map(int fd, void *p, unsigned long size)
 enum munmap_dev { MU_PLAIN, MU_HMM, MU_HMM_KEEP, MU_DMIRROR, MU_NR };
 
 /*
+ * The order the munmap contenders run in.  A munmap is slowed by what ran
+ * just before it (dmirror's close frees its tree through RCU, a mirror's
+ * close its notifiers), so every contender must follow every other equally
+ * often.  These sequences, taken round and round, hold each ordered pair of
+ * 4 (or 3) contenders exactly once per turn; rotating one order instead puts
+ * the same neighbour before a contender every time.
+ */
+static const unsigned char order4[12] = { 0, 1, 0, 2, 0, 3, 1, 2, 1, 3, 2, 3 };
+static const unsigned char order3[6] = { 0, 1, 2, 0, 2, 1 };
+
+/* The contender (index into the caller's list of @n) timed @g-th. */
+static unsigned int balanced_next(unsigned int n, unsigned int g)
+{
+	return n == 4 ? order4[g % 12] : order3[g % 6];
+}
+
+/*
+ * @reps rounded up so that the timings make whole turns of the order, at
+ * most 60 (a whole number of turns for 3 and 4 contenders, <= MAX_REPS).
+ */
+static unsigned int balanced_reps(unsigned int n, unsigned int reps)
+{
+	unsigned int per_turn = n == 4 ? 12 / 4 : 6 / 3;
+
+	if (reps > 60)
+		reps = 60;
+	return (reps + per_turn - 1) / per_turn * per_turn;
+}
+
+/*
  * Map @size at @at, let @dev map @mirrored (which may be the same memory)
  * and time the munmap of @at.  MU_HMM_KEEP also maps @keeper, a page in the
  * same 1 GiB chunk, so that the munmap does not empty the chunk.
@@ -631,7 +661,7 @@ static void case_munmap(unsigned long size, bool thp)
 	 * The unrelated munmap is judged against 1.02x: three times the runs
 	 * so that the median resolves that (the A/A figure shows how well).
 	 */
-	unsigned int far_reps = 3 * nreps > MAX_REPS ? MAX_REPS : 3 * nreps;
+	unsigned int far_reps = balanced_reps(MU_NR - 1, 3 * nreps);
 	/*
 	 * A small munmap takes tens of microseconds, about what a neighbour
 	 * (dmirror's slow munmap, the next populate) disturbs it by: the same
@@ -640,7 +670,8 @@ static void case_munmap(unsigned long size, bool thp)
 	unsigned int near_reps = size <= 16 * MiB ? far_reps : nreps;
 	char *keeper = keep ? map_region((char *)region + GiB - 2 * MiB,
 					 PAGE, false, true) : NULL;
-	unsigned int r, k, n = keep ? MU_NR : MU_NR - 1;
+	unsigned int g, n = keep ? MU_NR : MU_NR - 1;
+	unsigned int done[MU_NR] = { 0 };
 	enum munmap_dev devs[MU_NR] = { MU_PLAIN, MU_HMM, MU_DMIRROR, MU_HMM_KEEP };
 	char sz[16], *a;
 
@@ -650,16 +681,14 @@ static void case_munmap(unsigned long size, bool thp)
 		figure(true, thp_fraction(a, size), "thp_fraction.munmap.%s", sz);
 		unmap_region(a, size);
 	}
-	/*
-	 * Each rep times every contender once, starting with a different one
-	 * each time, so that no contender always runs right after another.
-	 */
-	for (r = 0; r < near_reps; r++)
-		for (k = 0; k < n; k++) {
-			enum munmap_dev d = devs[(r + k) % n];
+	/* Every contender near_reps times, in the balanced order. */
+	near_reps = balanced_reps(n, near_reps);
+	for (g = 0; g < near_reps * n; g++) {
+		enum munmap_dev d = devs[balanced_next(n, g)];
 
-			near[d][r] = timed_munmap(d, region, NULL, keeper, size, thp);
-		}
+		near[d][done[d]++] = timed_munmap(d, region, NULL, keeper, size,
+						  thp);
+	}
 
 	/* Unrelated: the device maps A, the munmap is of B, 64 GiB away. */
 	a = map_region(slot_addr(SLOT_A), size, thp, true);
@@ -669,13 +698,14 @@ static void case_munmap(unsigned long size, bool thp)
 		figure(true, thp_fraction(b, size), "thp_fraction.munmap_far.%s", sz);
 		unmap_region(b, size);
 	}
-	for (r = 0; r < far_reps; r++)
-		for (k = 0; k < MU_NR - 1; k++) {
-			enum munmap_dev d = devs[(r + k) % (MU_NR - 1)];
+	memset(done, 0, sizeof(done));
+	for (g = 0; g < far_reps * (MU_NR - 1); g++) {
+		enum munmap_dev d = devs[balanced_next(MU_NR - 1, g)];
 
-			far[d][r] = timed_munmap(d, b_addr, d == MU_PLAIN ? NULL : a,
-						 NULL, size, thp);
-		}
+		far[d][done[d]++] = timed_munmap(d, b_addr,
+						 d == MU_PLAIN ? NULL : a, NULL,
+						 size, thp);
+	}
 	unmap_region(a, size);
 
 	record("munmap_mirrored", mode, "hmm_mirror", size, near[MU_HMM], near_reps);
