@@ -4,9 +4,9 @@
  *
  * The core is plain C that builds unchanged into the kernel module and
  * into the host library.  It includes no kernel header beyond the basic
- * types, errno values and static_assert(); memory comes from the two hooks below, which
- * kmod/ implements with the page allocator and the host library with
- * aligned_alloc() (core/host_env.c).  Unit tests link their own pair in
+ * types, errno values and static_assert(); memory comes from the two hooks
+ * below, which kmod/ implements with the page allocator and the host
+ * library with aligned_alloc() (core/host_env.c).  Unit tests link their own pair in
  * place of core/host_env.c to count allocations and inject failures.
  */
 #ifndef HMM_CORE_ENV_H
