@@ -6,8 +6,9 @@
  * into the host library.  It includes no kernel header beyond the basic
  * types, errno values and static_assert(); memory comes from the two hooks
  * below, which kmod/ implements with the page allocator and the host
- * library with aligned_alloc() (core/host_env.c).  Unit tests link their own pair in
- * place of core/host_env.c to count allocations and inject failures.
+ * library with aligned_alloc() (core/host_env.c).  Unit tests link their
+ * own pair in place of core/host_env.c to count allocations and inject
+ * failures.
  */
 #ifndef HMM_CORE_ENV_H
 #define HMM_CORE_ENV_H
