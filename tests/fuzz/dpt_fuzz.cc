@@ -133,7 +133,8 @@ void OpMapPages(dpt *t, Model *m, const Window &win, Input *in, int op) {
     for (done = 0; done < n; done++) {
       dpt_entry e{};
       if (!dpt_lookup(t, va + done * kPage, &e) || e.order != 0 ||
-          e.pfn != words[done] >> 12 || e.flags != (words[done] & 3))
+          e.pfn != words[done] >> DPT_PAGE_SHIFT ||
+          e.flags != (words[done] & DPT_FLAGS_MASK))
         break;
     }
     Check(done < n, "dpt_map_pages() failed but mapped everything", op);
@@ -143,9 +144,7 @@ void OpMapPages(dpt *t, Model *m, const Window &win, Input *in, int op) {
   } else {
     Check(ret == 0, "dpt_map_pages() returned " + std::to_string(ret), op);
   }
-  for (u64 i = 0; i < done; i++)
-    m->Map(va + i * kPage, words[i] >> 12, DPT_ORDER_4K,
-           static_cast<unsigned int>(words[i] & 3));
+  m->MapPages(va, words, 0, done);
   CheckRange(*t, *m, va >= k2M ? va - k2M : 0, va + n * kPage + k2M, op);
 }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 extern "C" {
 #include "dpt.h"
@@ -74,6 +75,14 @@ class Model {
   void Map(u64 va, u64 pfn, unsigned int order, unsigned int flags) {
     Remove(va, va + Bytes(order));
     entries_[va] = ModelEntry{pfn, order, flags};
+  }
+
+  // What dpt_map_pages() does with pages [from, to) of the run @w (words
+  // made by dpt_page()) that starts at @va.
+  void MapPages(u64 va, const std::vector<u64> &w, u64 from, u64 to) {
+    for (u64 i = from; i < to; i++)
+      Map(va + i * kPage, w[i] >> DPT_PAGE_SHIFT, DPT_ORDER_4K,
+          static_cast<unsigned int>(w[i] & DPT_FLAGS_MASK));
   }
 
   bool Lookup(u64 va, dpt_entry *e) const {

@@ -798,7 +798,7 @@ class Random {
   std::mt19937_64 rng_;
 };
 
-// The words dpt_map_pages() takes, and the model doing it page by page.
+// A run of words for dpt_map_pages(): random frames and flags.
 std::vector<u64> RunWords(Random *r, u64 n) {
   std::vector<u64> w(n);
   for (u64 i = 0; i < n; i++) {
@@ -806,13 +806,6 @@ std::vector<u64> RunWords(Random *r, u64 n) {
     w[i] = dpt_page(pfn, static_cast<unsigned int>(r->Below(4)));
   }
   return w;
-}
-
-void ModelMapPages(Model *m, u64 va, const std::vector<u64> &w, u64 from,
-                   u64 to) {
-  for (u64 i = from; i < to; i++)
-    m->Map(va + i * kPage, w[i] >> 12, DPT_ORDER_4K,
-           static_cast<unsigned int>(w[i] & DPT_FLAGS_MASK));
 }
 
 void RunRandomOps(uint32_t seed, int ops) {
@@ -841,7 +834,7 @@ void RunRandomOps(uint32_t seed, int ops) {
       const u64 va = lo + r.Below((win.hi - lo) / kPage - n) * kPage;
       const std::vector<u64> words = RunWords(&r, n);
       ASSERT_EQ(dpt_map_pages(&t, va, words.data(), n), 0) << "op " << op;
-      ModelMapPages(&m, va, words, 0, n);
+      m.MapPages(va, words, 0, n);
       maps++;
     } else if (map) {
       const u64 p = r.Below(100);
@@ -1039,7 +1032,7 @@ TEST_F(DptTest, MapPagesIsOneMapPerPage) {
     SCOPED_TRACE(c.name);
     const std::vector<u64> w = RunWords(&r, c.n);
     ASSERT_EQ(dpt_map_pages(&t_, c.va, w.data(), c.n), 0);
-    ModelMapPages(&m, c.va, w, 0, c.n);
+    m.MapPages(c.va, w, 0, c.n);
     EXPECT_EQ(t_.nr_pages, m.NrPages());
     EXPECT_EQ(t_.nr_tables, m.NrTables());
     EXPECT_EQ(test_alloc::Live(), t_.nr_tables);
@@ -1107,7 +1100,7 @@ TEST_F(DptTest, MapPagesOutOfMemoryKeepsWholeBlocks) {
     test_alloc::FailAfter(fail_after);
     EXPECT_EQ(dpt_map_pages(&t_, va, w.data(), n), -ENOMEM);
     test_alloc::FailAfter(-1);
-    ModelMapPages(&m, va, w, 0, 100);
+    m.MapPages(va, w, 0, 100);
     EXPECT_EQ(t_.nr_pages, m.NrPages());
     EXPECT_EQ(t_.nr_tables, m.NrTables());
     EXPECT_EQ(test_alloc::Live(), t_.nr_tables);
@@ -1123,14 +1116,14 @@ TEST_F(DptTest, MapPagesOutOfMemoryKeepsWholeBlocks) {
   test_alloc::FailAfter(2);
   EXPECT_EQ(dpt_map_pages(&t_, va, w.data(), n), -ENOMEM);
   test_alloc::FailAfter(-1);
-  ModelMapPages(&m, va, w, 0, 612);
+  m.MapPages(va, w, 0, 612);
   EXPECT_EQ(t_.nr_pages, m.NrPages());
   EXPECT_EQ(t_.nr_tables, m.NrTables());
   std::string first;
   EXPECT_EQ(SweepDiff(t_, m, k1G - k2M, k1G + 2 * k2M, &first), 0u) << first;
   // And with enough, all of it.
   EXPECT_EQ(dpt_map_pages(&t_, va, w.data(), n), 0);
-  ModelMapPages(&m, va, w, 0, n);
+  m.MapPages(va, w, 0, n);
   EXPECT_EQ(t_.nr_pages, m.NrPages());
   EXPECT_EQ(SweepDiff(t_, m, k1G - k2M, k1G + 2 * k2M, &first), 0u) << first;
 }
