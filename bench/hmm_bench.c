@@ -34,6 +34,7 @@
 #define MiB		(1UL << 20)
 #define GiB		(1UL << 30)
 #define MAX_REPS	64
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 /* Regions live at fixed, 1 GiB aligned addresses: slot i at BASE + i*SLOT. */
 #define REGION_BASE	0x200000000000UL	/* 32 TiB */
 #define SLOT		(4 * GiB)
@@ -123,6 +124,10 @@ struct result {
 	unsigned int n;
 	double ns[MAX_REPS];
 	double med, min;
+	/* Timed on even and odd steps (munmap): med is the mean of these. */
+	bool stepped;
+	double step_med[2];
+	unsigned int even_n;	/* ns[] holds the even steps' times first */
 };
 
 static struct result *results;
@@ -153,6 +158,38 @@ static struct result *record(const char *name, const char *mode,
 	for (unsigned int i = 1; i < n; i++)
 		r->min = ns[i] < r->min ? ns[i] : r->min;
 	return r;
+}
+
+/* One contender's munmap times, kept apart by the parity of their step. */
+struct stepped {
+	double ns[2][MAX_REPS / 2];
+	unsigned int n[2];
+};
+
+static void stepped_add(struct stepped *s, unsigned int step, double ns)
+{
+	s->ns[step % 2][s->n[step % 2]++] = ns;
+}
+
+/*
+ * Record munmap times taken on even and odd steps: the figure is the mean of
+ * the two medians, which the alternation between the two (see order3) moves
+ * much less than it moves the median of all of them.
+ */
+static void record_stepped(const char *name, const char *mode, const char *impl,
+			   unsigned long bytes, const struct stepped *s)
+{
+	double all[MAX_REPS];
+	struct result *r;
+
+	memcpy(all, s->ns[0], s->n[0] * sizeof(all[0]));
+	memcpy(all + s->n[0], s->ns[1], s->n[1] * sizeof(all[0]));
+	r = record(name, mode, impl, bytes, all, s->n[0] + s->n[1]);
+	r->stepped = true;
+	r->even_n = s->n[0];
+	r->step_med[0] = median(s->ns[0], s->n[0]);
+	r->step_med[1] = median(s->ns[1], s->n[1]);
+	r->med = (r->step_med[0] + r->step_med[1]) / 2;
 }
 
 static const struct result *find(const char *name, const char *mode,
@@ -588,20 +625,60 @@ static void dm_map(int fd, void *p, unsigned long size)
 enum munmap_dev { MU_PLAIN, MU_HMM, MU_HMM_KEEP, MU_DMIRROR, MU_NR };
 
 /*
- * The order the munmap contenders run in.  A munmap is slowed by what ran
- * just before it (dmirror's close frees its tree through RCU, a mirror's
- * close its notifiers), so every contender must follow every other equally
- * often.  These sequences, taken round and round, hold each ordered pair of
- * 4 (or 3) contenders exactly once per turn; rotating one order instead puts
- * the same neighbour before a contender every time.
+ * The order the munmap contenders run in.  Two things slow a munmap that
+ * have nothing to do with who maps memory.  One is what ran just before it
+ * (dmirror's close frees its tree through RCU, a mirror's close its
+ * notifiers).  The other is the step's parity: populating and unmapping the
+ * same range again and again alternates between a faster and a slower
+ * munmap, about 8% apart at THP 1 GiB even with no mirror at all (see
+ * bench/README.md, "Even and odd steps").  These sequences, taken round and
+ * round, hold each ordered pair of 3 (or 4) contenders twice per turn, once
+ * ending on an even step and once on an odd one.  So every contender follows
+ * every other equally often and is timed on even and odd steps equally
+ * often, and its figure is the mean of its medians on even and on odd steps
+ * (struct stepped).  check_orders() checks both properties.
  */
-static const unsigned char order4[12] = { 0, 1, 0, 2, 0, 3, 1, 2, 1, 3, 2, 3 };
-static const unsigned char order3[6] = { 0, 1, 2, 0, 2, 1 };
+static const unsigned char order3[12] = { 0, 1, 0, 2, 1, 0, 2, 1, 2, 0, 1, 2 };
+static const unsigned char order4[24] = {
+	0, 1, 0, 2, 0, 3, 1, 0, 1, 2, 1, 3, 2, 0, 2, 1, 3, 0, 3, 2, 3, 1, 2, 3
+};
+
+static const unsigned char *balanced_order(unsigned int n, unsigned int *len)
+{
+	*len = n == 4 ? ARRAY_SIZE(order4) : ARRAY_SIZE(order3);
+	return n == 4 ? order4 : order3;
+}
 
 /* The contender (index into the caller's list of @n) timed @g-th. */
 static unsigned int balanced_next(unsigned int n, unsigned int g)
 {
-	return n == 4 ? order4[g % 12] : order3[g % 6];
+	unsigned int len;
+	const unsigned char *order = balanced_order(n, &len);
+
+	return order[g % len];
+}
+
+/* Die unless order3 and order4 have the properties the figures rely on. */
+static void check_orders(void)
+{
+	for (unsigned int n = 3; n <= 4; n++) {
+		unsigned int len, i, a, b, pairs[4][4][2] = { 0 }, steps[4][2] = { 0 };
+		const unsigned char *o = balanced_order(n, &len);
+
+		for (i = 0; i < len; i++) {
+			/* the pair that ends on step i + 1 */
+			pairs[o[i]][o[(i + 1) % len]][(i + 1) % len % 2]++;
+			steps[o[i]][i % 2]++;
+		}
+		for (a = 0; a < n; a++) {
+			if (steps[a][0] != steps[a][1] || steps[a][0] * 2 * n != len)
+				die("order%u: contender %u unbalanced", n, a);
+			for (b = 0; b < n; b++)
+				if (pairs[a][b][0] != (a != b) ||
+				    pairs[a][b][1] != (a != b))
+					die("order%u: pair %u %u unbalanced", n, a, b);
+		}
+	}
 }
 
 /*
@@ -610,8 +687,10 @@ static unsigned int balanced_next(unsigned int n, unsigned int g)
  */
 static unsigned int balanced_reps(unsigned int n, unsigned int reps)
 {
-	unsigned int per_turn = n == 4 ? 12 / 4 : 6 / 3;
+	unsigned int len, per_turn;
 
+	balanced_order(n, &len);
+	per_turn = len / n;
 	if (reps > 60)
 		reps = 60;
 	return (reps + per_turn - 1) / per_turn * per_turn;
@@ -649,7 +728,7 @@ static double timed_munmap(enum munmap_dev dev, void *at, char *mirrored,
 static void case_munmap(unsigned long size, bool thp)
 {
 	const char *mode = mode_name(thp);
-	double near[MU_NR][MAX_REPS], far[MU_NR][MAX_REPS];
+	struct stepped near[MU_NR] = { 0 }, far[MU_NR] = { 0 };
 	void *region = slot_addr(SLOT_REGION);
 	void *b_addr = (char *)slot_addr(SLOT_A) + FAR;
 	/*
@@ -659,19 +738,19 @@ static void case_munmap(unsigned long size, bool thp)
 	bool keep = size <= GiB - 2 * MiB;
 	/*
 	 * The unrelated munmap is judged against 1.02x: three times the runs
-	 * so that the median resolves that (the A/A figure shows how well).
+	 * so that the figure resolves that (the 95% interval shows how well).
 	 */
 	unsigned int far_reps = balanced_reps(MU_NR - 1, 3 * nreps);
 	/*
 	 * A small munmap takes tens of microseconds, about what a neighbour
 	 * (dmirror's slow munmap, the next populate) disturbs it by: the same
-	 * three times the runs.
+	 * three times the runs.  Larger ones get twice the runs, so that each
+	 * parity has at least 6 samples for its median.
 	 */
-	unsigned int near_reps = size <= 16 * MiB ? far_reps : nreps;
+	unsigned int near_reps = size <= 16 * MiB ? far_reps : 2 * nreps;
 	char *keeper = keep ? map_region((char *)region + GiB - 2 * MiB,
 					 PAGE, false, true) : NULL;
 	unsigned int g, n = keep ? MU_NR : MU_NR - 1;
-	unsigned int done[MU_NR] = { 0 };
 	enum munmap_dev devs[MU_NR] = { MU_PLAIN, MU_HMM, MU_DMIRROR, MU_HMM_KEEP };
 	char sz[16], *a;
 
@@ -686,8 +765,8 @@ static void case_munmap(unsigned long size, bool thp)
 	for (g = 0; g < near_reps * n; g++) {
 		enum munmap_dev d = devs[balanced_next(n, g)];
 
-		near[d][done[d]++] = timed_munmap(d, region, NULL, keeper, size,
-						  thp);
+		stepped_add(&near[d], g, timed_munmap(d, region, NULL, keeper,
+						       size, thp));
 	}
 
 	/* Unrelated: the device maps A, the munmap is of B, 64 GiB away. */
@@ -698,34 +777,34 @@ static void case_munmap(unsigned long size, bool thp)
 		figure(true, thp_fraction(b, size), "thp_fraction.munmap_far.%s", sz);
 		unmap_region(b, size);
 	}
-	memset(done, 0, sizeof(done));
 	for (g = 0; g < far_reps * (MU_NR - 1); g++) {
 		enum munmap_dev d = devs[balanced_next(MU_NR - 1, g)];
 
-		far[d][done[d]++] = timed_munmap(d, b_addr,
-						 d == MU_PLAIN ? NULL : a, NULL,
-						 size, thp);
+		stepped_add(&far[d], g, timed_munmap(d, b_addr,
+						     d == MU_PLAIN ? NULL : a,
+						     NULL, size, thp));
 	}
 	unmap_region(a, size);
 
-	record("munmap_mirrored", mode, "hmm_mirror", size, near[MU_HMM], near_reps);
-	record("munmap_mirrored", mode, "dmirror", size, near[MU_DMIRROR], near_reps);
-	record("munmap_mirrored", mode, "plain", size, near[MU_PLAIN], near_reps);
+	record_stepped("munmap_mirrored", mode, "hmm_mirror", size, &near[MU_HMM]);
+	record_stepped("munmap_mirrored", mode, "dmirror", size, &near[MU_DMIRROR]);
+	record_stepped("munmap_mirrored", mode, "plain", size, &near[MU_PLAIN]);
 	if (keep) {
-		record("munmap_mirrored", mode, "hm_keepchunk", size,
-		       near[MU_HMM_KEEP], near_reps);
+		record_stepped("munmap_mirrored", mode, "hm_keepchunk", size,
+			       &near[MU_HMM_KEEP]);
 		unmap_region(keeper, PAGE);
 	}
-	record("munmap_unrelated", mode, "hmm_mirror", size, far[MU_HMM], far_reps);
-	record("munmap_unrelated", mode, "dmirror", size, far[MU_DMIRROR], far_reps);
-	record("munmap_unrelated", mode, "plain", size, far[MU_PLAIN], far_reps);
+	record_stepped("munmap_unrelated", mode, "hmm_mirror", size, &far[MU_HMM]);
+	record_stepped("munmap_unrelated", mode, "dmirror", size, &far[MU_DMIRROR]);
+	record_stepped("munmap_unrelated", mode, "plain", size, &far[MU_PLAIN]);
 	progress("munmap %s %s: mirrored hmm_mirror %.2f dmirror %.2f plain %.2f ms; unrelated %.2f / %.2f / %.2f ms",
-		 mode, sz, median(near[MU_HMM], near_reps) / 1e6,
-		 median(near[MU_DMIRROR], near_reps) / 1e6,
-		 median(near[MU_PLAIN], near_reps) / 1e6,
-		 median(far[MU_HMM], far_reps) / 1e6,
-		 median(far[MU_DMIRROR], far_reps) / 1e6,
-		 median(far[MU_PLAIN], far_reps) / 1e6);
+		 mode, sz,
+		 find("munmap_mirrored", mode, "hmm_mirror", size)->med / 1e6,
+		 find("munmap_mirrored", mode, "dmirror", size)->med / 1e6,
+		 find("munmap_mirrored", mode, "plain", size)->med / 1e6,
+		 find("munmap_unrelated", mode, "hmm_mirror", size)->med / 1e6,
+		 find("munmap_unrelated", mode, "dmirror", size)->med / 1e6,
+		 find("munmap_unrelated", mode, "plain", size)->med / 1e6);
 }
 
 /* ---- keeping vCPUs out of HLT -------------------------------------------- */
@@ -1186,6 +1265,8 @@ struct target {
 	bool at_least;		/* value >= limit, else value <= limit */
 	bool valid;
 	const char *where;
+	bool has_interval;
+	double interval[2];	/* 95% bootstrap interval of value */
 };
 static struct target targets[24];
 static unsigned int nr_targets;
@@ -1203,6 +1284,64 @@ static bool target_met(const struct target *t)
 {
 	return t->valid && (t->at_least ? t->value >= t->limit :
 					  t->value <= t->limit);
+}
+
+static const char *verdict(const struct target *t)
+{
+	if (!target_met(t))
+		return "MISSED";
+	if (t->has_interval &&
+	    (t->at_least ? t->interval[0] < t->limit : t->interval[1] > t->limit))
+		return "MET, 95% interval crosses the limit";
+	return "MET";
+}
+
+/* A small PRNG for the bootstrap (xorshift64): seeded, so reproducible. */
+static uint64_t xorshift(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* @r's figure (struct stepped) from its samples drawn again with replacement. */
+static double resampled_figure(const struct result *r, uint64_t *state)
+{
+	double draw[MAX_REPS], fig = 0;
+
+	for (unsigned int p = 0; p < 2; p++) {
+		const double *ns = p ? r->ns + r->even_n : r->ns;
+		unsigned int i, n = p ? r->n - r->even_n : r->even_n;
+
+		for (i = 0; i < n; i++)
+			draw[i] = ns[xorshift(state) % n];
+		fig += median(draw, n) / 2;
+	}
+	return fig;
+}
+
+/*
+ * Give the last target, @h->med / @c->med of two munmap results, its 95%
+ * bootstrap interval: each contender's even and odd steps are resampled
+ * apart, as they were timed.
+ */
+static void target_interval(const struct result *h, const struct result *c)
+{
+	enum { ROUNDS = 2000 };
+	static double ratio[ROUNDS];
+	struct target *t = &targets[nr_targets - 1];
+	uint64_t state = 0x9e3779b97f4a7c15ULL;
+
+	if (!h->stepped || !c->stepped)
+		return;
+	for (unsigned int i = 0; i < ROUNDS; i++)
+		ratio[i] = resampled_figure(h, &state) /
+			   resampled_figure(c, &state);
+	qsort(ratio, ROUNDS, sizeof(ratio[0]), cmp_double);
+	t->has_interval = true;
+	t->interval[0] = ratio[ROUNDS / 40];
+	t->interval[1] = ratio[ROUNDS - 1 - ROUNDS / 40];
 }
 
 static unsigned long sizes[16], dpt_sizes[16];
@@ -1420,17 +1559,21 @@ static void report(void)
 		h = find("munmap_mirrored", mo, "hmm_mirror", big);
 		c = find("munmap_mirrored", mo, "plain", big);
 		d = find("munmap_unrelated", mo, "plain", big);
-		if (h && c)
+		if (h && c) {
 			target("munmap mirrored <= 1.2x plain", where[4 * m], true,
 			       h->med / c->med, false, 1.2);
+			target_interval(h, c);
+		}
 		/* resolution: the same plain munmap measured in both phases */
 		if (c && d)
 			figure(true, d->med / c->med, "munmap_aa.%s.%s", mo, sz);
 		h = find("munmap_unrelated", mo, "hmm_mirror", big);
 		c = find("munmap_unrelated", mo, "plain", big);
-		if (h && c)
+		if (h && c) {
 			target("munmap unrelated <= 1.02x plain", where[4 * m], true,
 			       h->med / c->med, false, 1.02);
+			target_interval(h, c);
+		}
 		/* ... and the mirrored munmap at the smallest size too */
 		for (i = 0; i < nr_sizes - 1; i++) {
 			h = find("munmap_mirrored", mo, "hmm_mirror", sizes[i]);
@@ -1442,6 +1585,7 @@ static void report(void)
 				 where[4 * m + 1]);
 			target("munmap mirrored <= 1.2x plain", where[4 * m + 2], true,
 			       h->med / c->med, false, 1.2);
+			target_interval(h, c);
 			break;
 		}
 	}
@@ -1464,9 +1608,14 @@ static void report(void)
 			       f->value, false, 0.1);
 	}
 	out("\ntargets (measured at the largest size of the run)\n");
-	for (i = 0; i < nr_targets; i++)
-		out("  %-34s %-9s %8.3f  %s\n", targets[i].what, targets[i].where,
-		    targets[i].value, target_met(&targets[i]) ? "MET" : "MISSED");
+	for (i = 0; i < nr_targets; i++) {
+		const struct target *t = &targets[i];
+
+		out("  %-34s %-9s %8.3f  ", t->what, t->where, t->value);
+		if (t->has_interval)
+			out("(95%%: %.3f to %.3f)  ", t->interval[0], t->interval[1]);
+		out("%s\n", verdict(t));
+	}
 	out("  resolution of the munmap ratios (A/A: plain munmap of phase 2 / phase 1):");
 	for (m = 0; m < 2; m++) {
 		const struct figure *f;
@@ -1515,8 +1664,12 @@ static void write_json(const char *path, double elapsed)
 		json_str(f, "case", r->name, true);
 		json_str(f, "mode", r->mode, true);
 		json_str(f, "impl", r->impl, true);
-		fprintf(f, "\"bytes\": %lu, \"median_ns\": %.0f, \"min_ns\": %.0f, \"runs_ns\": [",
+		fprintf(f, "\"bytes\": %lu, \"median_ns\": %.0f, \"min_ns\": %.0f, ",
 			r->bytes, r->med, r->min);
+		if (r->stepped)
+			fprintf(f, "\"even_step_median_ns\": %.0f, \"odd_step_median_ns\": %.0f, \"even_runs\": %u, ",
+				r->step_med[0], r->step_med[1], r->even_n);
+		fprintf(f, "\"runs_ns\": [");
 		for (j = 0; j < r->n; j++)
 			fprintf(f, "%s%.0f", j ? ", " : "", r->ns[j]);
 		fprintf(f, "]}%s\n", i + 1 < nr_results ? "," : "");
@@ -1536,8 +1689,11 @@ static void write_json(const char *path, double elapsed)
 		fprintf(f, "    {");
 		json_str(f, "target", t->what, true);
 		json_str(f, "at", t->where, true);
-		fprintf(f, "\"value\": %.6g, \"limit\": %g, \"met\": %s}%s\n",
-			t->value, t->limit, target_met(t) ? "true" : "false",
+		fprintf(f, "\"value\": %.6g, \"limit\": %g, ", t->value, t->limit);
+		if (t->has_interval)
+			fprintf(f, "\"interval95\": [%.6g, %.6g], ",
+				t->interval[0], t->interval[1]);
+		fprintf(f, "\"met\": %s}%s\n", target_met(t) ? "true" : "false",
 			i + 1 < nr_targets ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
@@ -1584,6 +1740,7 @@ int main(int argc, char **argv)
 	int c;
 
 	t_start = now_ns();
+	check_orders();
 	for (c = 1; c < argc; c++) {
 		if (!strcmp(argv[c], "--json") && c + 1 < argc)
 			opt.json = argv[++c];
