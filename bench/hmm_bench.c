@@ -631,7 +631,7 @@ enum munmap_dev { MU_PLAIN, MU_HMM, MU_HMM_KEEP, MU_DMIRROR, MU_NR };
  * notifiers).  The other is the step's parity: populating and unmapping the
  * same range again and again alternates between a faster and a slower
  * munmap, about 8% apart at THP 1 GiB even with no mirror at all (see
- * bench/README.md, "Even and odd steps").  These sequences, taken round and
+ * bench/README.md, "even and odd steps").  These sequences, taken round and
  * round, hold each ordered pair of 3 (or 4) contenders twice per turn, once
  * ending on an even step and once on an odd one.  So every contender follows
  * every other equally often and is timed on even and odd steps equally
