@@ -176,8 +176,9 @@ static void stepped_add(struct stepped *s, unsigned int step, double ns)
  * the two medians, which the alternation between the two (see order3) moves
  * much less than it moves the median of all of them.
  */
-static void record_stepped(const char *name, const char *mode, const char *impl,
-			   unsigned long bytes, const struct stepped *s)
+static const struct result *record_stepped(const char *name, const char *mode,
+					   const char *impl, unsigned long bytes,
+					   const struct stepped *s)
 {
 	double all[MAX_REPS];
 	struct result *r;
@@ -190,6 +191,7 @@ static void record_stepped(const char *name, const char *mode, const char *impl,
 	r->step_med[0] = median(s->ns[0], s->n[0]);
 	r->step_med[1] = median(s->ns[1], s->n[1]);
 	r->med = (r->step_med[0] + r->step_med[1]) / 2;
+	return r;
 }
 
 static const struct result *find(const char *name, const char *mode,
@@ -729,6 +731,7 @@ static void case_munmap(unsigned long size, bool thp)
 {
 	const char *mode = mode_name(thp);
 	struct stepped near[MU_NR] = { 0 }, far[MU_NR] = { 0 };
+	const struct result *nh, *ndm, *np, *fh, *fdm, *fp;
 	void *region = slot_addr(SLOT_REGION);
 	void *b_addr = (char *)slot_addr(SLOT_A) + FAR;
 	/*
@@ -786,25 +789,20 @@ static void case_munmap(unsigned long size, bool thp)
 	}
 	unmap_region(a, size);
 
-	record_stepped("munmap_mirrored", mode, "hmm_mirror", size, &near[MU_HMM]);
-	record_stepped("munmap_mirrored", mode, "dmirror", size, &near[MU_DMIRROR]);
-	record_stepped("munmap_mirrored", mode, "plain", size, &near[MU_PLAIN]);
+	nh = record_stepped("munmap_mirrored", mode, "hmm_mirror", size, &near[MU_HMM]);
+	ndm = record_stepped("munmap_mirrored", mode, "dmirror", size, &near[MU_DMIRROR]);
+	np = record_stepped("munmap_mirrored", mode, "plain", size, &near[MU_PLAIN]);
 	if (keep) {
 		record_stepped("munmap_mirrored", mode, "hm_keepchunk", size,
 			       &near[MU_HMM_KEEP]);
 		unmap_region(keeper, PAGE);
 	}
-	record_stepped("munmap_unrelated", mode, "hmm_mirror", size, &far[MU_HMM]);
-	record_stepped("munmap_unrelated", mode, "dmirror", size, &far[MU_DMIRROR]);
-	record_stepped("munmap_unrelated", mode, "plain", size, &far[MU_PLAIN]);
+	fh = record_stepped("munmap_unrelated", mode, "hmm_mirror", size, &far[MU_HMM]);
+	fdm = record_stepped("munmap_unrelated", mode, "dmirror", size, &far[MU_DMIRROR]);
+	fp = record_stepped("munmap_unrelated", mode, "plain", size, &far[MU_PLAIN]);
 	progress("munmap %s %s: mirrored hmm_mirror %.2f dmirror %.2f plain %.2f ms; unrelated %.2f / %.2f / %.2f ms",
-		 mode, sz,
-		 find("munmap_mirrored", mode, "hmm_mirror", size)->med / 1e6,
-		 find("munmap_mirrored", mode, "dmirror", size)->med / 1e6,
-		 find("munmap_mirrored", mode, "plain", size)->med / 1e6,
-		 find("munmap_unrelated", mode, "hmm_mirror", size)->med / 1e6,
-		 find("munmap_unrelated", mode, "dmirror", size)->med / 1e6,
-		 find("munmap_unrelated", mode, "plain", size)->med / 1e6);
+		 mode, sz, nh->med / 1e6, ndm->med / 1e6, np->med / 1e6,
+		 fh->med / 1e6, fdm->med / 1e6, fp->med / 1e6);
 }
 
 /* ---- keeping vCPUs out of HLT -------------------------------------------- */
@@ -1322,19 +1320,21 @@ static double resampled_figure(const struct result *r, uint64_t *state)
 }
 
 /*
- * Give the last target, @h->med / @c->med of two munmap results, its 95%
+ * A munmap target: @h's cost over @c's, at most @limit, with its 95%
  * bootstrap interval: each contender's even and odd steps are resampled
  * apart, as they were timed.
  */
-static void target_interval(const struct result *h, const struct result *c)
+static void munmap_target(const char *what, const char *where,
+			  const struct result *h, const struct result *c,
+			  double limit)
 {
 	enum { ROUNDS = 2000 };
 	static double ratio[ROUNDS];
-	struct target *t = &targets[nr_targets - 1];
+	struct target *t;
 	uint64_t state = 0x9e3779b97f4a7c15ULL;
 
-	if (!h->stepped || !c->stepped)
-		return;
+	target(what, where, true, h->med / c->med, false, limit);
+	t = &targets[nr_targets - 1];
 	for (unsigned int i = 0; i < ROUNDS; i++)
 		ratio[i] = resampled_figure(h, &state) /
 			   resampled_figure(c, &state);
@@ -1559,21 +1559,17 @@ static void report(void)
 		h = find("munmap_mirrored", mo, "hmm_mirror", big);
 		c = find("munmap_mirrored", mo, "plain", big);
 		d = find("munmap_unrelated", mo, "plain", big);
-		if (h && c) {
-			target("munmap mirrored <= 1.2x plain", where[4 * m], true,
-			       h->med / c->med, false, 1.2);
-			target_interval(h, c);
-		}
+		if (h && c)
+			munmap_target("munmap mirrored <= 1.2x plain",
+				      where[4 * m], h, c, 1.2);
 		/* resolution: the same plain munmap measured in both phases */
 		if (c && d)
 			figure(true, d->med / c->med, "munmap_aa.%s.%s", mo, sz);
 		h = find("munmap_unrelated", mo, "hmm_mirror", big);
 		c = find("munmap_unrelated", mo, "plain", big);
-		if (h && c) {
-			target("munmap unrelated <= 1.02x plain", where[4 * m], true,
-			       h->med / c->med, false, 1.02);
-			target_interval(h, c);
-		}
+		if (h && c)
+			munmap_target("munmap unrelated <= 1.02x plain",
+				      where[4 * m], h, c, 1.02);
 		/* ... and the mirrored munmap at the smallest size too */
 		for (i = 0; i < nr_sizes - 1; i++) {
 			h = find("munmap_mirrored", mo, "hmm_mirror", sizes[i]);
@@ -1583,9 +1579,8 @@ static void report(void)
 			size_str(where[4 * m + 1], sizeof(where[0]), sizes[i]);
 			snprintf(where[4 * m + 2], sizeof(where[0]), "%s %s", mo,
 				 where[4 * m + 1]);
-			target("munmap mirrored <= 1.2x plain", where[4 * m + 2], true,
-			       h->med / c->med, false, 1.2);
-			target_interval(h, c);
+			munmap_target("munmap mirrored <= 1.2x plain",
+				      where[4 * m + 2], h, c, 1.2);
 			break;
 		}
 	}
