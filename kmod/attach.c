@@ -99,7 +99,7 @@ int mirror_attach(struct mirror *m, int pidfd)
 
 	down_write(&m->bind_sem);
 	/* A mirror whose process exited maps nothing and may move on. */
-	mutex_lock(&m->lock);
+	mirror_lock(m);
 	ret = m->dpt.nr_pages ? -EBUSY : 0;
 	mutex_unlock(&m->lock);
 	if (!ret) {

@@ -11,6 +11,14 @@
  * the next invalidation that finds the chunk empty.  A last, tiny notifier
  * on the first page of the address space (never mapped) exists only to see
  * the address space exit.
+ *
+ * An invalidation nobody wants an event for is only recorded in its chunk
+ * and applied to the device page table by the device's next command, which
+ * takes the lock with mirror_lock(), or by the next invalidation in that
+ * chunk, which must know whether the chunk is empty.  The device reads and
+ * writes memory only under that lock, so it never uses an entry the CPU
+ * has let go of, and a munmap runs as little code as a callback can (see
+ * bench/README.md, "munmap of a small mirrored range").
  */
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -73,6 +81,8 @@ static void mirror_release_locked(struct mirror *m)
 	if (m->released)
 		return;
 	m->released = true;
+	/* What earlier invalidations took is not this event's. */
+	mirror_apply_deferred_locked(m);
 	pages = dpt_unmap_span(&m->dpt, 0, DPT_VA_LIMIT, &span);
 	xa_for_each(&m->chunks, idx, c)
 		c->pages = 0;
@@ -96,8 +106,65 @@ static bool lock_for_invalidate(struct mirror *m,
 }
 
 /*
- * Clear the device entries of the range, inside this chunk only (every
- * overlapping chunk gets its own call), before the CPU page table changes.
+ * Remove the device entries of [@start, @end) inside @c, reporting an
+ * event if @report.  Needs m->lock.
+ */
+static void chunk_unmap_locked(struct mirror *m, struct mirror_chunk *c,
+			       unsigned long start, unsigned long end,
+			       u32 reason, bool report)
+{
+	struct dpt_span span;
+	u64 removed;
+
+	lockdep_assert_held(&m->lock);
+	removed = dpt_unmap_span(&m->dpt, start, end, &span);
+	if (!removed)
+		return;
+	c->pages -= removed;
+	mirror_count(m, MC_PAGES_INVALIDATED, removed);
+	/* The event covers what the device lost, not the request. */
+	if (report)
+		mirror_event_locked(m, reason, span.start, span.end, removed);
+	if (!c->pages)
+		WRITE_ONCE(m->gc_wanted, true);
+}
+
+/*
+ * Apply @c's deferred invalidation.  No event: one is deferred only while
+ * its reason is not wanted, and EVENTS_CONFIG applies them before it
+ * changes what is wanted.  Needs m->lock.
+ */
+static void chunk_apply_deferred_locked(struct mirror *m,
+					struct mirror_chunk *c)
+{
+	lockdep_assert_held(&m->lock);
+	chunk_unmap_locked(m, c, c->deferred_start, c->deferred_end,
+			   HMM_MIRROR_EVENT_OTHER, false);
+	c->deferred_end = 0;
+	list_del_init(&c->deferred_node);
+}
+
+/* Apply every deferred invalidation of @m, oldest first. */
+void mirror_apply_deferred_locked(struct mirror *m)
+{
+	struct mirror_chunk *c, *next;
+
+	lockdep_assert_held(&m->lock);
+	list_for_each_entry_safe(c, next, &m->deferred, deferred_node)
+		chunk_apply_deferred_locked(m, c);
+}
+
+/* Whether user space wants an event of @reason.  Needs m->lock. */
+static bool event_wanted(struct mirror *m, u32 reason)
+{
+	return m->events.ring && (m->event_reasons & BIT(reason));
+}
+
+/*
+ * Make the device let go of the range, inside this chunk only (every
+ * overlapping chunk gets its own call), before the CPU page table changes:
+ * by removing its entries when an event must say what the device lost,
+ * otherwise by recording the range for the next command (see the top).
  */
 static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 			     const struct mmu_notifier_range *range,
@@ -106,32 +173,29 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	struct mirror_chunk *c = container_of(mni, struct mirror_chunk,
 					      notifier);
 	struct mirror *m = c->m;
+	/* The notifier covers the chunk only, so these overlap it. */
 	unsigned long start = max(range->start, c->start);
 	unsigned long end = min(range->end, c->start + CHUNK_SIZE);
 	u32 reason = event_reason(range->event);
-	struct dpt_span span;
 	bool was_empty;
-	u64 removed = 0;
 
 	if (!lock_for_invalidate(m, range))
 		return false;
 
 	mmu_interval_set_seq(mni, cur_seq);
+	/* Is the chunk empty?  Only the one before can say. */
+	if (c->deferred_end)
+		chunk_apply_deferred_locked(m, c);
 	was_empty = !c->pages;
 	mirror_count(m, MC_INVALIDATIONS + reason, 1);
 	if (reason == HMM_MIRROR_EVENT_RELEASE) {
 		mirror_release_locked(m);
-	} else if (start < end && c->pages) {
-		removed = dpt_unmap_span(&m->dpt, start,
-					 min_t(u64, end, DPT_VA_LIMIT), &span);
-		c->pages -= removed;
-		mirror_count(m, MC_PAGES_INVALIDATED, removed);
-		/* The event covers what the device lost, not the request. */
-		if (removed)
-			mirror_event_locked(m, reason, span.start, span.end,
-					    removed);
-		if (removed && !c->pages)
-			WRITE_ONCE(m->gc_wanted, true);
+	} else if (c->pages && event_wanted(m, reason)) {
+		chunk_unmap_locked(m, c, start, end, reason, true);
+	} else if (c->pages) {
+		c->deferred_start = start;
+		c->deferred_end = end;
+		list_add_tail(&c->deferred_node, &m->deferred);
 	}
 	mutex_unlock(&m->lock);
 
@@ -189,6 +253,7 @@ struct mirror_chunk *chunk_get(struct mirror *m, unsigned long va)
 		}
 		c->m = m;
 		c->start = idx << CHUNK_SHIFT;
+		INIT_LIST_HEAD(&c->deferred_node);
 		ret = xa_insert(&m->chunks, idx, c, GFP_KERNEL);
 		if (!ret) {
 			ret = mmu_interval_notifier_insert(&c->notifier, m->mm,
@@ -229,6 +294,9 @@ static void chunk_free(struct mirror *m, struct mirror_chunk *c)
 	xa_erase(&m->chunks, c->start >> CHUNK_SHIFT);
 	/* Waits for a running callback; none can start afterwards. */
 	mmu_interval_notifier_remove(&c->notifier);
+	/* @c may be on m->deferred: apply what is there now. */
+	mirror_lock(m);
+	mutex_unlock(&m->lock);
 	atomic_dec(&m->nr_chunks);
 	kfree(c);
 }
@@ -246,7 +314,7 @@ void mirror_gc_work(struct work_struct *work)
 
 		if (c->users)
 			continue;
-		mutex_lock(&m->lock);
+		mirror_lock(m);
 		empty = !c->pages;
 		mutex_unlock(&m->lock);
 		if (empty)

@@ -78,15 +78,18 @@ static void copy_with_window(struct user_window *uw, unsigned long off,
  * Copy pages of [va, end) between the device's view and the window (whose
  * first byte belongs to @base) while the device maps them (writable, for
  * @write).  Returns the address of the first page that needs a device
- * fault, or @end.  Needs m->lock: it keeps the frames from being freed or
- * reused, because an invalidation must take the lock before the CPU page
- * table lets go of them.
+ * fault, or @end.  Needs m->lock, taken with mirror_lock(): it keeps the
+ * frames from being freed or reused, because an invalidation must take the
+ * lock before the CPU page table lets go of them, and mirror_lock() has
+ * applied every invalidation that was only recorded.
  */
 static unsigned long copy_mapped_locked(struct mirror *m, unsigned long va,
 					unsigned long end, unsigned long base,
 					struct user_window *uw, bool write)
 {
 	lockdep_assert_held(&m->lock);
+	if (WARN_ON_ONCE(!list_empty(&m->deferred)))
+		return va;
 	for (; va < end; va += PAGE_SIZE) {
 		struct dpt_entry e;
 		char *kaddr;
@@ -128,7 +131,7 @@ static int rw_round(struct mirror *m, unsigned long start, unsigned long next,
 		unsigned long done, run_end = next;
 		int ret;
 
-		mutex_lock(&m->lock);
+		mirror_lock(m);
 		done = copy_mapped_locked(m, va, next, start, uw, write);
 		if (done != next)
 			run_end = missing_run_end_locked(m, done, next, write);
@@ -206,7 +209,7 @@ int mirror_query(struct mirror *m, unsigned long start, unsigned long end,
 		unsigned long i;
 		struct dpt_entry e;
 
-		mutex_lock(&m->lock);
+		mirror_lock(m);
 		for (i = 0; i < n; i++)
 			out[i] = dpt_lookup(&m->dpt, start + (i << PAGE_SHIFT),
 					    &e) ? query_state(&e) : 0;
@@ -228,7 +231,7 @@ u64 mirror_count_mapped(struct mirror *m, unsigned long start,
 {
 	u64 count;
 
-	mutex_lock(&m->lock);
+	mirror_lock(m);
 	count = dpt_count(&m->dpt, start, end);
 	mutex_unlock(&m->lock);
 	return count;

@@ -37,7 +37,8 @@ int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len)
 			return -ENOMEM;
 	}
 
-	mutex_lock(&m->lock);
+	/* Applies deferred invalidations under the old reasons. */
+	mirror_lock(m);
 	if (queue_len != m->events.cap) {
 		if (evq_pending(&m->events)) {
 			ret = -EBUSY;

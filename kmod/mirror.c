@@ -111,6 +111,7 @@ int mirror_create(struct mirror **out)
 	mutex_init(&m->read_lock);
 	init_waitqueue_head(&m->waitq);
 	dpt_init(&m->dpt);
+	INIT_LIST_HEAD(&m->deferred);
 
 	watch = mirror_exit_watch(m, current->mm);
 	if (IS_ERR(watch)) {
@@ -135,6 +136,8 @@ void mirror_destroy(struct mirror *m)
 	mirror_unbind(m);
 
 	mutex_lock(&m->lock);
+	/* Every chunk is gone, and with it every deferred invalidation. */
+	WARN_ON_ONCE(!list_empty(&m->deferred));
 	dpt_destroy(&m->dpt);
 	mirror_free_extra(m->spares, m->nr_spares);
 	m->nr_spares = 0;
@@ -169,7 +172,7 @@ static void fill_counters(struct hmm_mirror_stats *s,
 static void add_gauges(struct mirror *m, struct hmm_mirror_stats *s)
 {
 	s->notifiers += atomic_read(&m->nr_chunks);
-	mutex_lock(&m->lock);
+	mirror_lock(m);
 	s->dpt_tables += m->dpt.nr_tables;
 	s->dpt_pages += m->dpt.nr_pages;
 	mutex_unlock(&m->lock);
@@ -178,17 +181,18 @@ static void add_gauges(struct mirror *m, struct hmm_mirror_stats *s)
 
 void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
 {
-	fill_counters(s, &m->counters);
+	/* Gauges first: they apply deferred invalidations, which count. */
 	add_gauges(m, s);
+	fill_counters(s, &m->counters);
 }
 
 void mirror_fill_global_stats(struct hmm_mirror_stats *s)
 {
 	struct mirror *m;
 
-	fill_counters(s, &global_counters);
 	mutex_lock(&mirrors_lock);
 	list_for_each_entry(m, &mirrors, node)
 		add_gauges(m, s);
 	mutex_unlock(&mirrors_lock);
+	fill_counters(s, &global_counters);
 }

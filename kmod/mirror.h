@@ -82,6 +82,15 @@ struct mirror_chunk {
 	u64 pages;
 	/* Walks using the notifier. Under mirror->chunks_lock. */
 	unsigned int users;
+	/*
+	 * An invalidation recorded but not applied to the device page table
+	 * (chunk_invalidate()): [deferred_start, deferred_end), none if
+	 * deferred_end is 0; on mirror->deferred while there is one.  Under
+	 * mirror->lock.
+	 */
+	unsigned long deferred_start;
+	unsigned long deferred_end;
+	struct list_head deferred_node;
 };
 
 /*
@@ -118,9 +127,20 @@ struct mirror {
 	 */
 	bool gc_wanted;
 
-	/* Protects everything below, and every chunk's @pages. */
+	/*
+	 * Protects everything below, and every chunk's @pages and deferred
+	 * invalidation.  Commands take it with mirror_lock(), which applies
+	 * the deferred invalidations first: every reader of @dpt then sees
+	 * each invalidation that has returned.
+	 */
 	struct mutex lock;
 	struct dpt dpt;
+	/*
+	 * The chunks with a deferred invalidation, oldest first.  Such a
+	 * chunk has @pages > 0 until it is applied, so the GC, which applies
+	 * them before it looks, never frees a chunk on this list.
+	 */
+	struct list_head deferred;
 	void *spares[MIRROR_SPARES_MAX];
 	unsigned int nr_spares;
 	/* The address space exited: commands fail with ESRCH. */
@@ -157,6 +177,21 @@ void mirror_bind(struct mirror *m, struct mm_struct *mm,
 void mirror_unbind(struct mirror *m);
 void mirror_gc_work(struct work_struct *work);
 void mirror_gc_kick(struct mirror *m);
+void mirror_apply_deferred_locked(struct mirror *m);
+
+/*
+ * Lock @m for a command: a lock holder never sees a deferred invalidation.
+ * A chunk one of them empties starts its grace period now, as it would
+ * have at this command's mirror_gc_kick() without the deferral.
+ */
+static inline void mirror_lock(struct mirror *m)
+{
+	mutex_lock(&m->lock);
+	if (!list_empty(&m->deferred)) {
+		mirror_apply_deferred_locked(m);
+		mirror_gc_kick(m);
+	}
+}
 
 /* attach.c */
 int mirror_attach(struct mirror *m, int pidfd);

@@ -90,7 +90,7 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 		}
 
 		if (!ret) {
-			mutex_lock(&m->lock);
+			mirror_lock(m);
 			if (!mmu_interval_read_retry(w->range.notifier,
 						     w->range.notifier_seq))
 				break;	/* success: return locked */

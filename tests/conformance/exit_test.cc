@@ -225,6 +225,24 @@ TEST_F(ExitEventsTest, QueuedRecordsAreReadBeforeTheRelease) {
   EXPECT_EQ(end, 0) << Errno(end);
 }
 
+TEST_F(ExitEventsTest, ReleaseCountsOnlyWhatTheExitTook) {
+  // UNMAP is not wanted, so the munmap's invalidation may still wait for
+  // the next command when the exit comes (kmod/chunks.c): the RELEASE
+  // must not report those pages again.
+  MirroredChild child(8);
+  ASSERT_TRUE(child.ok());
+  ASSERT_EQ(kSuccess, child.SetEvents(kReleaseBit));
+  ASSERT_EQ(0u, child.Unmap(0, 4 * page_));
+  ASSERT_EQ(child.Exit(), 0);
+  ASSERT_GT(PollFd(child.fd(), POLLIN, kReplyTimeoutMs), 0);
+  std::vector<hmm_mirror_event> ev = DrainEvents(child.fd());
+  ASSERT_EQ(ev.size(), 1u) << EventsString(ev);
+  EXPECT_EQ(ev[0].reason, uint32_t{HMM_MIRROR_EVENT_RELEASE}) << EventString(ev[0]);
+  EXPECT_EQ(ev[0].pages, 4u) << EventString(ev[0]);
+  EXPECT_EQ(ev[0].start, child.addr(4 * page_)) << EventString(ev[0]);
+  EXPECT_EQ(ev[0].end, child.addr(8 * page_)) << EventString(ev[0]);
+}
+
 TEST_F(ExitEventsTest, ReleaseIsGeneratedOnceForSeveralChunks) {
   MirroredChild child(8, /*two_chunks=*/true);
   ASSERT_TRUE(child.ok());

@@ -258,5 +258,48 @@ TEST_F(InvalidationTest, WriteFaultsRacingWithMprotectLeaveNoWritableEntry) {
   EXPECT_TRUE(HasPattern(m.data(), m.size(), 13)) << "memory changed";
 }
 
+// An invalidation nobody wants an event for may be applied to the device
+// page table only by the next command (kmod/chunks.c): whatever comes
+// between, that command must find every one of them applied.
+TEST_F(InvalidationTest, UnmapsInTwoChunksBeforeTheNextCommandAreBothSeen) {
+  ChunkArea area(2);
+  uint8_t* p[2];
+  for (int c = 0; c < 2; ++c) {
+    p[c] = area.Map(c, 0, 8 * page_);
+    FillPattern(p[c], 8 * page_, 20 + c);
+    ASSERT_EQ(kSuccess, dev_.Fault(U64(p[c]), 8 * page_));
+  }
+  // Unmap both, map fresh memory at the same addresses: no command between.
+  for (int c = 0; c < 2; ++c) area.Unmap(c, 0, 8 * page_);
+  for (int c = 0; c < 2; ++c) {
+    ASSERT_EQ(p[c], area.Map(c, 0, 8 * page_));
+    FillPattern(p[c], 8 * page_, 30 + c);
+  }
+  Mapping buf(8 * page_);
+  for (int c = 0; c < 2; ++c) {
+    ASSERT_EQ(kSuccess, dev_.Read(U64(p[c]), 8 * page_, buf.data()));
+    EXPECT_TRUE(HasPatternAs(buf.data(), buf.size(), 30 + c, U64(p[c])))
+        << "chunk " << c << ": the device read the unmapped pages";
+  }
+}
+
+TEST_F(InvalidationTest, RepeatedUnmapsInOneChunkLeaveNoStaleEntry) {
+  // Each invalidation in a chunk applies the one before it there.
+  ChunkArea area(1);
+  Mapping buf(4 * page_);
+  uint8_t* p = area.Map(0, 0, 4 * page_);
+  for (int i = 0; i < 16; ++i) {
+    FillPattern(p, 4 * page_, 40 + i);
+    ASSERT_EQ(kSuccess, dev_.Read(U64(p), 4 * page_, buf.data()));
+    ASSERT_TRUE(HasPatternAs(buf.data(), buf.size(), 40 + i, U64(p)))
+        << "round " << i;
+    area.Unmap(0, 0, 4 * page_);
+    // Churn elsewhere in the chunk, then the same range again.
+    area.Map(0, kChunkSize / 2, page_)[0] = 1;
+    area.Unmap(0, kChunkSize / 2, page_);
+    ASSERT_EQ(p, area.Map(0, 0, 4 * page_));
+  }
+}
+
 }  // namespace
 }  // namespace hmm_conformance

@@ -165,6 +165,44 @@ TEST_F(StatsTest, InvalidationsAreCountedByReason) {
   }
 }
 
+// Without events, an invalidation may reach the device page table only at
+// the next command (kmod/chunks.c); STATS is one, and sees all of it.
+TEST_F(StatsTest, InvalidationsNobodyListensToAreCountedAtOnce) {
+  ChunkArea area(1);
+  uint8_t* p = area.Map(0, 0, 16 * page_);
+  FillPattern(p, 16 * page_, 6);
+  ASSERT_EQ(kSuccess, dev_.Fault(U64(p), 16 * page_));
+  area.Unmap(0, 0, 2 * page_);
+  hmm_mirror_stats st = Get();
+  EXPECT_EQ(st.pages_invalidated, 2u) << StatsString(st);
+  EXPECT_EQ(st.dpt_pages, 14u) << StatsString(st);
+  // Two in a row in the same chunk, then one more command.
+  area.Unmap(0, 2 * page_, page_);
+  ASSERT_EQ(0, madvise(p + 4 * page_, 3 * page_, MADV_DONTNEED));
+  st = Get();
+  EXPECT_EQ(st.invalidations[HMM_MIRROR_EVENT_UNMAP], 2u) << StatsString(st);
+  EXPECT_EQ(st.invalidations[HMM_MIRROR_EVENT_CLEAR], 1u) << StatsString(st);
+  EXPECT_EQ(st.pages_invalidated, 6u) << StatsString(st);
+  EXPECT_EQ(st.dpt_pages, 10u) << StatsString(st);
+}
+
+TEST_F(StatsTest, GlobalCountsAnotherMirrorsInvalidationsAtOnce) {
+  Mirror other;
+  ASSERT_EQ("", other.Open());
+  ChunkArea area(1);
+  uint8_t* p = area.Map(0, 0, 8 * page_);
+  FillPattern(p, 8 * page_, 7);
+  ASSERT_EQ(kSuccess, other.Fault(U64(p), 8 * page_));
+  const hmm_mirror_stats g0 = Get(HMM_MIRROR_STATS_GLOBAL);
+  area.Unmap(0, 0, 8 * page_);
+  // Asked through this test's mirror, not the one that mapped the pages.
+  const hmm_mirror_stats g1 = Get(HMM_MIRROR_STATS_GLOBAL);
+  EXPECT_GE(g1.pages_invalidated, g0.pages_invalidated + 8)
+      << StatsString(g0) << "\n" << StatsString(g1);
+  EXPECT_EQ(g1.dpt_pages + 8, g0.dpt_pages)
+      << StatsString(g0) << "\n" << StatsString(g1);
+}
+
 TEST_F(StatsTest, EachMirrorCountsOnlyItself) {
   Mirror other;
   ASSERT_EQ("", other.Open());
