@@ -206,19 +206,30 @@ TEST_F(ExitEventsTest, WithoutReleaseEnabledReadIsEndOfFile) {
   EXPECT_EQ(0, ReadWithin(child.fd(), &e, kRec, 5000)) << std::strerror(errno);
 }
 
-TEST_F(ExitEventsTest, QueuedRecordsAreReadBeforeTheRelease) {
+// Has a child with 8 pages enable `reasons`, unmap its first 4 pages and
+// exit; returns the records read then (*end: how the read ended).
+std::vector<hmm_mirror_event> UnmapHalfThenExit(uint32_t reasons,
+                                                uint64_t* addr, int* end) {
   MirroredChild child(8);
-  ASSERT_TRUE(child.ok());
-  ASSERT_EQ(kSuccess, child.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
-  ASSERT_EQ(0u, child.Unmap(0, 4 * page_));
-  ASSERT_EQ(child.Exit(), 0);
-  ASSERT_GT(PollFd(child.fd(), POLLIN, kReplyTimeoutMs), 0);
+  EXPECT_TRUE(child.ok());
+  if (!child.ok()) return {};
+  *addr = child.addr();
+  EXPECT_EQ(kSuccess, child.SetEvents(reasons));
+  EXPECT_EQ(0u, child.Unmap(0, 4 * OsPageSize()));
+  EXPECT_EQ(child.Exit(), 0);
+  EXPECT_GT(PollFd(child.fd(), POLLIN, kReplyTimeoutMs), 0);
+  return DrainEvents(child.fd(), end);
+}
+
+TEST_F(ExitEventsTest, QueuedRecordsAreReadBeforeTheRelease) {
+  uint64_t a = 0;
   int end = -1;
-  std::vector<hmm_mirror_event> ev = DrainEvents(child.fd(), &end);
+  std::vector<hmm_mirror_event> ev =
+      UnmapHalfThenExit(HMM_MIRROR_EVENT_ALL_REASONS, &a, &end);
   ASSERT_EQ(ev.size(), 2u) << EventsString(ev);
   EXPECT_EQ(ev[0].reason, uint32_t{HMM_MIRROR_EVENT_UNMAP}) << EventsString(ev);
-  EXPECT_EQ(ev[0].start, child.addr());
-  EXPECT_EQ(ev[0].end, child.addr(4 * page_));
+  EXPECT_EQ(ev[0].start, a);
+  EXPECT_EQ(ev[0].end, a + 4 * page_);
   EXPECT_EQ(ev[0].pages, 4u);
   EXPECT_EQ(ev[1].reason, uint32_t{HMM_MIRROR_EVENT_RELEASE}) << EventsString(ev);
   EXPECT_EQ(ev[1].seq, ev[0].seq + 1);
@@ -229,18 +240,15 @@ TEST_F(ExitEventsTest, ReleaseCountsOnlyWhatTheExitTook) {
   // UNMAP is not wanted, so the munmap's invalidation may still wait for
   // the next command when the exit comes (kmod/chunks.c): the RELEASE
   // must not report those pages again.
-  MirroredChild child(8);
-  ASSERT_TRUE(child.ok());
-  ASSERT_EQ(kSuccess, child.SetEvents(kReleaseBit));
-  ASSERT_EQ(0u, child.Unmap(0, 4 * page_));
-  ASSERT_EQ(child.Exit(), 0);
-  ASSERT_GT(PollFd(child.fd(), POLLIN, kReplyTimeoutMs), 0);
-  std::vector<hmm_mirror_event> ev = DrainEvents(child.fd());
+  uint64_t a = 0;
+  int end = -1;
+  std::vector<hmm_mirror_event> ev = UnmapHalfThenExit(kReleaseBit, &a, &end);
   ASSERT_EQ(ev.size(), 1u) << EventsString(ev);
   EXPECT_EQ(ev[0].reason, uint32_t{HMM_MIRROR_EVENT_RELEASE}) << EventString(ev[0]);
   EXPECT_EQ(ev[0].pages, 4u) << EventString(ev[0]);
-  EXPECT_EQ(ev[0].start, child.addr(4 * page_)) << EventString(ev[0]);
-  EXPECT_EQ(ev[0].end, child.addr(8 * page_)) << EventString(ev[0]);
+  EXPECT_EQ(ev[0].start, a + 4 * page_) << EventString(ev[0]);
+  EXPECT_EQ(ev[0].end, a + 8 * page_) << EventString(ev[0]);
+  EXPECT_EQ(end, 0) << Errno(end);
 }
 
 TEST_F(ExitEventsTest, ReleaseIsGeneratedOnceForSeveralChunks) {
