@@ -140,7 +140,6 @@ static void chunk_apply_deferred_locked(struct mirror *m,
 	lockdep_assert_held(&m->lock);
 	chunk_unmap_locked(m, c, c->deferred_start, c->deferred_end,
 			   HMM_MIRROR_EVENT_OTHER, false);
-	c->deferred_end = 0;
 	list_del_init(&c->deferred_node);
 }
 
@@ -184,7 +183,7 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 
 	mmu_interval_set_seq(mni, cur_seq);
 	/* Is the chunk empty?  Only the one before can say. */
-	if (c->deferred_end)
+	if (!list_empty(&c->deferred_node))
 		chunk_apply_deferred_locked(m, c);
 	was_empty = !c->pages;
 	mirror_count(m, MC_INVALIDATIONS + reason, 1);

@@ -84,9 +84,8 @@ struct mirror_chunk {
 	unsigned int users;
 	/*
 	 * An invalidation recorded but not applied to the device page table
-	 * (chunk_invalidate()): [deferred_start, deferred_end), none if
-	 * deferred_end is 0; on mirror->deferred while there is one.  Under
-	 * mirror->lock.
+	 * (chunk_invalidate()): [deferred_start, deferred_end) while the chunk
+	 * is on mirror->deferred.  Under mirror->lock.
 	 */
 	unsigned long deferred_start;
 	unsigned long deferred_end;
