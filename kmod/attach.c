@@ -3,76 +3,128 @@
  * attach.c - ATTACH: bind a mirror to another process given a pidfd.
  *
  * The permission rule is ptrace's, as for process_vm_readv().  The kernel
- * does not export ptrace_may_access() to modules, so the module opens
- * /proc/PID/mem on the caller's behalf: that open runs the kernel's own
- * mm_access(PTRACE_MODE_ATTACH_FSCREDS), LSM and Yama hooks included, and
- * the opened file pins exactly the mm that was checked.
+ * does not export ptrace_may_access() to modules, so the module opens the
+ * target's "mem" file of proc on the caller's behalf: that open runs the
+ * kernel's own mm_access(PTRACE_MODE_ATTACH_FSCREDS), LSM and Yama hooks
+ * included, with the caller's credentials.
+ *
+ * The file is looked up in a proc instance the module mounts itself for
+ * the call (in the caller's pid namespace), never through the caller's
+ * /proc: a mount namespace can put anything at /proc/PID/mem, for example a
+ * symlink to /proc/PID/environ, which needs only PTRACE_MODE_READ and also
+ * pins the mm.  The private instance is mounted nowhere, so nothing can be
+ * mounted on it or planted in it, and "PID/mem" in it is proc's own file.
  */
-#include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/mount.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 
+#include "compat_pidfd.h"
 #include "mirror.h"
 
-/* The struct pid behind a pidfd, referenced; pidfd_pid() is not exported. */
+/* The struct pid behind a pidfd, referenced. */
 static struct pid *pidfd_to_pid(int pidfd)
 {
 	struct file *f = fget(pidfd);
-	struct pid *pid = ERR_PTR(-EBADF);
+	struct pid *pid;
 
 	if (!f)
-		return pid;
-	/* pidfds are anonymous-inode files named "[pidfd]" (kernel/fork.c). */
-	if (!strcmp(f->f_path.dentry->d_name.name, "[pidfd]"))
-		pid = get_pid(f->private_data);
+		return ERR_PTR(-EBADF);
+	pid = compat_pidfd_get_pid(f);
 	fput(f);
 	return pid;
 }
 
 /*
- * The mm of @pid's process, mmget()ed, if the caller may ptrace it.  The
- * mm is the one /proc/PID/mem pinned when it checked, compared with the
- * task's current mm so an exec in between is not mistaken for the target.
+ * A proc instance of the caller's pid namespace, mounted nowhere; mntput()
+ * it when done.  Mounted by the kernel for the kernel (SB_KERNMOUNT), so no
+ * mount permission of the caller's is asked for.
+ */
+static struct vfsmount *private_proc_mount(void)
+{
+	struct file_system_type *proc = get_fs_type("proc");
+	struct vfsmount *mnt;
+
+	if (!proc)
+		return ERR_PTR(-EOPNOTSUPP);
+	mnt = vfs_kern_mount(proc, SB_KERNMOUNT, proc->name, NULL);
+	/* put_filesystem() is not exported; it is this. */
+	module_put(proc->owner);
+	return mnt;
+}
+
+/*
+ * Open @nr's "mem" in a private proc instance as the caller, for the
+ * ptrace check, and close it again: opening is the check.  Returns 0 or
+ * the errno of the open.
+ */
+static int check_task_mem(pid_t nr)
+{
+	struct vfsmount *mnt = private_proc_mount();
+	struct file *mem;
+	char name[24];
+
+	if (IS_ERR(mnt))
+		return PTR_ERR(mnt);
+	snprintf(name, sizeof(name), "%d/mem", nr);
+	/* "mem" is proc's own file there; O_NOFOLLOW only to be plain. */
+	mem = file_open_root_mnt(mnt, name, O_RDONLY | O_NOFOLLOW, 0);
+	mntput(mnt);	/* an open file holds its own reference */
+	if (IS_ERR(mem))
+		return PTR_ERR(mem);
+	filp_close(mem, NULL);
+	return 0;
+}
+
+/*
+ * The mm of @pid's process, mmget()ed, if the caller may ptrace it.  A
+ * process outside the caller's pid namespace has no number there: ESRCH,
+ * as for pidfd_open().
+ *
+ * The open checks whatever mm the task that has the number then has.  That
+ * is @pid's task and the mm taken here before the open when the task still
+ * has that mm after it: an mm only changes by exec, to a new mm, which
+ * cannot be the one held here, and the number cannot go to another process
+ * before this task has left its mm behind at exit.  So an exec, or an exit
+ * and a reuse of the number, during the check is ESRCH, and no proc
+ * internals are needed to tell which mm was checked.
  */
 static struct mm_struct *ptrace_checked_mm(struct pid *pid)
 {
 	struct task_struct *task;
-	struct mm_struct *mm, *checked;
-	struct file *mem;
-	char path[32];
+	struct mm_struct *mm, *after;
 	pid_t nr;
+	int err;
 
-	nr = pid_vnr(pid);
 	task = get_pid_task(pid, PIDTYPE_PID);
-	if (!nr || !task)
+	if (!task)
 		return ERR_PTR(-ESRCH);
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", nr);
-	mem = filp_open(path, O_RDONLY, 0);
-	if (IS_ERR(mem)) {
-		long err = PTR_ERR(mem);
-
+	nr = pid_nr_ns(pid, task_active_pid_ns(current));
+	mm = nr ? get_task_mm(task) : NULL;
+	if (!mm) {
 		put_task_struct(task);
+		return ERR_PTR(-ESRCH);
+	}
+
+	err = check_task_mem(nr);
+	after = err ? NULL : get_task_mm(task);
+	put_task_struct(task);
+	if (after)
+		mmput(after);
+	if (!err && after != mm)
+		err = -ESRCH;
+	if (err) {
+		mmput(mm);
 		if (err == -EACCES || err == -EPERM)
 			return ERR_PTR(-EPERM);
 		if (err == -ENOENT)
-			return ERR_PTR(pid_has_task(pid, PIDTYPE_PID) ?
-				       -EOPNOTSUPP : -ESRCH);
+			return ERR_PTR(-ESRCH);
 		return ERR_PTR(err);
-	}
-
-	checked = mem->private_data;	/* set by proc's mem_open() */
-	mm = get_task_mm(task);
-	put_task_struct(task);
-	filp_close(mem, NULL);
-	if (!mm)
-		return ERR_PTR(-ESRCH);
-	if (mm != checked) {
-		mmput(mm);
-		return ERR_PTR(-ESRCH);
 	}
 	return mm;
 }

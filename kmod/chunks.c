@@ -279,10 +279,14 @@ void chunk_put(struct mirror_chunk *c)
 	struct mirror *m = c->m;
 	bool idle;
 
+	/*
+	 * Look at c->pages before chunks_lock goes: from then on the GC may
+	 * free an idle chunk.
+	 */
 	mutex_lock(&m->chunks_lock);
-	idle = !--c->users;
+	idle = !--c->users && !READ_ONCE(c->pages);
 	mutex_unlock(&m->chunks_lock);
-	if (idle && !READ_ONCE(c->pages))
+	if (idle)
 		chunk_gc_later(m);
 }
 

@@ -92,15 +92,28 @@ static unsigned long copy_mapped_locked(struct mirror *m, unsigned long va,
 		return va;
 	for (; va < end; va += PAGE_SIZE) {
 		struct dpt_entry e;
+		struct page *page;
 		char *kaddr;
 
 		if (!dpt_lookup(&m->dpt, va, &e))
 			break;
 		if (write && !(e.flags & DPT_WRITE))
 			break;
-		kaddr = kmap_local_page(pfn_to_page(e.pfn));
+		page = pfn_to_page(e.pfn);
+		kaddr = kmap_local_page(page);
 		copy_with_window(uw, va - base, kaddr, write);
 		kunmap_local(kaddr);
+		/*
+		 * Dirty the folio as a CPU store dirties its pte, or reclaim
+		 * drops a lazily freed (MADV_FREE) page and writeback skips a
+		 * file page with the device's data in it.  Without the folio
+		 * lock, which an invalidation may hold while it waits for
+		 * m->lock: m->lock keeps the pte, and so the folio's mapping,
+		 * in place until the invalidation is through, which locks out
+		 * truncation the way the pte lock does for zap_pte_range().
+		 */
+		if (write)
+			folio_mark_dirty(page_folio(page));
 	}
 	return va;
 }

@@ -6,7 +6,6 @@
 // the ptrace rule decides who may attach; EBADF / ESRCH / EBUSY as
 // documented.  Needs HMM_MIRROR_FEAT_ATTACH.
 
-#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
@@ -21,7 +20,6 @@ namespace {
 
 constexpr uint32_t kValid = HMM_MIRROR_PAGE_VALID;
 constexpr uint32_t kWrite = HMM_MIRROR_PAGE_WRITE;
-constexpr uid_t kNobody = 65534;
 
 using AttachTest = FeatureTest<HMM_MIRROR_FEAT_ATTACH>;
 
@@ -310,26 +308,6 @@ TEST_F(AttachTest, KernelThreadIsEsrch) {
 
 // --- Permission: the ptrace rule ------------------------------------------
 
-// Drops every privilege to nobody:nogroup (real, effective, saved, fs).
-bool DropToNobody() {
-  if (setgroups(0, nullptr) != 0) return false;
-  if (setresgid(kNobody, kNobody, kNobody) != 0) return false;
-  if (setresuid(kNobody, kNobody, kNobody) != 0) return false;
-  return geteuid() == kNobody && getuid() == kNobody;
-}
-
-// process_vm_readv(2) of one word at addr in pid: 0 or errno.  The ABI
-// says ATTACH applies the same rule.
-int VmReadErrno(pid_t pid, uint64_t addr) {
-  uint64_t word = 0;
-  struct iovec local = {&word, sizeof(word)};
-  struct iovec remote = {reinterpret_cast<void*>(addr), sizeof(word)};
-  return process_vm_readv(pid, &local, 1, &remote, 1, 0) ==
-                 static_cast<ssize_t>(sizeof(word))
-             ? 0
-             : errno;
-}
-
 // The answers the unprivileged child sends back, in order.
 enum PermWord {
   kPermDropped,       // 1 when the privileges were dropped
@@ -391,12 +369,6 @@ TEST_F(AttachTest, UnprivilegedCallerIsRefusedForRootProcesses) {
   EXPECT_EQ(r.Reap(), 0);
 }
 
-int YamaScope() {
-  std::ifstream f("/proc/sys/kernel/yama/ptrace_scope");
-  int v = 0;
-  if (!(f >> v)) return 0;  // no Yama
-  return v;
-}
 
 TEST_F(AttachTest, UnprivilegedCallerMayAttachToItsOwnDescendant) {
   // nobody may ptrace a dumpable nobody-owned child of its own, so it may

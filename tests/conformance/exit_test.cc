@@ -353,5 +353,131 @@ TEST_F(ExitEventsTest, AttachedChildExits) {
   EXPECT_EQ(Errno(ESRCH), dev_.Fault(mine.addr(), page_));
 }
 
+// After the attached process's address space went: exactly one RELEASE
+// record, end of file, POLLHUP, and ESRCH for the commands that need an
+// address space, whatever the caller passes.
+void ExpectReleasedAfterExit(const Mirror& dev, uint64_t addr, uint64_t len) {
+  const int rev = PollFd(dev.fd(), POLLIN, kReplyTimeoutMs);
+  EXPECT_TRUE(rev > 0 && (rev & POLLHUP)) << "revents " << rev;
+  int end = -1;
+  std::vector<hmm_mirror_event> ev = DrainEvents(dev.fd(), &end);
+  ASSERT_EQ(OfReason(ev, HMM_MIRROR_EVENT_RELEASE).size(), 1u)
+      << EventsString(ev);
+  EXPECT_EQ(ev.back().reason, uint32_t{HMM_MIRROR_EVENT_RELEASE})
+      << "RELEASE is the last record: " << EventsString(ev);
+  EXPECT_EQ(end, 0) << "then end of file, not " << Errno(end);
+  std::vector<uint32_t> q;
+  EXPECT_EQ(Errno(ESRCH), dev.Query(addr, len, &q));
+  EXPECT_EQ(Errno(ESRCH), dev.Snapshot(addr, len, &q));
+  Mapping buf(len);
+  EXPECT_EQ(Errno(ESRCH), dev.Read(addr, len, buf.data()));
+  EXPECT_EQ(Errno(ESRCH), dev.Write(addr, len, buf.data()));
+  EXPECT_EQ(Errno(ESRCH), dev.Fault(addr, len));
+}
+
+TEST_F(ExitEventsTest, AttachedChildKilledWhileTheDeviceMapsNothing) {
+  // Only the exit notifier sees this exit: no chunk has one.
+  HMM_REQUIRE_FEATURES(dev_, HMM_MIRROR_FEAT_ATTACH);
+  TargetProcess t(4 * page_, 4);
+  ASSERT_TRUE(t.ok());
+  const int pidfd = PidfdOpen(t.pid());
+  ASSERT_GE(pidfd, 0);
+  ASSERT_EQ(kSuccess, dev_.Attach(pidfd));
+  close(pidfd);
+  ASSERT_EQ(kSuccess, dev_.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  ASSERT_EQ(0, kill(t.pid(), SIGKILL));
+  EXPECT_EQ(t.Reap(), 128 + SIGKILL);
+  ExpectReleasedAfterExit(dev_, t.addr(), 4 * page_);
+}
+
+TEST_F(ExitEventsTest, AttachedChildExecs) {
+  // exec() gives the process a new address space: the mirrored one is
+  // gone, as at exit.  The mirror does not follow the process.
+  HMM_REQUIRE_FEATURES(dev_, HMM_MIRROR_FEAT_ATTACH);
+  const uint64_t len = 4 * page_;
+  Remote r([len](int sock) {
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 2;
+    FillPattern(p, len, 5);
+    if (!SendWords(sock, {U64(p)})) return 3;
+    uint64_t go;
+    if (RecvWords(sock, &go, 1) != 1) return 4;
+    execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
+    return 5;
+  });
+  uint64_t addr = 0;
+  ASSERT_TRUE(r.Recv(&addr, 1));
+  const int pidfd = PidfdOpen(r.pid());
+  ASSERT_GE(pidfd, 0);
+  ASSERT_EQ(kSuccess, dev_.Attach(pidfd));
+  ASSERT_EQ(kSuccess, dev_.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  ASSERT_EQ(kSuccess, dev_.Fault(addr, len, HMM_MIRROR_FAULT_WRITE));
+  ASSERT_TRUE(r.Send({1}));
+  ExpectReleasedAfterExit(dev_, addr, len);
+  // ATTACH to the process again binds the new address space.
+  EXPECT_EQ(kSuccess, dev_.Attach(pidfd));
+  std::vector<uint32_t> q;
+  EXPECT_EQ(kSuccess, dev_.Query(addr, len, &q)) << "bound again";
+  close(pidfd);
+  kill(r.pid(), SIGKILL);
+  r.Reap();
+}
+
+TEST_F(ExitEventsTest, AttachedChildExitsWhileCommandsAreInFlight) {
+  // Commands racing the exit either finish on the whole address space (a
+  // command holds it while it walks, so the exit waits for it to let go)
+  // or fail with ESRCH; never EFAULT or anything else.  Then the
+  // contract after exit holds.
+  HMM_REQUIRE_FEATURES(dev_, HMM_MIRROR_FEAT_ATTACH);
+  for (int round = 0; round < 6 && !HasFailure(); ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const uint64_t len = 256 * page_;
+    TargetProcess t(len, 6);
+    ASSERT_TRUE(t.ok());
+    Mirror m;
+    ASSERT_TRUE(m.Open().empty());
+    const int pidfd = PidfdOpen(t.pid());
+    ASSERT_GE(pidfd, 0);
+    ASSERT_EQ(kSuccess, m.Attach(pidfd));
+    close(pidfd);
+    ASSERT_EQ(kSuccess, m.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+    std::atomic<bool> stop{false};
+    std::atomic<int> unexpected{0}, last_unexpected{0};
+    std::vector<std::thread> threads;
+    for (int k = 0; k < 3; ++k) {
+      threads.emplace_back([&, k] {
+        Mapping buf(len);
+        std::vector<uint32_t> q;
+        while (!stop.load()) {
+          Errno rc;
+          if (k == 0)
+            rc = m.Read(t.addr(), len, buf.data());
+          else if (k == 1)
+            rc = m.Snapshot(t.addr(), len, &q);
+          else
+            rc = m.Fault(t.addr(), len, HMM_MIRROR_FAULT_WRITE);
+          if (rc == Errno(ESRCH)) break;
+          if (rc != kSuccess) {
+            ++unexpected;
+            last_unexpected = rc.value();
+          }
+        }
+      });
+    }
+    usleep(20000 * (round + 1));
+    if (round % 2)
+      kill(t.pid(), SIGKILL);
+    else
+      t.remote().Send({TargetProcess::kExit});
+    t.Reap();
+    ExpectReleasedAfterExit(m, t.addr(), len);
+    stop = true;
+    for (std::thread& th : threads) th.join();
+    EXPECT_EQ(unexpected.load(), 0)
+        << "last unexpected answer " << Errno(last_unexpected.load());
+  }
+}
+
 }  // namespace
 }  // namespace hmm_conformance

@@ -34,7 +34,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <ostream>
 #include <sstream>
@@ -922,6 +924,29 @@ inline std::string StatsString(const hmm_mirror_stats& s) {
      << s.dpt_tables << ", dpt_pages " << s.dpt_pages << ", mirrors "
      << s.mirrors;
   return os.str();
+}
+
+// ---------------------------------------------------------------------------
+// THP
+
+// AnonHugePages (kB) of the VMA holding addr, from /proc/self/smaps.
+inline long AnonHugeKb(uint64_t addr) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_vma = false;
+  while (std::getline(smaps, line)) {
+    uint64_t start, end;
+    char dash;
+    std::istringstream head(line);
+    if (head >> std::hex >> start >> dash >> end && dash == '-') {
+      in_vma = start <= addr && addr < end;
+      continue;
+    }
+    long kb;
+    if (in_vma && std::sscanf(line.c_str(), "AnonHugePages: %ld kB", &kb) == 1)
+      return kb;
+  }
+  return -1;
 }
 
 // ---------------------------------------------------------------------------

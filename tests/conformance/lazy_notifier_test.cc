@@ -15,6 +15,9 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "hmm_mirror_test.h"
@@ -249,6 +252,58 @@ TEST_F(LazyNotifierTest, DeviceEntriesDoNotCrossAChunk) {
   EXPECT_TRUE(PagesHave(q, 0, 3, kValid, 0));
   EXPECT_TRUE(PagesAre(q, 3, 5, 0));
   EXPECT_TRUE(PagesHave(q, 5, 8, kValid, 0));
+}
+
+TEST_F(LazyNotifierTest, CommandsRacingTheCollectorLeaveNothingBehind) {
+  // Chunks go idle and come back while the collector frees idle ones: one
+  // thread SNAPSHOTs (a walk takes and drops a chunk that maps nothing),
+  // the other FAULTs and drops pages, for 8 chunks over about 3 s, so
+  // collections run while commands take and drop chunks.  A command must
+  // never look at a chunk the collector may free (under KASAN on the debug
+  // kernel, a use-after-free is a report that fails the run); afterwards
+  // every notifier goes.
+  constexpr unsigned kChunks = 8;
+  ChunkArea area(kChunks);
+  std::vector<uint8_t*> p(kChunks);
+  for (unsigned i = 0; i < kChunks; ++i) {
+    p[i] = area.Map(i, 0, 4 * page_);
+    FillPattern(p[i], 4 * page_, 12);
+  }
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  std::atomic<int> snapshot_errors{0};
+  std::atomic<long> snapshots{0};
+  std::thread walker([&] {
+    std::vector<uint32_t> s;
+    for (unsigned i = 0; std::chrono::steady_clock::now() < end; ++i) {
+      if (dev_.Snapshot(U64(p[i % kChunks]) + page_, page_, &s) != kSuccess)
+        ++snapshot_errors;
+      ++snapshots;
+    }
+  });
+  long rounds = 0;
+  int fault_errors = 0;
+  for (unsigned i = 0; std::chrono::steady_clock::now() < end; ++i) {
+    uint8_t* q = p[(i * 3) % kChunks];
+    fault_errors += dev_.Fault(U64(q), page_) != kSuccess;
+    madvise(q, page_, MADV_DONTNEED);  // the chunk maps nothing again
+    q[0] = 1;
+    if (i % 16 == 15) usleep(50000);  // let a collection find idle chunks
+    ++rounds;
+  }
+  walker.join();
+  RecordProperty("snapshots", static_cast<int>(snapshots.load()));
+  RecordProperty("fault_rounds", static_cast<int>(rounds));
+  EXPECT_EQ(snapshot_errors.load(), 0);
+  EXPECT_EQ(fault_errors, 0);
+  EXPECT_GT(snapshots.load(), 0);
+  EXPECT_GT(rounds, 0);
+  std::vector<uint32_t> q;
+  for (unsigned i = 0; i < kChunks; ++i) {
+    ASSERT_EQ(kSuccess, dev_.Query(U64(p[i]), 4 * page_, &q));
+    EXPECT_TRUE(PagesAre(q, 0, 4, 0)) << "chunk " << i;
+  }
+  EXPECT_TRUE(WaitFor([&] { return Notifiers() == 0; }))
+      << "notifiers " << Notifiers();
 }
 
 }  // namespace

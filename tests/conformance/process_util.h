@@ -13,6 +13,7 @@
 #ifndef HMM_MIRROR_CONFORMANCE_PROCESS_UTIL_H
 #define HMM_MIRROR_CONFORMANCE_PROCESS_UTIL_H
 
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -23,6 +24,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <initializer_list>
 #include <stdexcept>
@@ -201,6 +203,39 @@ class Remote {
   pid_t pid_ = -1;
   int sock_ = -1;
 };
+
+// ---------------------------------------------------------------------------
+// Privilege: the ptrace rule that ATTACH applies
+
+constexpr uid_t kNobody = 65534;
+
+// Drops every privilege to nobody:nogroup (real, effective, saved, fs).
+inline bool DropToNobody() {
+  if (setgroups(0, nullptr) != 0) return false;
+  if (setresgid(kNobody, kNobody, kNobody) != 0) return false;
+  if (setresuid(kNobody, kNobody, kNobody) != 0) return false;
+  return geteuid() == kNobody && getuid() == kNobody;
+}
+
+// process_vm_readv(2) of one word at addr in pid: 0 or errno.  The ABI
+// says ATTACH applies the same rule.
+inline int VmReadErrno(pid_t pid, uint64_t addr) {
+  uint64_t word = 0;
+  struct iovec local = {&word, sizeof(word)};
+  struct iovec remote = {reinterpret_cast<void*>(addr), sizeof(word)};
+  return process_vm_readv(pid, &local, 1, &remote, 1, 0) ==
+                 static_cast<ssize_t>(sizeof(word))
+             ? 0
+             : errno;
+}
+
+// The Yama ptrace_scope, 0 without Yama.
+inline int YamaScope() {
+  std::ifstream f("/proc/sys/kernel/yama/ptrace_scope");
+  int v = 0;
+  if (!(f >> v)) return 0;  // no Yama
+  return v;
+}
 
 // ---------------------------------------------------------------------------
 // TargetProcess

@@ -27,26 +27,6 @@ constexpr uint32_t kValid = HMM_MIRROR_PAGE_VALID;
 constexpr uint32_t kWrite = HMM_MIRROR_PAGE_WRITE;
 constexpr const char kThpEnabled[] = "/sys/kernel/mm/transparent_hugepage/enabled";
 
-// AnonHugePages (kB) of the VMA holding addr, from /proc/self/smaps.
-long AnonHugeKb(uint64_t addr) {
-  std::ifstream smaps("/proc/self/smaps");
-  std::string line;
-  bool in_vma = false;
-  while (std::getline(smaps, line)) {
-    uint64_t start, end;
-    char dash;
-    std::istringstream head(line);
-    if (head >> std::hex >> start >> dash >> end && dash == '-') {
-      in_vma = start <= addr && addr < end;
-      continue;
-    }
-    long kb;
-    if (in_vma && std::sscanf(line.c_str(), "AnonHugePages: %ld kB", &kb) == 1)
-      return kb;
-  }
-  return -1;
-}
-
 class ThpTest : public MirrorTest {
  protected:
   void SetUp() override {

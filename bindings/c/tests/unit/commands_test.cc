@@ -195,7 +195,7 @@ TEST_F(CommandsTest, ModuleErrorsAreExplainedPerCommand) {
       {HMM_MIRROR_NR_WRITE, EPERM, "no write permission"},
       {HMM_MIRROR_NR_ATTACH, EPERM, "may not ptrace"},
       {HMM_MIRROR_NR_ATTACH, EBUSY, "already maps pages"},
-      {HMM_MIRROR_NR_ATTACH, EOPNOTSUPP, "/proc is not mounted"},
+      {HMM_MIRROR_NR_ATTACH, ESRCH, "pid namespace"},
       {HMM_MIRROR_NR_STATS, ENOMEM, "out of memory"},
   };
   for (const ErrnoCase& tc : cases) {
