@@ -81,6 +81,7 @@ static void mirror_release_locked(struct mirror *m)
 	if (m->released)
 		return;
 	m->released = true;
+	mirror_mark_walkers_locked(m, 0, ULONG_MAX);
 	/* What earlier invalidations took is not this event's. */
 	mirror_apply_deferred_locked(m);
 	pages = dpt_unmap_span(&m->dpt, 0, DPT_VA_LIMIT, &span);
@@ -182,6 +183,7 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 		return false;
 
 	mmu_interval_set_seq(mni, cur_seq);
+	mirror_mark_walkers_locked(m, start, end);
 	/* Is the chunk empty?  Only the one before can say. */
 	if (!list_empty(&c->deferred_node))
 		chunk_apply_deferred_locked(m, c);

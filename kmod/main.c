@@ -49,6 +49,9 @@ static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 				 HMM_MIRROR_FEAT_EXIT | \
 				 HMM_MIRROR_FEAT_STATS | \
 				 HMM_MIRROR_FEAT_SNAPSHOT_RUNS)
+/* What a module of ABI version 1 advertised. */
+#define HMM_MIRROR_FEATURES_VER1 (HMM_MIRROR_FEATURES & \
+				  ~HMM_MIRROR_FEAT_SNAPSHOT_RUNS)
 
 #define HMM_MIRROR_IOCTLS	(BIT_ULL(HMM_MIRROR_NR_HANDSHAKE) | \
 				 BIT_ULL(HMM_MIRROR_NR_FAULT) | \
@@ -123,8 +126,14 @@ static long ioc_handshake(void __user *uarg)
 	if (a.flags || a.reserved || !a.abi_version)
 		return -EINVAL;
 
-	a.module_abi_version = HMM_MIRROR_ABI_VERSION;
-	a.features_supported = HMM_MIRROR_FEATURES;
+	/*
+	 * A caller of an older version is answered as a module of that
+	 * version was: its version, and only the features it defined.
+	 */
+	a.module_abi_version = min_t(u32, a.abi_version,
+				     HMM_MIRROR_ABI_VERSION);
+	a.features_supported = a.module_abi_version < 2 ?
+			       HMM_MIRROR_FEATURES_VER1 : HMM_MIRROR_FEATURES;
 	a.ioctls_supported = HMM_MIRROR_IOCTLS;
 	a.page_shift = PAGE_SHIFT;
 	return copy_out(uarg, &a, sizeof(a), usize);

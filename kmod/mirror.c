@@ -112,6 +112,7 @@ int mirror_create(struct mirror **out)
 	init_waitqueue_head(&m->waitq);
 	dpt_init(&m->dpt);
 	INIT_LIST_HEAD(&m->deferred);
+	INIT_LIST_HEAD(&m->walkers);
 
 	watch = mirror_exit_watch(m, current->mm);
 	if (IS_ERR(watch)) {
@@ -138,6 +139,7 @@ void mirror_destroy(struct mirror *m)
 	mutex_lock(&m->lock);
 	/* Every chunk is gone, and with it every deferred invalidation. */
 	WARN_ON_ONCE(!list_empty(&m->deferred));
+	WARN_ON_ONCE(!list_empty(&m->walkers));
 	dpt_destroy(&m->dpt);
 	mirror_free_extra(m->spares, m->nr_spares);
 	m->nr_spares = 0;

@@ -140,6 +140,12 @@ struct mirror {
 	 * them before it looks, never frees a chunk on this list.
 	 */
 	struct list_head deferred;
+	/*
+	 * Walkers between the start of a piece's walk and its check: an
+	 * invalidation marks those whose piece it overlaps (struct walk), so
+	 * a walk restarts for changes to its own piece only.
+	 */
+	struct list_head walkers;
 	void *spares[MIRROR_SPARES_MAX];
 	unsigned int nr_spares;
 	/* The address space exited: commands fail with ESRCH. */
@@ -177,6 +183,8 @@ void mirror_unbind(struct mirror *m);
 void mirror_gc_work(struct work_struct *work);
 void mirror_gc_kick(struct mirror *m);
 void mirror_apply_deferred_locked(struct mirror *m);
+void mirror_mark_walkers_locked(struct mirror *m, unsigned long start,
+				unsigned long end);
 
 /*
  * Lock @m for a command: a lock holder never sees a deferred invalidation.

@@ -12,8 +12,16 @@
 
 #include "walk.h"
 
-/* Restarts of one piece before giving up with -EBUSY. */
+/*
+ * Restarts of one piece, because an invalidation overlapped it, before
+ * giving up with -EBUSY; so is a piece overlapped again and again for over
+ * HMM_RANGE_DEFAULT_TIMEOUT.  Restarts for invalidations elsewhere in the
+ * chunk (hmm_range_fault() sees the chunk's sequence move) do not count
+ * towards these: a piece nobody touches must make progress.  They have
+ * their own, much larger bound, only against a bug.
+ */
 #define WALK_MAX_RETRIES	64
+#define WALK_MAX_OTHER_RETRIES	100000
 
 static unsigned long piece_end(unsigned long start, unsigned long end)
 {
@@ -49,9 +57,8 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 {
 	struct mirror *m = w->m;
 	struct mm_struct *mm = m->mm;
-	unsigned long timeout = jiffies +
-				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
-	unsigned int tries = 0;
+	unsigned long timeout = 0;
+	unsigned int tries = 0, others = 0;
 	int ret;
 
 	w->range = (struct hmm_range) {
@@ -63,11 +70,20 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 		.dev_private_owner = m,
 	};
 
+	/* From here on an invalidation of the piece marks w->hit. */
+	mutex_lock(&m->lock);
+	w->hit = false;
+	list_add(&w->node, &m->walkers);
+	mutex_unlock(&m->lock);
+
 	for (;;) {
+		bool hit = false;
+
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}
+		/* Also waits for a running invalidation of the chunk to end. */
 		w->range.notifier_seq =
 			mmu_interval_read_begin(w->range.notifier);
 		ret = mmap_read_lock_killable(mm);
@@ -89,21 +105,56 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 				break;
 		}
 
-		if (!ret) {
+		if (!ret || ret == -EBUSY) {
 			mirror_lock(m);
-			if (!mmu_interval_read_retry(w->range.notifier,
-						     w->range.notifier_seq))
-				break;	/* success: return locked */
+			/*
+			 * Only an invalidation that overlapped the piece can
+			 * have made what the walk saw stale; the chunk's
+			 * sequence also moves for the rest of the chunk.
+			 */
+			if (!ret && !w->hit) {
+				list_del(&w->node);
+				return 0;	/* success: return locked */
+			}
+			hit = w->hit;
+			w->hit = false;
 			mutex_unlock(&m->lock);
 			ret = -EBUSY;
 		}
 		if (ret != -EBUSY)
 			break;
 		w->retries++;
-		if (++tries > WALK_MAX_RETRIES || time_after(jiffies, timeout))
+		if (!hit) {
+			if (++others > WALK_MAX_OTHER_RETRIES)
+				break;
+			cond_resched();
+			continue;
+		}
+		if (!tries++)
+			timeout = jiffies +
+				  msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+		else if (tries > WALK_MAX_RETRIES || time_after(jiffies, timeout))
 			break;
 	}
+	mutex_lock(&m->lock);
+	list_del(&w->node);
+	mutex_unlock(&m->lock);
 	return ret;
+}
+
+/*
+ * An invalidation of [start, end) is under way: the walks of pieces it
+ * overlaps must start again.  Needs m->lock.
+ */
+void mirror_mark_walkers_locked(struct mirror *m, unsigned long start,
+				unsigned long end)
+{
+	struct walk *w;
+
+	lockdep_assert_held(&m->lock);
+	list_for_each_entry(w, &m->walkers, node)
+		if (w->range.start < end && start < w->range.end)
+			w->hit = true;
 }
 
 void walk_share_init(struct walk_share *s, unsigned long start,

@@ -49,6 +49,12 @@ struct walk {
 	struct mirror *m;
 	struct mirror_chunk *chunk;	/* whose notifier guards the walk */
 	struct hmm_range range;		/* the piece being walked */
+	/*
+	 * On m->walkers while a piece is walked; @hit is set by an
+	 * invalidation that overlaps the piece.  Both under m->lock.
+	 */
+	struct list_head node;
+	bool hit;
 	unsigned long pfns[WALK_CHUNK_PAGES];
 	u64 retries;
 	unsigned long done;		/* walk_range() got this far */

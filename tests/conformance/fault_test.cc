@@ -236,5 +236,24 @@ TEST_F(FaultTest, MixedRangeMapsEveryPageToItsFrame) {
   }
 }
 
+TEST_F(FaultTest, AllOrNothingPerFourMegabytePiece) {
+  // "all-or-nothing for each piece: on error, the pieces before the
+  // failing one are mapped and nothing from it on is".  Pieces are 4 MiB,
+  // naturally aligned: [0, 4M) mapped whole, [4M, 8M) mapped in its first
+  // half only.
+  constexpr uint64_t kPiece = uint64_t{4} << 20;
+  ChunkArea area(1);
+  uint8_t* p = area.Map(0, 0, kPiece + kPiece / 2);
+  FillPattern(p, kPiece + kPiece / 2, 10);
+  EXPECT_EQ(Errno(EFAULT), dev_.Fault(U64(p), 2 * kPiece));
+  const uint64_t pages = kPiece / page_;
+  std::vector<uint32_t> q;
+  ASSERT_EQ(kSuccess, dev_.Query(U64(p), 2 * kPiece, &q));
+  EXPECT_TRUE(PagesHave(q, 0, pages, HMM_MIRROR_PAGE_VALID, 0))
+      << "the whole first piece is mapped";
+  EXPECT_TRUE(PagesAre(q, pages, 2 * pages, 0))
+      << "nothing of the failing piece, not even its mapped half";
+}
+
 }  // namespace
 }  // namespace hmm_conformance

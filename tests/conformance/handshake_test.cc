@@ -224,5 +224,25 @@ TEST(FeatureNamesTest, NamesEveryDefinedBit) {
         << bit;
 }
 
+TEST_F(HandshakeTest, ACallerIsAnsweredAsAModuleOfItsVersionWas) {
+  hmm_mirror_handshake now = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&now));
+  hmm_mirror_handshake v1 = MakeHandshake();
+  v1.abi_version = 1;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&v1));
+  EXPECT_EQ(v1.module_abi_version, 1u);
+  EXPECT_EQ(v1.features_supported & HMM_MIRROR_FEAT_SNAPSHOT_RUNS, 0u)
+      << "a version-1 module had no SNAPSHOT runs";
+  EXPECT_EQ(v1.features_supported,
+            now.features_supported & ~uint64_t{HMM_MIRROR_FEAT_SNAPSHOT_RUNS});
+  EXPECT_EQ(v1.ioctls_supported, now.ioctls_supported);
+  // A caller newer than the module gets the module's version.
+  hmm_mirror_handshake newer = MakeHandshake();
+  newer.abi_version = 1000;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&newer));
+  ExpectSameAnswer(newer, now);
+  EXPECT_EQ(now.module_abi_version, uint32_t{HMM_MIRROR_ABI_VERSION});
+}
+
 }  // namespace
 }  // namespace hmm_conformance

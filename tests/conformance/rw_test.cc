@@ -232,5 +232,33 @@ TEST_F(RwTest, ReadIntoTheRangeItself) {
   EXPECT_TRUE(HasPatternAs(buf.data(), buf.size(), 16, m.addr()));
 }
 
+TEST_F(RwTest, MemoryMovedAwayByMremapIsEfaultAtTheOldAddress) {
+  // The device had the pages mapped; mremap moves them: the old range is
+  // a hole (EFAULT, as for any unmapped range), the new one has the data.
+  const uint64_t len = 16 * page_;
+  Mapping m(len);
+  // Every mapping before the move, so that none lands in the hole it
+  // leaves.
+  Mapping buf(len);
+  FillPattern(m.data(), len, 20);
+  ASSERT_EQ(kSuccess, dev_.Fault(m.addr(), len, HMM_MIRROR_FAULT_WRITE));
+  Mapping target(len, PROT_NONE);
+  void* moved = mremap(m.data(), len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                       target.data());
+  ASSERT_EQ(moved, static_cast<void*>(target.data())) << std::strerror(errno);
+  EXPECT_EQ(Errno(EFAULT), dev_.Read(m.addr(), len, buf.data()));
+  EXPECT_EQ(Errno(EFAULT), dev_.Write(m.addr(), len, buf.data()));
+  ASSERT_EQ(kSuccess, dev_.Read(target.addr(), len, buf.data()));
+  EXPECT_TRUE(HasPatternAs(buf.data(), len, 20, m.addr()));
+  // Moved back, the old address works again.  (Both Mappings unmap their
+  // whole range at the end: the target's is a hole by then, which is
+  // harmless.)
+  ASSERT_EQ(mremap(target.data(), len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                   m.data()),
+            static_cast<void*>(m.data()));
+  ASSERT_EQ(kSuccess, dev_.Read(m.addr(), len, buf.data()));
+  EXPECT_TRUE(HasPatternAs(buf.data(), len, 20, m.addr()));
+}
+
 }  // namespace
 }  // namespace hmm_conformance
