@@ -290,7 +290,26 @@ static int states_write(struct walk *w, void *arg)
 	return ret;
 }
 
-static const struct walk_ops states_ops = { .walked = states_write };
+/* No VMA in [start, end): zeros, without walking it. */
+static int states_hole(struct walk *w, unsigned long start, unsigned long end,
+		       void *arg)
+{
+	u32 __user *dst = states_at(arg, start);
+	unsigned long bytes = ((end - start) >> PAGE_SHIFT) * sizeof(*dst);
+	unsigned long left;
+
+	if (!w->helper)
+		return clear_user(dst, bytes) ? -EFAULT : 0;
+	pagefault_disable();
+	left = clear_user(dst, bytes);
+	pagefault_enable();
+	return left ? -EFAULT : 0;
+}
+
+static const struct walk_ops states_ops = {
+	.walked = states_write,
+	.hole = states_hole,
+};
 
 int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states)
@@ -413,9 +432,18 @@ static int runs_copy(struct walk *w, void *arg)
 	return ret ? ret : out->full ? WALK_STOP : 0;
 }
 
+/* No VMA in [start, end): one run of holes, without walking it. */
+static int runs_hole(struct walk *w, unsigned long start, unsigned long end,
+		     void *arg)
+{
+	runs_add(arg, start, end - start, 0);
+	return runs_copy(w, arg);
+}
+
 static const struct walk_ops runs_ops = {
 	.locked = runs_convert,
 	.unlocked = runs_copy,
+	.hole = runs_hole,
 };
 
 /*

@@ -165,16 +165,21 @@ void walk_share_init(struct walk_share *s, unsigned long start,
 	s->hi = end;
 }
 
-/* Claim the piece [start, end) going up; false if it is claimed already. */
+/*
+ * Claim [start, *end) going up, or the part of it below the other walker's
+ * claims (*end is lowered to where they begin); false if nothing is left.
+ */
 static bool walk_share_claim_up(struct walk_share *s, unsigned long start,
-				unsigned long end)
+				unsigned long *end)
 {
 	bool ok;
 
 	spin_lock(&s->lock);
 	ok = start < s->hi;
-	if (ok)
-		s->lo = end;
+	if (ok) {
+		*end = min(*end, s->hi);
+		s->lo = *end;
+	}
 	spin_unlock(&s->lock);
 	return ok;
 }
@@ -230,6 +235,33 @@ struct walk *walk_alloc(struct mirror *m)
 }
 
 /*
+ * The end of the stretch from @start on that no VMA covers, at most @end;
+ * @start if a VMA covers @start.  Remembers how far that VMA goes, so a
+ * walk through one large VMA looks it up once.
+ */
+static unsigned long hole_end(struct walk *w, unsigned long start,
+			      unsigned long end)
+{
+	struct mm_struct *mm = w->m->mm;
+	struct vm_area_struct *vma;
+	unsigned long hend = start;
+
+	if (start < w->no_hole_until)
+		return start;
+	if (mmap_read_lock_killable(mm))
+		return start;	/* the walk meets the signal itself */
+	vma = find_vma(mm, start);
+	if (!vma)
+		hend = end;
+	else if (vma->vm_start > start)
+		hend = min(end, vma->vm_start);
+	else
+		w->no_hole_until = vma->vm_end;
+	mmap_read_unlock(mm);
+	return hend;
+}
+
+/*
  * Walk [start, end) piece by piece with the retry protocol.  Takes the
  * mm_users reference and the chunk notifiers the walks need.  Needs
  * bind_sem, held by this task or, for a helper, by the task it works for.
@@ -250,6 +282,7 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 	if (!w->helper)
 		lockdep_assert_held(&m->bind_sem);
 	w->done = start;
+	w->no_hole_until = 0;
 	if (!mmget_not_zero(m->mm))
 		return -ESRCH;
 	w->chunk = NULL;
@@ -261,7 +294,21 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 			ret = -ECANCELED;
 			break;
 		}
-		if (w->share && !walk_share_claim_up(w->share, start, next))
+		if (vma_holes && ops->hole) {
+			unsigned long hend = hole_end(w, start, end);
+
+			if (hend > start) {
+				if (w->share &&
+				    !walk_share_claim_up(w->share, start, &hend))
+					break;
+				ret = ops->hole(w, start, hend, arg);
+				if (ret)
+					break;
+				next = hend;
+				goto walked;
+			}
+		}
+		if (w->share && !walk_share_claim_up(w->share, start, &next))
 			break;
 		if (!w->chunk || start >= w->chunk->start + CHUNK_SIZE) {
 			if (w->chunk)
@@ -289,6 +336,7 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 		mirror_free_extra(extra, nr_extra);
 		if (ret)
 			break;
+walked:
 		start = next;
 		w->done = next;
 		if (w->pause_at && end - start >= w->pause_min &&

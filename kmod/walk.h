@@ -71,6 +71,8 @@ struct walk {
 	 * first, and returns 0 where the other walker's claims begin.
 	 */
 	struct walk_share *share;
+	/* [.., no_hole_until) is known to be inside one VMA. */
+	unsigned long no_hole_until;
 	/*
 	 * Run by a helper for a thread that holds m->bind_sem and waits for
 	 * the helper: the binding cannot change, although lockdep cannot
@@ -95,6 +97,13 @@ struct walk_ops {
 	int (*locked)(struct walk *w, void *arg);
 	/* After unlocking: user copies of what @locked produced go here. */
 	int (*unlocked)(struct walk *w, void *arg);
+	/*
+	 * Walks with holes reported (vma_holes): [start, end) has no VMA at
+	 * all, so every page of it is a hole; called instead of the hooks
+	 * above, without walking its page tables or taking its notifiers.
+	 */
+	int (*hole)(struct walk *w, unsigned long start, unsigned long end,
+		    void *arg);
 };
 
 void walk_share_init(struct walk_share *s, unsigned long start,

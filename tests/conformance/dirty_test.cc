@@ -103,6 +103,37 @@ TEST_F(DeviceDirtyTest, LazilyFreedHugePageKeepsDeviceWritesThroughReclaim) {
   EXPECT_TRUE(HasPattern(block, kHugeSize, 2));
 }
 
+TEST_F(DeviceDirtyTest, ReadFaultedSharedMemoryKeepsDeviceWritesThroughReclaim) {
+  // A read fault of a shared memfd page allocates a clean page and maps it
+  // writable (tmpfs does not track writes through the page table), so the
+  // device maps it writable at once.  Undirtied, reclaim would drop the
+  // device's data as a clean page-cache page.
+  constexpr uint64_t kPages = 16;
+  const uint64_t len = kPages * page_;
+  const int fd = memfd_create("hmm-mirror-dirty", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(0, ftruncate(fd, static_cast<off_t>(len)));
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_EQ(kSuccess, dev_.Fault(U64(p), len));  // read: clean pages
+  std::vector<uint32_t> q;
+  ASSERT_EQ(kSuccess, dev_.Query(U64(p), len, &q));
+  RecordProperty("mapped_writable",
+                 (q[0] & HMM_MIRROR_PAGE_WRITE) ? 1 : 0);
+  Mapping buf(len);
+  FillPatternAs(buf.data(), len, 2, U64(p));
+  ASSERT_EQ(kSuccess, dev_.Write(U64(p), len, buf.data()));
+  if (madvise(p, len, MADV_PAGEOUT) != 0)
+    ADD_FAILURE() << "MADV_PAGEOUT: " << std::strerror(errno);
+  ASSERT_EQ(0, munmap(p, len));
+  std::vector<uint8_t> back(len);
+  ASSERT_EQ(static_cast<ssize_t>(len), pread(fd, back.data(), len, 0));
+  EXPECT_EQ(ZeroPages(back.data(), len, page_), 0u)
+      << "device-written pages read back as zero after reclaim";
+  EXPECT_TRUE(HasPatternAs(back.data(), len, 2, U64(p)));
+  close(fd);
+}
+
 class DeviceDirtyFileTest : public MirrorTest,
                             public ::testing::WithParamInterface<Backing> {};
 

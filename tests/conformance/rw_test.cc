@@ -6,6 +6,7 @@
 
 #include <sys/mman.h>
 
+#include <cstring>
 #include <vector>
 
 #include "hmm_mirror_test.h"
@@ -258,6 +259,25 @@ TEST_F(RwTest, MemoryMovedAwayByMremapIsEfaultAtTheOldAddress) {
             static_cast<void*>(m.data()));
   ASSERT_EQ(kSuccess, dev_.Read(m.addr(), len, buf.data()));
   EXPECT_TRUE(HasPatternAs(buf.data(), len, 20, m.addr()));
+}
+
+TEST_F(RwTest, NothingFromTheFailingPageOnIsCopied) {
+  // "bytes before that page may have been copied and nothing from it on
+  // is": pages 4..7 are PROT_NONE, 8..11 readable again.
+  const uint64_t len = 12 * page_;
+  Mapping m(len);
+  FillPattern(m.data(), len, 21);
+  m.Protect(4 * page_, 4 * page_, PROT_NONE);
+  Mapping buf(len);
+  std::memset(buf.data(), kCanaryByte, len);
+  EXPECT_EQ(Errno(EFAULT), dev_.Read(m.addr(), len, buf.data()));
+  for (uint64_t i = 4 * page_; i < len; ++i)
+    ASSERT_EQ(buf.data()[i], kCanaryByte) << "byte " << i << " was copied";
+  // WRITE: the memory after the failing page keeps its contents.
+  FillPatternAs(buf.data(), len, 22, m.addr());
+  EXPECT_EQ(Errno(EFAULT), dev_.Write(m.addr(), len, buf.data()));
+  EXPECT_TRUE(HasPattern(m.at(8 * page_), 4 * page_, 21))
+      << "WRITE went on past the failing page";
 }
 
 }  // namespace
