@@ -149,7 +149,8 @@ static unsigned long long counters_init_size(void)
 /// every row.
 fn c_values(t: &Table) -> BTreeMap<String, u64> {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let repo = crate_dir.join("../../..");
+    // The C sources this crate builds (symbolic links in the repository).
+    let c_dir = crate_dir.join("c");
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let src = tmp.join("hmm_mirror_sys_abi.c");
     let exe = tmp.join("hmm_mirror_sys_abi");
@@ -174,8 +175,8 @@ fn c_values(t: &Table) -> BTreeMap<String, u64> {
         .arg(&exe)
         .arg(&src)
         .arg(format!("-I{}", crate_dir.display()))
-        .arg(format!("-I{}", repo.join("abi").display()))
-        .arg(format!("-I{}", repo.join("bindings/c/include").display()))
+        .arg(format!("-I{}", c_dir.join("abi").display()))
+        .arg(format!("-I{}", c_dir.join("include").display()))
         .status()
         .unwrap_or_else(|e| panic!("cannot run the C compiler {cc}: {e}"));
     assert!(status.success(), "{cc} failed on {}", src.display());
