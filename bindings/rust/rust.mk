@@ -6,9 +6,12 @@
 # $(BUILD)/cargo, so the work tree stays clean.
 #
 #   rust              build both crates and the example
-#   rust-host-test    cargo test of everything that needs no device, and
-#                     clippy -D warnings: $(RESULTS)/rust-host.counts
-#                     (part of `make test` through HOST_TEST_TARGETS)
+#   rust-host-test    cargo test of everything that needs no device,
+#                     clippy -D warnings, and the publishing checks of
+#                     tests/rust/package-checks.sh (cargo package of both
+#                     crates, their contents, a docs.rs-like doc build):
+#                     $(RESULTS)/rust-host.counts (part of `make test`
+#                     through HOST_TEST_TARGETS)
 #   rust-vm-build     build the device tests and the example for the VM;
 #                     $(RUST_VM_SUITE) is the suite `make vm-test` runs
 #                     (tests/rust/run-vm-tests.sh, counts in rust.counts)
@@ -41,8 +44,10 @@ rust:
 
 # Host tests: hmm-mirror-sys (ABI layout against the C compiler, bindings
 # up to date, linking), hmm-mirror's unit tests (flags, page states,
-# errors, a missing device), every doc test, then clippy.  hmm-mirror's
-# tests/*.rs need the device: they run in the VM, not here.
+# errors, a missing device), every doc test, then clippy, then the checks
+# that the crates can be published (cargo package, which needs the
+# crates.io index) and documented on docs.rs.  hmm-mirror's tests/*.rs
+# need the device: they run in the VM, not here.
 rust-host-test:
 	@mkdir -p $(RESULTS)
 	@rm -f $(RUST_HOST_LOG) && touch $(RUST_HOST_LOG)
@@ -60,6 +65,9 @@ rust-host-test:
 			r="FAILED. 0 passed; 1 failed"; rc=1; \
 		fi; \
 		echo "test result: $$r; 0 ignored; (clippy --all-targets -D warnings)" | tee -a $(RUST_HOST_LOG); \
+		CARGO="$(CARGO)" CARGO_TARGET_DIR=$(RUST_TARGET_DIR) \
+			tests/rust/package-checks.sh 2>&1 | tee -a $(RUST_HOST_LOG); \
+		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	fi; \
 	set -- $$(tests/rust/libtest-counts.sh $(RUST_HOST_LOG)); \
 	f=$$2; [ $$rc -eq 0 ] || [ $$f -gt 0 ] || f=1; \
