@@ -17,6 +17,8 @@
 #                     (tests/rust/run-vm-tests.sh, counts in rust.counts)
 #   rust-example      run examples/prototype_device.rs in the VM
 #   rust-check        clippy -D warnings and rustfmt --check
+#   rust-msrv         cargo check of everything with the rust-version of
+#                     Cargo.toml (rustup toolchain install <that version>)
 #   rust-bindings     regenerate hmm-mirror-sys/src/bindings.rs (needs
 #                     libclang: apt-get install libclang-dev)
 
@@ -31,7 +33,9 @@ RUST_VM_LIST := $(RUST_TARGET_DIR)/vm-tests.list
 RUST_VM_SUITE := $(RUST_TARGET_DIR)/rust.sh
 RUST_HOST_LOG := $(BUILD)/rust-host-test.log
 
-.PHONY: rust rust-host-test rust-vm-build rust-example rust-check rust-bindings
+RUST_MSRV := $(shell sed -n 's/^rust-version = "\(.*\)"/\1/p' $(RUST_DIR)/Cargo.toml)
+
+.PHONY: rust rust-host-test rust-vm-build rust-example rust-check rust-msrv rust-bindings
 
 HOST_TEST_TARGETS += rust-host-test
 VM_SUITES += $(RUST_VM_SUITE)
@@ -105,6 +109,12 @@ rust-check:
 	$(_rust_need_cargo)
 	$(RUST_CARGO) clippy $(RUST_MANIFEST) --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --manifest-path $(RUST_DIR)/Cargo.toml --all -- --check
+
+rust-msrv:
+	$(_rust_need_cargo)
+	@rustup run $(RUST_MSRV) cargo --version >/dev/null 2>&1 || \
+		{ echo "missing: Rust $(RUST_MSRV) (rustup toolchain install $(RUST_MSRV) --profile minimal)" >&2; exit 1; }
+	CARGO_TARGET_DIR=$(BUILD)/cargo-msrv $(CARGO) +$(RUST_MSRV) check $(RUST_MANIFEST) --workspace --all-targets
 
 rust-bindings:
 	$(_rust_need_cargo)

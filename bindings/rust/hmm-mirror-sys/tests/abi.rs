@@ -255,7 +255,7 @@ fn every_generated_constant_and_field_is_checked() {
 
 #[test]
 fn the_library_links_and_reports_a_missing_node() {
-    let mut m: *mut hmm_mirror = std::ptr::dangling_mut();
+    let mut m: *mut hmm_mirror = std::ptr::NonNull::dangling().as_ptr();
     // SAFETY: a NUL-terminated path and a valid out pointer.
     let ret = unsafe { hmm_mirror_open_path(c"/nonexistent/hmm_mirror".as_ptr(), &mut m) };
     assert_eq!(ret, -2, "-ENOENT");
