@@ -38,7 +38,8 @@ PY_SRCS := $(PY_DIR)/python.mk $(PY_DIR)/pyproject.toml $(PY_DIR)/setup.py \
 export HMM_PYTHON := $(PY_BIN)
 
 .PHONY: python python-host-test python-clean
-python: $(PY_STAMP)
+##@ Build (make with no target builds all)
+python: $(PY_STAMP) ## the Python sdist and abi3 wheel, installed into build/python/venv
 
 # What a release would upload: the sdist, and the wheel built from it (so
 # the sdist is proven to build on its own), installed into a venv of our
@@ -55,7 +56,8 @@ $(PY_STAMP): $(PY_SRCS)
 	$(PY_BIN) -m pip install $(PY_PIP_FLAGS) $(PY_DIST)/*.whl
 	@touch $@
 
-python-host-test: $(PY_STAMP)
+##@ Single suites and test builds
+python-host-test: $(PY_STAMP) ## pytest without a device, wheel checks, mypy --strict (part of make test)
 	@mkdir -p $(RESULTS)
 	@rm -f $(RESULTS)/python-host.counts
 	@PYTHONDONTWRITEBYTECODE=1 HMM_PY_DIST=$(PY_DIST) $(PY_BIN) -m pytest -q tests/python/host \
@@ -66,7 +68,8 @@ python-host-test: $(PY_STAMP)
 # The suite is a script: installing the package is what it needs built.
 $(PY_VM_SUITE): $(PY_STAMP) ;
 
-python-clean:
+##@ Development
+python-clean: ## remove the venv, the dist files and pip's in-tree build files
 	rm -rf $(PY_DIR)/build $(PY_DIR)/src/hmm_mirror.egg-info $(BUILD)/python
 clean: python-clean
 

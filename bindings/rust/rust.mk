@@ -42,7 +42,8 @@ VM_SUITES += $(RUST_VM_SUITE)
 
 _rust_need_cargo = @command -v $(CARGO) >/dev/null || { echo "missing: cargo (install Rust with rustup)" >&2; exit 1; }
 
-rust:
+##@ Build (make with no target builds all)
+rust: ## the Rust crates, their tests and the example (needs cargo)
 	$(_rust_need_cargo)
 	$(RUST_CARGO) build $(RUST_MANIFEST) --workspace --all-targets
 
@@ -52,7 +53,8 @@ rust:
 # that the crates can be published (cargo package, which needs the
 # crates.io index) and documented on docs.rs.  hmm-mirror's tests/*.rs
 # need the device: they run in the VM, not here.
-rust-host-test:
+##@ Single suites and test builds
+rust-host-test: ## cargo test, clippy, cargo package, docs.rs build (part of make test)
 	@mkdir -p $(RESULTS)
 	@rm -f $(RUST_HOST_LOG) && touch $(RUST_HOST_LOG)
 	@rc=0; \
@@ -82,7 +84,7 @@ rust-host-test:
 # The device tests (tests/*.rs of hmm-mirror) and the example, built here
 # and run in the guest by tests/rust/run-vm-tests.sh.  Cargo decides what
 # is stale, so this always runs it.
-rust-vm-build:
+rust-vm-build: ## build the Rust device tests and example for the VM
 	$(_rust_need_cargo)
 	@mkdir -p $(RUST_TARGET_DIR)
 	$(RUST_CARGO) build $(RUST_MANIFEST) -p hmm-mirror --example prototype_device
@@ -101,22 +103,24 @@ $(RUST_VM_SUITE): rust-vm-build
 	@printf '#!/bin/sh\nexec %s %s\n' "$(CURDIR)/tests/rust/run-vm-tests.sh" "$(RUST_VM_LIST)" > $@
 	@chmod +x $@
 
-rust-example: $(MODULE) rust-vm-build
+##@ Demo and tests
+rust-example: $(MODULE) rust-vm-build ## run the Rust prototype device in the VM
 	@scripts/require.sh vm
 	$(VM) --module $(MODULE) -- $(RUST_EXAMPLE)
 
-rust-check:
+##@ Development
+rust-check: ## clippy -D warnings and rustfmt --check
 	$(_rust_need_cargo)
 	$(RUST_CARGO) clippy $(RUST_MANIFEST) --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --manifest-path $(RUST_DIR)/Cargo.toml --all -- --check
 
-rust-msrv:
+rust-msrv: ## cargo check with the crates' rust-version (rustup toolchain)
 	$(_rust_need_cargo)
 	@rustup run $(RUST_MSRV) cargo --version >/dev/null 2>&1 || \
 		{ echo "missing: Rust $(RUST_MSRV) (rustup toolchain install $(RUST_MSRV) --profile minimal)" >&2; exit 1; }
 	CARGO_TARGET_DIR=$(BUILD)/cargo-msrv $(CARGO) +$(RUST_MSRV) check $(RUST_MANIFEST) --workspace --all-targets
 
-rust-bindings:
+rust-bindings: ## regenerate hmm-mirror-sys/src/bindings.rs (libclang)
 	$(_rust_need_cargo)
 	HMM_MIRROR_SYS_BLESS=1 HMM_MIRROR_SYS_REQUIRE_BINDGEN=1 \
 		$(RUST_CARGO) test $(RUST_MANIFEST) -p hmm-mirror-sys --test bindings
