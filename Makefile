@@ -1,4 +1,8 @@
-# hmm-mirror: top-level build.  `make help` lists the targets.
+# hmm-mirror: top-level build.  `make help` lists the targets: it is made
+# from the "## " comments on the rule lines of this file and the fragments
+# (scripts/make-help.awk); `make help-test` fails on a .PHONY target
+# without one.  `make` alone builds what a user needs; test binaries are
+# built by the test targets that run them.
 
 SHELL := /bin/bash
 BUILD ?= $(CURDIR)/build
@@ -21,14 +25,33 @@ RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl /var/cache/hmm-mirror/src/linux-source-*/scripts/checkpatch.pl))
 
-.PHONY: all help setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
+.PHONY: all help help-test setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
 .DEFAULT_GOAL := all
+
+# The headings of `make help`, in this order (fragments add rows to them).
+##@ Build (make with no target builds all)
+##@ Install
+##@ Demo and tests
+##@ Single suites and test builds
+##@ Development
+##@ Custom kernels and benchmarks
+##@ Variables
+##+ KDIR=PATH       kernel build tree (default: the newest installed Debian headers)
+##+ KERNEL=PATH     kernel image the VM boots
+##+ BUILD=DIR       output directory (default: build/)
+##+ VM_TIMEOUT=S    seconds before a hung VM is killed
+##+ DESTDIR, PREFIX, LIBDIR, ...   where make install puts things (packaging/packaging.mk)
+
+# .PHONY targets that `make help` leaves out (help-test checks the rest):
+# the conformance suite's own targets (tests/conformance/conformance.mk;
+# vm-test builds the binaries).
+HELP_HIDDEN := conformance conformance-san conformance-clean
 
 # Suites run inside the VM (GoogleTest binaries, or *.sh / *.py scripts that
 # write $HMM_RESULTS/<name>.counts), and host test targets; every fragment
 # adds its own.
 VM_SUITES :=
-HOST_TEST_TARGETS := unit-test
+HOST_TEST_TARGETS := unit-test help-test
 VM_HUGEPAGES ?= 64
 export VM_HUGEPAGES
 
@@ -47,50 +70,34 @@ include examples/examples.mk
 
 VM_SUITES += $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN)
 
-all: host module
+##@ Build (make with no target builds all)
+# What a user needs: no test binary (the test targets build their own).
+all: lib cli module examples ## library, hmm-mirror tool, module, examples (the default)
 
-help:
-	@echo "make setup      install build and test dependencies (Debian packages)"
-	@echo "make demo       boot the VM, load the module, run a mirror session"
-	@echo "make test       host unit tests + conformance suite in the VM"
-	@echo "make module     build hmm_mirror.ko for KDIR=$(KDIR)"
-	@echo "make host       build the host library and test binaries"
-	@echo "make fuzz       run the core fuzzers for FUZZ_SECONDS (600)"
-	@echo "make check      checkpatch --strict, sparse and W=1 on kmod/ and core/"
-	@echo "make torture    seeded chaos run in the VM (SEED=1 SECONDS=600 WORKERS=2)"
-	@echo "make install    module (+depmod), udev rule, library, header, .pc, hmm-mirror tool"
-	@echo "make uninstall  remove what make install put in place"
-	@echo "make dkms-test  dkms add/build/remove against the installed headers"
-	@echo "make rust-example  run the Rust prototype device in the VM"
-	@echo "make kernel     build the custom kernel (DEVICE_PRIVATE, TEST_HMM) for make bench"
-	@echo "make bench      hmm_mirror vs the kernel's test_hmm on the custom kernel"
-	@echo "make kernel-debug  the custom kernel plus KASAN, lockdep, kmemleak, DEBUG_VM"
-	@echo "make test-debug    the VM suites on the debug kernel (kmemleak scan at the end)"
-	@echo "make clean      remove $(BUILD)"
-	@echo "Variables: KDIR= kernel build tree, KERNEL= kernel image for the VM,"
-	@echo "           VM_TIMEOUT= seconds before a hung VM is killed"
-
-setup:
+setup: ## install the Debian packages the build and the tests need
 	scripts/setup.sh
 
-host: $(CORE_LIB) $(CORE_SAN_LIB) $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN) $(EXAMPLES)
+# Every host binary, test binaries included (the fragments add theirs);
+# not the module, so it needs no kernel headers.
+host: lib cli examples $(CORE_LIB) $(CORE_SAN_LIB) $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN) ## lib, cli, examples and every host test binary (plain and ASan/UBSan)
 
 # The module is built in a per-kernel copy of the sources, so builds for
 # several kernels never share objects and the source tree stays clean.
-module: $(MODULE)
+module: $(MODULE) ## hmm_mirror.ko for KDIR's kernel
 $(MODULE): $(MODULE_SRCS)
 	@scripts/require.sh kdir
 	@rm -rf $(MODULE_DIR) && mkdir -p $(MODULE_DIR)
 	@cp -r kmod core abi $(MODULE_DIR)/
 	$(MAKE) -C $(KDIR) M=$(MODULE_DIR)/kmod W=1 modules
 
+##@ Demo and tests
 # test and demo install what is missing first, then start a new make so that
 # KDIR and KERNEL are found even on a machine that had no kernel before.
-test:
+test: ## setup, then every suite: host tests, then one VM boot
 	@scripts/setup.sh
 	@$(MAKE) --no-print-directory run-tests
 
-run-tests:
+run-tests: ## make test without the setup step
 	@scripts/require.sh host kdir vm
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	@start=$$(date +%s); \
@@ -102,11 +109,11 @@ run-tests:
 	echo "make test: $$(( $$(date +%s) - start )) s"; \
 	python3 tests/report.py $(RESULTS) && [ $$u -eq 0 ] && [ $$v -eq 0 ] && [ $$s -eq 0 ]
 
-host-test: $(HOST_TEST_TARGETS)
+host-test: $(HOST_TEST_TARGETS) ## the host suites of make test (no VM)
 
 # Every VM suite (conformance plain and under ASan/UBSan, library, CLI, ...)
 # inside one VM boot with two NUMA nodes and reserved huge pages.
-vm-test: $(MODULE) $(VM_SUITES)
+vm-test: $(MODULE) $(VM_SUITES) ## the VM suites of make test, in one VM boot
 	@scripts/require.sh vm
 	@mkdir -p $(RESULTS)/vm
 	@$(VM) --numa --module $(MODULE) --scratch $(RESULTS)/vm -- \
@@ -115,7 +122,7 @@ vm-test: $(MODULE) $(VM_SUITES)
 		  echo "0 1 0" > $(RESULTS)/vm-runner.counts; exit $$rc; }
 
 # The runner's own checks: exit status, kernel-log scan, timeout, mounts.
-vm-selftest:
+vm-selftest: ## the VM runner's own checks (part of make test)
 	@scripts/require.sh vm
 	@mkdir -p $(RESULTS)
 	@tests/vm/selftest.sh | tee $(BUILD)/vm-selftest.log; rc=$${PIPESTATUS[0]}; \
@@ -125,19 +132,28 @@ vm-selftest:
 	[ -s $(RESULTS)/vm-selftest.counts ] || echo "0 1 0" > $(RESULTS)/vm-selftest.counts; \
 	exit $$rc
 
-demo:
+demo: ## setup, then boot the VM, load the module, run a mirror session
 	@scripts/setup.sh
 	@$(MAKE) --no-print-directory demo-run
 
-demo-run: $(MODULE) $(DEMO_BIN)
+demo-run: $(MODULE) $(DEMO_BIN) ## make demo without the setup step
 	@scripts/require.sh vm
 	$(VM) --module $(MODULE) -- $(DEMO_BIN)
 
-check: $(MODULE)
+##@ Development
+check: $(MODULE) ## checkpatch --strict, sparse and W=1 on kmod/ and core/
 	@test -n "$(CHECKPATCH)" || { echo "missing: checkpatch.pl (apt-get install linux-source-6.1 and unpack it)"; exit 1; }
 	perl $(CHECKPATCH) --no-tree --strict --terse -f kmod/*.c kmod/*.h core/*.c core/*.h
 	$(MAKE) -C $(KDIR) M=$(MODULE_DIR)/kmod W=1 C=2 modules 2>&1 | tee $(BUILD)/check.log
 	@! grep -E "warning|error" $(BUILD)/check.log
 
-clean:
+help: ## this list
+	@awk -f scripts/make-help.awk $(MAKEFILE_LIST)
+
+# Part of make test: every .PHONY target is in make help.
+help-test: ## check that make help lists every target
+	@mkdir -p $(RESULTS)
+	@scripts/make-help-check.sh "$(MAKE)" $(RESULTS)/make_help.counts
+
+clean: ## remove the build directory
 	rm -rf $(BUILD)

@@ -23,10 +23,11 @@ BENCH_UAPI := $(firstword $(wildcard $(KDIR)/source/lib/test_hmm_uapi.h \
 
 .PHONY: kernel kernel-debug test-debug bench bench-bin
 
-kernel:
+##@ Custom kernels and benchmarks
+kernel: ## build the project kernel (DEVICE_PRIVATE, TEST_HMM) for make bench
 	@scripts/kernel/build-kernel.sh default
 
-kernel-debug:
+kernel-debug: ## the project kernel plus KASAN, lockdep, kmemleak, DEBUG_VM
 	@scripts/kernel/build-kernel.sh debug
 
 # KASAN and lockdep make TCG several times slower: a long timeout.
@@ -36,7 +37,7 @@ kernel-debug:
 # kernel"): that report, and only that one, is not a failure.
 TEST_DEBUG_KNOWN_WARNINGS := at include/linux/fs\.h:[0-9]+ hugetlb_split\+
 
-test-debug:
+test-debug: ## the VM suites on the debug kernel (kmemleak scan at the end)
 	@env=$$(scripts/kernel/build-kernel.sh --print-env debug) || \
 		{ echo "missing: the debug kernel (run 'make kernel-debug' first, ~1 h)"; exit 1; }; \
 	eval "$$env"; export VM_MODDIR; \
@@ -47,10 +48,10 @@ test-debug:
 	echo "make test-debug: $$(( $$(date +%s) - start )) s on $$KERNEL"; \
 	python3 tests/report.py $(RESULTS) && [ $$rc -eq 0 ]
 
-bench:
+bench: ## hmm_mirror vs the kernel's test_hmm on the project kernel
 	@bench/run-bench.sh
 
-bench-bin: $(BENCH_BIN)
+bench-bin: $(BENCH_BIN) ## only build the benchmark program
 $(BENCH_BIN): bench/hmm_bench.c abi/hmm_mirror.h
 	@test -n "$(BENCH_UAPI)" || { echo "missing: lib/test_hmm_uapi.h (run 'make kernel' first)"; exit 1; }
 	@mkdir -p $(BENCH_DIR)

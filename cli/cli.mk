@@ -7,7 +7,8 @@
 #                   (RUNPATH $ORIGIN/../lib: finds $(BUILD)/lib in the build
 #                   tree and $(PREFIX)/lib once installed)
 #   CLI_TARGET_BIN  $(BUILD)/tests/cli_target, the process the tests watch
-#   cli             build both
+#                   (built by `make host` and by the VM suite's rule)
+#   cli             build the tool
 #   CLI_UNIT_BIN    host unit tests of the tool's helpers; cli-unit-test runs
 #                   them (results in $(RESULTS)/cli_unit.json)
 #   install-cli, uninstall-cli   the tool under DESTDIR + PREFIX/bin
@@ -30,8 +31,9 @@ CLI_TARGET_BIN := $(BUILD)/tests/cli_target
 CLI_TEST := tests/cli/cli_test.py
 
 .PHONY: cli install-cli uninstall-cli
-cli: $(CLI_BIN) $(CLI_TARGET_BIN)
-host: cli
+##@ Build (make with no target builds all)
+cli: $(CLI_BIN) ## the hmm-mirror tool (build/bin/hmm-mirror)
+host: cli $(CLI_TARGET_BIN)
 
 $(BUILD)/cli/%.o: $(CLI_DIR)/%.c
 	@mkdir -p $(@D)
@@ -63,7 +65,8 @@ $(CLI_UNIT_BIN): $(CLI_UNIT_OBJS) $(LIBHMM_A)
 	$(CXX) -pthread -o $@ $(CLI_UNIT_OBJS) $(LIBHMM_A) $(LIBHMM_TEST_LDLIBS)
 
 .PHONY: cli-unit-test
-cli-unit-test: $(CLI_UNIT_BIN)
+##@ Single suites and test builds
+cli-unit-test: $(CLI_UNIT_BIN) ## the tool's host unit tests (part of make test)
 	@mkdir -p $(RESULTS)
 	$(CLI_UNIT_BIN) --gtest_output=json:$(RESULTS)/cli_unit.json
 
@@ -76,11 +79,12 @@ VM_SUITES += $(CLI_TEST)
 export HMM_CLI := $(CLI_BIN)
 export HMM_CLI_TARGET := $(CLI_TARGET_BIN)
 
-install-cli: $(CLI_BIN)
+##@ Install
+install-cli: $(CLI_BIN) ## only the hmm-mirror tool
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/hmm-mirror
 
-uninstall-cli:
+uninstall-cli: ## remove it
 	rm -f $(DESTDIR)$(BINDIR)/hmm-mirror
 
 -include $(CLI_OBJS:.o=.d) $(BUILD)/cli/tests/cli_unit_test.d

@@ -27,8 +27,9 @@ CORE_LIB := $(BUILD)/core/libhmm_core.a
 CORE_SAN_LIB := $(BUILD)/core-san/libhmm_core.a
 
 .PHONY: core core-san
-core: $(CORE_LIB)
-core-san: $(CORE_SAN_LIB)
+##@ Single suites and test builds
+core: $(CORE_LIB) ## the core as a host library (for the unit tests)
+core-san: $(CORE_SAN_LIB) ## the same under ASan + UBSan
 
 $(BUILD)/core/%.o: $(CORE_DIR)/%.c
 	@mkdir -p $(@D)

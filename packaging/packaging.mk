@@ -44,23 +44,24 @@ DKMS_FILES := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild core/core_env.h \
 	uninstall-udev dkms-src install-dkms uninstall-dkms dkms-test \
 	packaging-test
 
-install: install-lib install-cli install-module install-udev
-uninstall: uninstall-lib uninstall-cli uninstall-module uninstall-udev
+##@ Install
+install: install-lib install-cli install-module install-udev ## library, header, .pc, tool, module (+depmod), udev rule (+group)
+uninstall: uninstall-lib uninstall-cli uninstall-module uninstall-udev ## remove what make install put in place
 
-install-module: $(MODULE)
+install-module: $(MODULE) ## only hmm_mirror.ko (+depmod)
 	@test -n "$(KREL)" || { echo "install-module: no kernel release (KDIR='$(KDIR)')"; exit 1; }
 	install -d $(DESTDIR)$(MODULEDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(MODULEDIR)/hmm_mirror.ko
 	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KREL); \
 	else echo "install-module: DESTDIR set, run 'depmod -a $(KREL)' on the target"; fi
 
-uninstall-module:
+uninstall-module: ## remove it
 	rm -f $(DESTDIR)$(MODULEDIR)/hmm_mirror.ko
 	-rmdir $(DESTDIR)$(MODULEDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ -n "$(KREL)" ] && [ -d /lib/modules/$(KREL) ]; then \
 		depmod -a $(KREL); fi
 
-install-udev:
+install-udev: ## only the udev rule (+ the hmm_mirror group)
 	install -d $(DESTDIR)$(UDEVRULESDIR)
 	install -m 0644 $(UDEV_RULE) $(DESTDIR)$(UDEVRULESDIR)/
 	@if [ -z "$(DESTDIR)" ]; then \
@@ -72,30 +73,31 @@ install-udev:
 		fi; \
 	fi
 
-uninstall-udev:
+uninstall-udev: ## remove it
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/$(notdir $(UDEV_RULE))
 	@if [ -z "$(DESTDIR)" ] && command -v udevadm >/dev/null && [ -d /run/udev ]; then \
 		udevadm control --reload-rules; fi
 
-dkms-src:
+dkms-src: ## stage the module's DKMS source tree (/usr/src/hmm-mirror-VERSION)
 	install -d $(DESTDIR)$(DKMS_SRCDIR)/kmod $(DESTDIR)$(DKMS_SRCDIR)/core \
 		$(DESTDIR)$(DKMS_SRCDIR)/abi
 	for f in $(DKMS_FILES); do install -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f || exit 1; done
 	sed 's|@VERSION@|$(HMM_MIRROR_VERSION)|' packaging/dkms.conf.in \
 		> $(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
 
-install-dkms: dkms-src
+install-dkms: dkms-src ## the DKMS source tree, added to dkms and installed for KDIR's kernel
 	@if [ -z "$(DESTDIR)" ]; then \
 		dkms add -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) && \
 		dkms install -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) -k $(KREL); \
 	else echo "install-dkms: DESTDIR set, run 'dkms add -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION)' on the target"; fi
 
-uninstall-dkms:
+uninstall-dkms: ## dkms remove, and the source tree
 	-@if [ -z "$(DESTDIR)" ]; then dkms remove -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) --all; fi
 	rm -rf $(DESTDIR)$(DKMS_SRCDIR)
 
 # The real thing, then undone: needs root, dkms and KDIR's headers.
-dkms-test:
+##@ Single suites and test builds
+dkms-test: ## dkms add and build for KDIR's kernel, then remove (root, dkms)
 	@command -v dkms >/dev/null || { echo "dkms-test: dkms is not installed (apt-get install dkms)"; exit 1; }
 	@test ! -e $(DKMS_SRCDIR) || { echo "dkms-test: $(DKMS_SRCDIR) exists already; 'make uninstall-dkms' first"; exit 1; }
 	@$(MAKE) --no-print-directory dkms-src DESTDIR=
@@ -111,7 +113,7 @@ dkms-test:
 	rm -rf $(DKMS_SRCDIR); \
 	exit $$rc
 
-packaging-test: $(LIBHMM_SO) $(LIBHMM_A) $(CLI_BIN) $(MODULE)
+packaging-test: $(LIBHMM_SO) $(LIBHMM_A) $(CLI_BIN) $(MODULE) ## install and uninstall into a staging DESTDIR (part of make test)
 	@mkdir -p $(RESULTS)
 	@packaging/tests/install-test.sh "$(MAKE)" $(BUILD)/stage $(KDIR) $(KREL) \
 		$(HMM_MIRROR_VERSION) $(LIBHMM_VERSION) $(RESULTS)/packaging_install.counts

@@ -16,10 +16,19 @@ PACKAGES=(
 	kmod	
 	sparse	
 	python3
+	python3-venv
 	libclang-dev
 	clang-14
 	libclang-rt-14-dev
 )
+
+# Rust is not taken from Debian: bookworm's cargo (1.63) is older than the
+# crates' rust-version (bindings/rust/Cargo.toml).  Say so, do not fail:
+# only the Rust suites need it.
+if ! command -v cargo >/dev/null 2>&1; then
+	echo "setup: cargo not found; the Rust suites need Rust 1.82 or newer, from rustup:" >&2
+	echo "setup:   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt" >&2
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

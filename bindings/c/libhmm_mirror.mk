@@ -46,7 +46,8 @@ LIBHMM_LDFLAGS := -L$(LIBHMM_LIBDIR)
 LIBHMM_LDLIBS := -lhmm_mirror
 
 .PHONY: lib lib-unit-test install-lib uninstall-lib
-lib: $(LIBHMM_SO) $(LIBHMM_SO_LINKS) $(LIBHMM_A)
+##@ Build (make with no target builds all)
+lib: $(LIBHMM_SO) $(LIBHMM_SO_LINKS) $(LIBHMM_A) ## libhmm_mirror, shared and static (build/lib/)
 host: lib
 
 $(BUILD)/libhmm_mirror/obj/%.o: $(LIBHMM_DIR)/src/%.c
@@ -137,7 +138,8 @@ host: $(LIBHMM_UNIT_BIN) $(LIBHMM_UNIT_SAN_BIN) $(LIBHMM_VM_BIN)
 VM_SUITES += $(LIBHMM_VM_BIN)
 HOST_TEST_TARGETS += lib-unit-test
 
-lib-unit-test: $(LIBHMM_UNIT_BIN) $(LIBHMM_UNIT_SAN_BIN) $(LIBHMM_SO) $(LIBHMM_A)
+##@ Single suites and test builds
+lib-unit-test: $(LIBHMM_UNIT_BIN) $(LIBHMM_UNIT_SAN_BIN) $(LIBHMM_SO) $(LIBHMM_A) ## libhmm_mirror's host tests and symbol check (part of make test)
 	@mkdir -p $(RESULTS)
 	@rc=0; \
 	$(LIBHMM_UNIT_BIN) --gtest_output=json:$(RESULTS)/libhmm_mirror_unit.json || rc=1; \
@@ -150,7 +152,8 @@ lib-unit-test: $(LIBHMM_UNIT_BIN) $(LIBHMM_UNIT_SAN_BIN) $(LIBHMM_SO) $(LIBHMM_A
 # --- install ----------------------------------------------------------------
 
 # PREFIX, LIBDIR, INCLUDEDIR, PKGCONFIGDIR: packaging/packaging.mk.
-install-lib: $(LIBHMM_SO) $(LIBHMM_A)
+##@ Install
+install-lib: $(LIBHMM_SO) $(LIBHMM_A) ## only the library, header and pkg-config file
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/hmm_mirror \
 		$(DESTDIR)$(PKGCONFIGDIR)
 	install -m 0755 $(LIBHMM_SO) $(DESTDIR)$(LIBDIR)/
@@ -163,7 +166,7 @@ install-lib: $(LIBHMM_SO) $(LIBHMM_A)
 		$(LIBHMM_DIR)/libhmm_mirror.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libhmm_mirror.pc
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
-uninstall-lib:
+uninstall-lib: ## remove them
 	rm -f $(DESTDIR)$(LIBDIR)/$(notdir $(LIBHMM_SO)) \
 		$(DESTDIR)$(LIBDIR)/$(LIBHMM_SONAME) \
 		$(DESTDIR)$(LIBDIR)/libhmm_mirror.so \

@@ -25,7 +25,11 @@ class SdistWithLibrary(sdist):
         shutil.copy2(ffibuild.ABI_DIR / "hmm_mirror.h", vendor / "abi")
 
 
+# cffi builds the extension against the stable ABI (Py_LIMITED_API,
+# hmm_mirror/_hmm_mirror_cffi.abi3.so); the wheel says so, so that one wheel
+# installs on every CPython from requires-python's 3.9 up.
 setup(
     cffi_modules=["ffibuild.py:ffibuilder"],
     cmdclass={"sdist": SdistWithLibrary},
+    options={"bdist_wheel": {"py_limited_api": "cp39"}},
 )

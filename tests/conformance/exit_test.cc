@@ -327,15 +327,20 @@ TEST_F(ExitEventsTest, ClosingOnTheReleaseWhileTheProcessStillExitsIsSafe) {
   EXPECT_TRUE(after.Open().empty()) << "the module still works";
 }
 
+// Binds @m to process @pid's address space and asks for every event.
+void AttachWithEvents(const Mirror& m, pid_t pid) {
+  const int pidfd = PidfdOpen(pid);
+  ASSERT_GE(pidfd, 0) << std::strerror(errno);
+  ASSERT_EQ(kSuccess, m.Attach(pidfd));
+  close(pidfd);
+  ASSERT_EQ(kSuccess, m.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+}
+
 TEST_F(ExitEventsTest, AttachedChildExits) {
   HMM_REQUIRE_FEATURES(dev_, HMM_MIRROR_FEAT_ATTACH);
   TargetProcess t(4 * page_, 2);
   ASSERT_TRUE(t.ok());
-  const int pidfd = PidfdOpen(t.pid());
-  ASSERT_GE(pidfd, 0);
-  ASSERT_EQ(kSuccess, dev_.Attach(pidfd));
-  close(pidfd);
-  ASSERT_EQ(kSuccess, dev_.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  ASSERT_NO_FATAL_FAILURE(AttachWithEvents(dev_, t.pid()));
   ASSERT_EQ(kSuccess, dev_.Fault(t.addr(), 4 * page_, HMM_MIRROR_FAULT_WRITE));
   ASSERT_EQ(t.Exit(), 0);
   ASSERT_GT(PollFd(dev_.fd(), POLLIN, kReplyTimeoutMs), 0);
@@ -380,11 +385,7 @@ TEST_F(ExitEventsTest, AttachedChildKilledWhileTheDeviceMapsNothing) {
   HMM_REQUIRE_FEATURES(dev_, HMM_MIRROR_FEAT_ATTACH);
   TargetProcess t(4 * page_, 4);
   ASSERT_TRUE(t.ok());
-  const int pidfd = PidfdOpen(t.pid());
-  ASSERT_GE(pidfd, 0);
-  ASSERT_EQ(kSuccess, dev_.Attach(pidfd));
-  close(pidfd);
-  ASSERT_EQ(kSuccess, dev_.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+  ASSERT_NO_FATAL_FAILURE(AttachWithEvents(dev_, t.pid()));
   ASSERT_EQ(0, kill(t.pid(), SIGKILL));
   EXPECT_EQ(t.Reap(), 128 + SIGKILL);
   ExpectReleasedAfterExit(dev_, t.addr(), 4 * page_);
@@ -437,11 +438,7 @@ TEST_F(ExitEventsTest, AttachedChildExitsWhileCommandsAreInFlight) {
     ASSERT_TRUE(t.ok());
     Mirror m;
     ASSERT_TRUE(m.Open().empty());
-    const int pidfd = PidfdOpen(t.pid());
-    ASSERT_GE(pidfd, 0);
-    ASSERT_EQ(kSuccess, m.Attach(pidfd));
-    close(pidfd);
-    ASSERT_EQ(kSuccess, m.SetEvents(HMM_MIRROR_EVENT_ALL_REASONS));
+    ASSERT_NO_FATAL_FAILURE(AttachWithEvents(m, t.pid()));
     std::atomic<bool> stop{false};
     std::atomic<int> unexpected{0}, last_unexpected{0};
     std::vector<std::thread> threads;

@@ -70,10 +70,12 @@ define fuzz_run
 	fi
 endef
 
-fuzz-test: $(FUZZ_BINS)
+##@ Single suites and test builds
+fuzz-test: $(FUZZ_BINS) ## each core fuzzer for FUZZ_TEST_SECONDS (30; part of make test)
 	@rc=0; $(foreach n,$(FUZZ_NAMES),$(call fuzz_run,$(n),$(FUZZ_TEST_SECONDS));) exit $$rc
 
-fuzz: $(FUZZ_BINS)
+##@ Development
+fuzz: $(FUZZ_BINS) ## each core fuzzer for FUZZ_SECONDS (600), growing build/fuzz/
 	@rc=0; $(foreach n,$(FUZZ_NAMES),$(call fuzz_run,$(n),$(FUZZ_SECONDS));) exit $$rc
 
 -include $(FUZZ_OBJ_DIR)/*.d

@@ -22,7 +22,7 @@ export HMM_TORTURE_SECONDS := $(TORTURE_TEST_SECONDS)
 VM_SUITES += tests/torture/torture.sh
 
 .PHONY: torture torture-bin
-torture-bin: $(TORTURE_BIN)
+torture-bin: $(TORTURE_BIN) ## build hmm-torture (tests/torture/torture.cc)
 $(TORTURE_BIN): tests/torture/torture.cc abi/hmm_mirror.h
 	@mkdir -p $(@D)
 	$(CXX) $(TORTURE_CXXFLAGS) -Iabi -o $@ $<
@@ -30,7 +30,7 @@ $(TORTURE_BIN): tests/torture/torture.cc abi/hmm_mirror.h
 # The VM suite needs the binary built first.
 vm-test: $(TORTURE_BIN)
 
-torture: $(MODULE) $(TORTURE_BIN)
+torture: $(MODULE) $(TORTURE_BIN) ## seeded chaos run in the VM: SEED=1 SECONDS=600 WORKERS=2
 	@scripts/require.sh vm
 	$(VM) --numa --module $(MODULE) --timeout $$(( $(SECONDS) * 2 + 300 )) -- \
 		$(TORTURE_BIN) --seed $(SEED) --seconds $(SECONDS) \

@@ -27,7 +27,8 @@ UNIT_BIN := $(BUILD)/tests/dpt_unit
 UNIT_SAN_BIN := $(BUILD)/tests/dpt_unit_san
 
 .PHONY: unit unit-test
-unit: $(UNIT_BIN) $(UNIT_SAN_BIN)
+##@ Single suites and test builds
+unit: $(UNIT_BIN) $(UNIT_SAN_BIN) ## build the core unit tests (plain and ASan/UBSan)
 
 $(BUILD)/tests/unit/%.o: $(UNIT_DIR)/%.cc
 	@mkdir -p $(@D)
@@ -46,7 +47,7 @@ $(UNIT_SAN_BIN): $(UNIT_SAN_OBJS) $(CORE_SAN_LIB)
 	$(CXX) $(CORE_SAN_FLAGS) -o $@ $(UNIT_SAN_OBJS) $(CORE_SAN_LIB) \
 		$(UNIT_LDLIBS)
 
-unit-test: $(UNIT_BIN) $(UNIT_SAN_BIN)
+unit-test: $(UNIT_BIN) $(UNIT_SAN_BIN) ## run them (part of make test)
 	@mkdir -p $(UNIT_RESULTS)
 	@rc=0; \
 	$(UNIT_BIN) --gtest_output=json:$(UNIT_RESULTS)/unit.json || rc=1; \

@@ -24,7 +24,7 @@ class ToyDevice:
     def __init__(self, mirror: hm.Mirror) -> None:
         self.m = mirror
         self.ps = mirror.page_size
-        self.ptes: dict = {}  # page address -> hm.PageState
+        self.ptes: dict[int, hm.PageState] = {}  # page address -> state
 
     def access(self, addr: int, pages: int, write: bool) -> None:
         """A device access: fault the pages in, record what got mapped."""
@@ -39,7 +39,7 @@ class ToyDevice:
         for i, state in enumerate(self.m.query(addr, pages * self.ps)):
             self.ptes[addr + i * self.ps] = state
 
-    def sync(self) -> list:
+    def sync(self) -> list[hm.Event]:
         """Apply the queued invalidations: drop the entries they name."""
         events = list(self.m.events(timeout=0))
         for ev in events:
@@ -49,7 +49,7 @@ class ToyDevice:
                 del self.ptes[page]
         return events
 
-    def states(self, addr: int, pages: int) -> list:
+    def states(self, addr: int, pages: int) -> list[hm.PageState]:
         return [self.ptes.get(addr + i * self.ps, hm.PageState(0)) for i in range(pages)]
 
 
@@ -65,8 +65,8 @@ def step(dev: ToyDevice, title: str, addr: int) -> bool:
     for ev in events:
         print(f"   event {ev}")
     print(f"   {'pages':<8}{'device page table (Python)':<30}module QUERY")
-    for (a, b), run in itertools.groupby(range(PAGES), key=lambda i: (ours[i], theirs[i])):
-        run = list(run)
+    for (a, b), group in itertools.groupby(range(PAGES), key=lambda i: (ours[i], theirs[i])):
+        run = list(group)
         pages = f"{run[0]}-{run[-1]}" if len(run) > 1 else f"{run[0]}"
         print(f"   {pages:<8}{a.describe():<30}{b.describe()}")
     ok = ours == theirs
@@ -81,7 +81,10 @@ def main() -> int:
         ps = m.page_size
         addr = target.mmap(PAGES * ps, fill=0x11)   # private, read-write
         print(f"target pid {target.pid}: {target.find_mapping(addr)}")
-        page = lambda i: addr + i * ps              # noqa: E731
+
+        def page(i: int) -> int:
+            """The address of page i of the target's mapping."""
+            return addr + i * ps
 
         dev.access(addr, PAGES, write=True)
         results.append(step(dev, "1. device maps 16 pages for write", addr))

@@ -1,13 +1,19 @@
 //! Builds libhmm_mirror, the C library every binding of hmm-mirror sits on.
 //!
-//! By default the library is compiled from the repository's own sources
-//! (bindings/c/src, with abi/ and bindings/c/include) with the `cc` crate
-//! and linked statically, so a Rust program needs nothing installed.
+//! By default the library is compiled from its C sources with the `cc`
+//! crate and linked statically, so a Rust program needs nothing installed.
+//! The sources are under `c/` in this crate: in the repository `c/src`,
+//! `c/include` and `c/abi` are symbolic links to bindings/c/src,
+//! bindings/c/include and abi/, and `cargo package` stores the files they
+//! point to, so the published crate builds the same way from its copy.
 //!
 //! With the `pkg-config` feature, or `HMM_MIRROR_SYS_PKG_CONFIG=1` in the
 //! environment, an installed libhmm_mirror (`make install-lib`) is found
 //! through pkg-config instead and linked dynamically
 //! (`HMM_MIRROR_SYS_STATIC=1`: statically).
+//!
+//! On docs.rs (`DOCS_RS` set) nothing is compiled or linked: rustdoc needs
+//! only the declarations in src/bindings.rs.
 //!
 //! Dependents get the header directory as `DEP_HMM_MIRROR_INCLUDE`.
 
@@ -38,22 +44,24 @@ fn from_pkg_config() {
     }
 }
 
-fn from_sources(repo: &Path) {
-    let src = repo.join("bindings/c/src");
-    let include = repo.join("bindings/c/include");
-    let abi = repo.join("abi");
+fn from_sources(c: &Path) {
+    let src = c.join("src");
+    let include = c.join("include");
+    let abi = c.join("abi");
     if !src.join("handle.c").is_file() || !abi.join("hmm_mirror.h").is_file() {
         panic!(
-            "hmm-mirror-sys: the libhmm_mirror sources are not at {} (this \
-             crate builds them from the hmm-mirror repository).  Outside \
-             the repository, install the library (`make install-lib`) and \
-             enable the `pkg-config` feature or set HMM_MIRROR_SYS_PKG_CONFIG=1.",
+            "hmm-mirror-sys: the libhmm_mirror sources are not at {} (in \
+             the repository, c/src, c/include and c/abi are symbolic links \
+             to bindings/c/src, bindings/c/include and abi/: a checkout \
+             without symbolic links cannot build them).  Or install the \
+             library (`make install-lib`) and enable the `pkg-config` \
+             feature or set HMM_MIRROR_SYS_PKG_CONFIG=1.",
             src.display()
         );
     }
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&src)
-        .expect("read bindings/c/src")
-        .map(|e| e.expect("read bindings/c/src").path())
+        .expect("read c/src")
+        .map(|e| e.expect("read c/src").path())
         .filter(|p| p.extension().is_some_and(|x| x == "c"))
         .collect();
     sources.sort();
@@ -84,10 +92,14 @@ fn from_sources(repo: &Path) {
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
+    if env::var_os("DOCS_RS").is_some() {
+        return;
+    }
     if env::var_os("CARGO_FEATURE_PKG_CONFIG").is_some() || env_flag("HMM_MIRROR_SYS_PKG_CONFIG") {
         from_pkg_config();
         return;
     }
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    from_sources(&manifest.join("../../.."));
+    from_sources(&manifest.join("c"));
 }

@@ -25,13 +25,16 @@ import signal
 import subprocess
 import sys
 import time
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import (IO, Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union,
+                    overload)
 
 from ._hmm_mirror_cffi import ffi, lib
 from .errors import TargetExitedError
 from .maps import Mapping, find_mapping, read_maps
 
 __all__ = ["Target", "ScriptedTarget", "spawn_target", "prot_flags"]
+
+_T = TypeVar("_T", bound="Target")
 
 
 def prot_flags(prot: Union[str, int]) -> int:
@@ -61,7 +64,7 @@ class Target:
         self._proc = proc
         self.pid: int = proc.pid
 
-    def __enter__(self) -> "Target":
+    def __enter__(self: _T) -> _T:  # a ScriptedTarget's is one too
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -372,6 +375,16 @@ def _close_fds_except(keep: Sequence[int]) -> None:
                 os.close(fd)
             except OSError:
                 pass
+
+
+@overload
+def spawn_target(argv: None = None, *, method: str = "fork",
+                 **popen_kwargs: Any) -> ScriptedTarget: ...
+
+
+@overload
+def spawn_target(argv: Sequence[str], *, method: str = "fork",
+                 **popen_kwargs: Any) -> Target: ...
 
 
 def spawn_target(argv: Optional[Sequence[str]] = None, *, method: str = "fork",

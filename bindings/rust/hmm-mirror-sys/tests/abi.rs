@@ -149,7 +149,8 @@ static unsigned long long counters_init_size(void)
 /// every row.
 fn c_values(t: &Table) -> BTreeMap<String, u64> {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let repo = crate_dir.join("../../..");
+    // The C sources this crate builds (symbolic links in the repository).
+    let c_dir = crate_dir.join("c");
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let src = tmp.join("hmm_mirror_sys_abi.c");
     let exe = tmp.join("hmm_mirror_sys_abi");
@@ -174,8 +175,8 @@ fn c_values(t: &Table) -> BTreeMap<String, u64> {
         .arg(&exe)
         .arg(&src)
         .arg(format!("-I{}", crate_dir.display()))
-        .arg(format!("-I{}", repo.join("abi").display()))
-        .arg(format!("-I{}", repo.join("bindings/c/include").display()))
+        .arg(format!("-I{}", c_dir.join("abi").display()))
+        .arg(format!("-I{}", c_dir.join("include").display()))
         .status()
         .unwrap_or_else(|e| panic!("cannot run the C compiler {cc}: {e}"));
     assert!(status.success(), "{cc} failed on {}", src.display());
@@ -254,7 +255,7 @@ fn every_generated_constant_and_field_is_checked() {
 
 #[test]
 fn the_library_links_and_reports_a_missing_node() {
-    let mut m: *mut hmm_mirror = std::ptr::dangling_mut();
+    let mut m: *mut hmm_mirror = std::ptr::NonNull::dangling().as_ptr();
     // SAFETY: a NUL-terminated path and a valid out pointer.
     let ret = unsafe { hmm_mirror_open_path(c"/nonexistent/hmm_mirror".as_ptr(), &mut m) };
     assert_eq!(ret, -2, "-ENOENT");
