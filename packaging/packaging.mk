@@ -21,9 +21,8 @@
 # are skipped when it is set), PREFIX (/usr/local), BINDIR, LIBDIR,
 # INCLUDEDIR, PKGCONFIGDIR, UDEVRULESDIR (/etc/udev/rules.d; packages use
 # /usr/lib/udev/rules.d), MODULEDIR (/lib/modules/<release>/extra),
-# HMM_MIRROR_VERSION (the project version: the tool and dkms).
-
-HMM_MIRROR_VERSION ?= 0.1.0
+# The project version HMM_MIRROR_VERSION (the tool, the module, dkms) comes
+# from the file VERSION (top-level Makefile).
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -38,7 +37,7 @@ UDEV_RULE := packaging/99-hmm-mirror.rules
 # What the module build needs, and nothing else (see kmod/Kbuild).
 DKMS_FILES := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild core/core_env.h \
 	core/dpt.c core/dpt.h core/event_queue.c core/event_queue.h \
-	abi/hmm_mirror.h
+	abi/hmm_mirror.h VERSION
 
 .PHONY: install uninstall install-module uninstall-module install-udev \
 	uninstall-udev dkms-src install-dkms uninstall-dkms dkms-test \
