@@ -18,9 +18,15 @@ KREL := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/g
 KERNEL ?= $(if $(KREL),/boot/vmlinuz-$(KREL))
 export KDIR KERNEL
 
+# The project version (the tool, the module's MODULE_VERSION, dkms, the man
+# pages) has one home, the file VERSION: kmod/Kbuild reads it too, so the
+# module gets the same version however it is built (make module, DKMS, or
+# make -C KDIR M=$PWD/kmod).  Edit VERSION to change it.
+override HMM_MIRROR_VERSION := $(shell cat $(CURDIR)/VERSION)
+
 MODULE_DIR := $(BUILD)/kmod/$(KREL)
 MODULE := $(MODULE_DIR)/kmod/hmm_mirror.ko
-MODULE_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild core/*.c core/*.h abi/*.h)
+MODULE_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild core/*.c core/*.h abi/*.h) VERSION
 RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl /var/cache/hmm-mirror/src/linux-source-*/scripts/checkpatch.pl))
@@ -87,7 +93,7 @@ module: $(MODULE) ## hmm_mirror.ko for KDIR's kernel
 $(MODULE): $(MODULE_SRCS)
 	@scripts/require.sh kdir
 	@rm -rf $(MODULE_DIR) && mkdir -p $(MODULE_DIR)
-	@cp -r kmod core abi $(MODULE_DIR)/
+	@cp -r kmod core abi VERSION $(MODULE_DIR)/
 	$(MAKE) -C $(KDIR) M=$(MODULE_DIR)/kmod W=1 modules
 
 ##@ Demo and tests

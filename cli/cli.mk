@@ -11,7 +11,16 @@
 #   cli             build the tool
 #   CLI_UNIT_BIN    host unit tests of the tool's helpers; cli-unit-test runs
 #                   them (results in $(RESULTS)/cli_unit.json)
-#   install-cli, uninstall-cli   the tool under DESTDIR + PREFIX/bin
+#   CLI_MAN         $(BUILD)/man/man1/hmm-mirror.1, from cli/hmm-mirror.1.in
+#   install-cli, uninstall-cli   the tool under DESTDIR + BINDIR, its man
+#                   page and its bash and zsh completion
+#
+# The installed tool is linked again at install time, with a RUNPATH that
+# suits LIBDIR (CLI_INSTALL_RUNPATH): none when LIBDIR is one the dynamic
+# loader searches anyway (/usr/lib, /usr/lib/<multiarch>, /lib, ...), so a
+# Debian-style PREFIX=/usr install carries no RUNPATH; $ORIGIN/../lib when
+# LIBDIR is BINDIR/../lib (the relocatable default, /usr/local); else
+# LIBDIR itself.  The build-tree tool keeps $ORIGIN/../lib (build/lib).
 #
 # tests/cli/cli_test.py runs in the VM (VM_SUITES); it finds the tool and
 # the target through HMM_CLI and HMM_CLI_TARGET (the VM runner passes HMM_*
@@ -27,13 +36,33 @@ CLI_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -O2 -g -D_GNU_SOURCE -MMD -MP \
 	-DHMM_MIRROR_VERSION='"$(HMM_MIRROR_VERSION)"'
 
+comma := ,
+CLI_INSTALL_BIN := $(BUILD)/install/hmm-mirror
+CLI_MAN := $(BUILD)/man/man1/hmm-mirror.1
+CLI_BASH_COMPLETION := $(CLI_DIR)/completion/hmm-mirror.bash
+CLI_ZSH_COMPLETION := $(CLI_DIR)/completion/_hmm-mirror
+CLI_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+CLI_SYSTEM_LIBDIRS := /lib /usr/lib /lib64 /usr/lib64 \
+	$(if $(CLI_MULTIARCH),/lib/$(CLI_MULTIARCH) /usr/lib/$(CLI_MULTIARCH))
+CLI_INSTALL_RUNPATH ?= $(if $(filter $(CLI_SYSTEM_LIBDIRS),$(patsubst %/,%,$(LIBDIR))),,$(if \
+	$(filter $(abspath $(BINDIR)/../lib),$(abspath $(LIBDIR))),$$ORIGIN/../lib,$(LIBDIR)))
+
 CLI_TARGET_BIN := $(BUILD)/tests/cli_target
 CLI_TEST := tests/cli/cli_test.py
 
 .PHONY: cli install-cli uninstall-cli
 ##@ Build (make with no target builds all)
-cli: $(CLI_BIN) ## the hmm-mirror tool (build/bin/hmm-mirror)
+cli: $(CLI_BIN) $(CLI_MAN) ## the hmm-mirror tool (build/bin/hmm-mirror) and its man page
 host: cli $(CLI_TARGET_BIN)
+man: $(CLI_MAN)
+
+# The date is SOURCE_DATE_EPOCH's when set (reproducible builds), else the
+# source's.
+$(CLI_MAN): $(CLI_DIR)/hmm-mirror.1.in VERSION
+	@mkdir -p $(@D)
+	sed -e 's|@VERSION@|$(HMM_MIRROR_VERSION)|' \
+		-e "s|@DATE@|$$(date -u -d @$${SOURCE_DATE_EPOCH:-$$(stat -c %Y $<)} +%F)|" \
+		$< > $@
 
 $(BUILD)/cli/%.o: $(CLI_DIR)/%.c
 	@mkdir -p $(@D)
@@ -80,11 +109,20 @@ export HMM_CLI := $(CLI_BIN)
 export HMM_CLI_TARGET := $(CLI_TARGET_BIN)
 
 ##@ Install
-install-cli: $(CLI_BIN) ## only the hmm-mirror tool
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/hmm-mirror
+install-cli: $(CLI_BIN) $(CLI_MAN) ## only the hmm-mirror tool, hmm-mirror(1) and its bash and zsh completion
+	@mkdir -p $(dir $(CLI_INSTALL_BIN))
+	$(CC) -o $(CLI_INSTALL_BIN) $(CLI_OBJS) $(LIBHMM_LDFLAGS) \
+		$(if $(CLI_INSTALL_RUNPATH),-Wl$(comma)-rpath$(comma)'$(CLI_INSTALL_RUNPATH)') \
+		$(LIBHMM_LDLIBS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0755 $(CLI_INSTALL_BIN) $(DESTDIR)$(BINDIR)/hmm-mirror
+	install -m 0644 $(CLI_MAN) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(CLI_BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/hmm-mirror
+	install -m 0644 $(CLI_ZSH_COMPLETION) $(DESTDIR)$(ZSHCOMPDIR)/_hmm-mirror
 
-uninstall-cli: ## remove it
-	rm -f $(DESTDIR)$(BINDIR)/hmm-mirror
+uninstall-cli: ## remove them
+	rm -f $(DESTDIR)$(BINDIR)/hmm-mirror $(DESTDIR)$(MANDIR)/man1/hmm-mirror.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/hmm-mirror $(DESTDIR)$(ZSHCOMPDIR)/_hmm-mirror
 
 -include $(CLI_OBJS:.o=.d) $(BUILD)/cli/tests/cli_unit_test.d

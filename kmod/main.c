@@ -397,4 +397,6 @@ module_init(hmm_mirror_init);
 module_exit(hmm_mirror_exit);
 
 MODULE_DESCRIPTION("Software device mirroring a process address space with HMM");
+MODULE_AUTHOR("hmm-mirror developers");
+MODULE_VERSION(HMM_MIRROR_VERSION);
 MODULE_LICENSE("GPL");

@@ -3,11 +3,17 @@
 # packaging.mk - installing hmm-mirror, and its DKMS source tree; included
 # from cli/cli.mk (after the library and tool rules).
 #
-#   make install     the library, header, pkg-config file, the hmm-mirror
-#                    tool, hmm_mirror.ko for KDIR's kernel (+ depmod) and
-#                    the udev rule (+ the hmm_mirror group)
+#   make install     install-userspace, and hmm_mirror.ko for KDIR's kernel
+#                    (+ depmod) with a modules-load.d file that loads it at
+#                    boot
+#   make install-userspace   everything but the module: the library, its
+#                    header and man pages, the ABI header, pkg-config file,
+#                    the hmm-mirror tool, its man page and completions, the
+#                    udev rule and the sysusers.d file (+ the hmm_mirror
+#                    group)
 #   make uninstall   removes them again (the group stays)
-#   make install-dkms / uninstall-dkms   the module source under
+#   make install-dkms / uninstall-dkms   install-userspace, the
+#                    modules-load.d file and the module source under
 #                    /usr/src/hmm-mirror-VERSION, registered with dkms
 #                    (built and installed for KDIR's kernel)
 #   make dkms-src    only stage that source tree (under DESTDIR)
@@ -16,21 +22,35 @@
 #   packaging-test   host test (part of make test): install and uninstall
 #                    into a staging DESTDIR, pkg-config, compile and link
 #                    against the staged library, build the staged DKMS tree
+#                    (packaging/tests/install-test.sh lists every check)
 #
 # Variables: DESTDIR (staging root; depmod, ldconfig, groupadd and udevadm
 # are skipped when it is set), PREFIX (/usr/local), BINDIR, LIBDIR,
-# INCLUDEDIR, PKGCONFIGDIR, UDEVRULESDIR (/etc/udev/rules.d; packages use
-# /usr/lib/udev/rules.d), MODULEDIR (/lib/modules/<release>/extra),
-# HMM_MIRROR_VERSION (the project version: the tool and dkms).
-
-HMM_MIRROR_VERSION ?= 0.1.0
+# INCLUDEDIR, PKGCONFIGDIR, MANDIR ($(PREFIX)/share/man), BASHCOMPDIR
+# ($(PREFIX)/share/bash-completion/completions), ZSHCOMPDIR
+# ($(PREFIX)/share/zsh/site-functions; /usr/share/zsh/vendor-completions
+# for PREFIX=/usr, as Debian's zsh searches), UDEVRULESDIR
+# (/etc/udev/rules.d; packages use /usr/lib/udev/rules.d), SYSUSERSDIR and
+# MODULESLOADDIR ($(PREFIX)/lib/sysusers.d and .../modules-load.d for
+# PREFIX /usr or /usr/local, which systemd reads; /etc/... for any other
+# PREFIX), MODULEDIR (/lib/modules/<release>/extra), CLI_INSTALL_RUNPATH
+# (cli/cli.mk).  The project version HMM_MIRROR_VERSION (the tool, the
+# module, dkms) comes from the file VERSION (top-level Makefile).
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/zsh/vendor-completions,$(PREFIX)/share/zsh/site-functions)
 UDEVRULESDIR ?= /etc/udev/rules.d
+SYSTEMDCONFDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib,/etc)
+SYSUSERSDIR ?= $(SYSTEMDCONFDIR)/sysusers.d
+MODULESLOADDIR ?= $(SYSTEMDCONFDIR)/modules-load.d
+SYSUSERS_CONF := packaging/hmm-mirror-sysusers.conf
+MODULES_LOAD_CONF := packaging/hmm-mirror-modules-load.conf
 MODULEDIR ?= /lib/modules/$(KREL)/extra
 DKMS_NAME := hmm-mirror
 DKMS_SRCDIR ?= /usr/src/$(DKMS_NAME)-$(HMM_MIRROR_VERSION)
@@ -38,34 +58,48 @@ UDEV_RULE := packaging/99-hmm-mirror.rules
 # What the module build needs, and nothing else (see kmod/Kbuild).
 DKMS_FILES := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild core/core_env.h \
 	core/dpt.c core/dpt.h core/event_queue.c core/event_queue.h \
-	abi/hmm_mirror.h
+	abi/hmm_mirror.h VERSION
 
-.PHONY: install uninstall install-module uninstall-module install-udev \
-	uninstall-udev dkms-src install-dkms uninstall-dkms dkms-test \
-	packaging-test
+.PHONY: install uninstall install-userspace uninstall-userspace \
+	install-module uninstall-module install-modules-load \
+	uninstall-modules-load install-udev uninstall-udev dkms-src \
+	install-dkms uninstall-dkms dkms-test packaging-test
 
 ##@ Install
-install: install-lib install-cli install-module install-udev ## library, header, .pc, tool, module (+depmod), udev rule (+group)
-uninstall: uninstall-lib uninstall-cli uninstall-module uninstall-udev ## remove what make install put in place
+install: install-userspace install-module ## everything: install-userspace, and the module (+depmod, loaded at boot)
+uninstall: uninstall-userspace uninstall-module ## remove what make install put in place
+install-userspace: install-lib install-cli install-udev ## all but the module: library, headers, .pc, tool, man pages, completions, udev rule, group
+uninstall-userspace: uninstall-lib uninstall-cli uninstall-udev ## remove them
 
-install-module: $(MODULE) ## only hmm_mirror.ko (+depmod)
+install-module: $(MODULE) install-modules-load ## only hmm_mirror.ko (+depmod) and the modules-load.d file
 	@test -n "$(KREL)" || { echo "install-module: no kernel release (KDIR='$(KDIR)')"; exit 1; }
 	install -d $(DESTDIR)$(MODULEDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(MODULEDIR)/hmm_mirror.ko
 	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KREL); \
 	else echo "install-module: DESTDIR set, run 'depmod -a $(KREL)' on the target"; fi
 
-uninstall-module: ## remove it
+uninstall-module: uninstall-modules-load ## remove them
 	rm -f $(DESTDIR)$(MODULEDIR)/hmm_mirror.ko
 	-rmdir $(DESTDIR)$(MODULEDIR) 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ -n "$(KREL)" ] && [ -d /lib/modules/$(KREL) ]; then \
 		depmod -a $(KREL); fi
 
-install-udev: ## only the udev rule (+ the hmm_mirror group)
-	install -d $(DESTDIR)$(UDEVRULESDIR)
+# modules-load.d, not a devname: alias: see packaging/README.md.
+install-modules-load: ## only the modules-load.d file that loads hmm_mirror at boot
+	install -d $(DESTDIR)$(MODULESLOADDIR)
+	install -m 0644 $(MODULES_LOAD_CONF) $(DESTDIR)$(MODULESLOADDIR)/hmm_mirror.conf
+
+uninstall-modules-load: ## remove it
+	rm -f $(DESTDIR)$(MODULESLOADDIR)/hmm_mirror.conf
+
+install-udev: ## only the udev rule and the sysusers.d file (+ the hmm_mirror group)
+	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0644 $(UDEV_RULE) $(DESTDIR)$(UDEVRULESDIR)/
+	install -m 0644 $(SYSUSERS_CONF) $(DESTDIR)$(SYSUSERSDIR)/hmm-mirror.conf
 	@if [ -z "$(DESTDIR)" ]; then \
-		getent group hmm_mirror >/dev/null || groupadd --system hmm_mirror; \
+		getent group hmm_mirror >/dev/null || \
+		systemd-sysusers $(SYSUSERSDIR)/hmm-mirror.conf 2>/dev/null || \
+		groupadd --system hmm_mirror; \
 		if command -v udevadm >/dev/null && [ -d /run/udev ]; then \
 			udevadm control --reload-rules; \
 			[ ! -e /sys/class/misc/hmm_mirror ] || \
@@ -73,8 +107,9 @@ install-udev: ## only the udev rule (+ the hmm_mirror group)
 		fi; \
 	fi
 
-uninstall-udev: ## remove it
-	rm -f $(DESTDIR)$(UDEVRULESDIR)/$(notdir $(UDEV_RULE))
+uninstall-udev: ## remove them
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/$(notdir $(UDEV_RULE)) \
+		$(DESTDIR)$(SYSUSERSDIR)/hmm-mirror.conf
 	@if [ -z "$(DESTDIR)" ] && command -v udevadm >/dev/null && [ -d /run/udev ]; then \
 		udevadm control --reload-rules; fi
 
@@ -85,13 +120,13 @@ dkms-src: ## stage the module's DKMS source tree (/usr/src/hmm-mirror-VERSION)
 	sed 's|@VERSION@|$(HMM_MIRROR_VERSION)|' packaging/dkms.conf.in \
 		> $(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
 
-install-dkms: dkms-src ## the DKMS source tree, added to dkms and installed for KDIR's kernel
+install-dkms: dkms-src install-userspace install-modules-load ## install-userspace, and the module through DKMS (loaded at boot)
 	@if [ -z "$(DESTDIR)" ]; then \
 		dkms add -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) && \
 		dkms install -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) -k $(KREL); \
 	else echo "install-dkms: DESTDIR set, run 'dkms add -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION)' on the target"; fi
 
-uninstall-dkms: ## dkms remove, and the source tree
+uninstall-dkms: uninstall-userspace uninstall-modules-load ## dkms remove, the source tree, and what install-dkms put in place
 	-@if [ -z "$(DESTDIR)" ]; then dkms remove -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) --all; fi
 	rm -rf $(DESTDIR)$(DKMS_SRCDIR)
 

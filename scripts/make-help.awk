@@ -41,7 +41,7 @@ function add(line) {
 /^[A-Za-z0-9_.-]+:([^=]|$)/ && / ## / {
 	name = substr($0, 1, index($0, ":") - 1)
 	text = substr($0, index($0, " ## ") + 4)
-	add(sprintf("  %-17s %s", name, text))
+	add(sprintf("  %-22s %s", name, text))
 }
 
 END {

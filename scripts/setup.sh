@@ -4,6 +4,8 @@
 # and only when something is missing.
 set -euo pipefail
 
+# man-db, groff-base and zsh: the packaging test renders the man pages
+# (man --warnings -l) and syntax-checks the zsh completion (zsh -n).
 PACKAGES=(
 	build-essential
 	g++
@@ -20,6 +22,9 @@ PACKAGES=(
 	libclang-dev
 	clang-14
 	libclang-rt-14-dev
+	man-db
+	groff-base
+	zsh
 )
 
 # Rust is not taken from Debian: bookworm's cargo (1.63) is older than the

@@ -15,8 +15,13 @@
 #   lib-unit-test     run the host tests: results in $(RESULTS)/
 #                     libhmm_mirror_unit{,_san}.json and
 #                     libhmm_mirror_symbols.counts
-#   install-lib, uninstall-lib   library, header and pkg-config file under
-#                     DESTDIR + PREFIX (default /usr/local)
+#   LIBHMM_MAN_STAMP  $(BUILD)/man/man3/: libhmm_mirror.3 and a page per
+#                     public function, made from the header's comments by
+#                     scripts/gen-man3.py (which fails on a function
+#                     without one, so no function ships without its page)
+#   install-lib, uninstall-lib   library, header, the kernel ABI header
+#                     (hmm_mirror/hmm_mirror.h), pkg-config file and section
+#                     3 man pages under DESTDIR + PREFIX (default /usr/local)
 
 LIBHMM_DIR := bindings/c
 LIBHMM_HEADER := $(LIBHMM_DIR)/include/hmm_mirror/libhmm_mirror.h
@@ -45,10 +50,20 @@ LIBHMM_SAN_A := $(BUILD)/libhmm_mirror/san/libhmm_mirror.a
 LIBHMM_LDFLAGS := -L$(LIBHMM_LIBDIR)
 LIBHMM_LDLIBS := -lhmm_mirror
 
-.PHONY: lib lib-unit-test install-lib uninstall-lib
+LIBHMM_MAN_DIR := $(BUILD)/man/man3
+LIBHMM_MAN_STAMP := $(LIBHMM_MAN_DIR)/.stamp
+LIBHMM_MAN_GEN := scripts/gen-man3.py
+
+.PHONY: lib lib-unit-test install-lib uninstall-lib man
 ##@ Build (make with no target builds all)
-lib: $(LIBHMM_SO) $(LIBHMM_SO_LINKS) $(LIBHMM_A) ## libhmm_mirror, shared and static (build/lib/)
+lib: $(LIBHMM_SO) $(LIBHMM_SO_LINKS) $(LIBHMM_A) $(LIBHMM_MAN_STAMP) ## libhmm_mirror, shared and static (build/lib/), and its man pages
 host: lib
+man: $(LIBHMM_MAN_STAMP) ## the man pages only (build/man/): hmm-mirror(1), libhmm_mirror(3), one per function
+
+$(LIBHMM_MAN_STAMP): $(LIBHMM_HEADER) $(LIBHMM_MAN_GEN)
+	rm -rf $(LIBHMM_MAN_DIR)
+	python3 $(LIBHMM_MAN_GEN) $(LIBHMM_HEADER) $(LIBHMM_VERSION) $(LIBHMM_MAN_DIR)
+	@touch $@
 
 $(BUILD)/libhmm_mirror/obj/%.o: $(LIBHMM_DIR)/src/%.c
 	@mkdir -p $(@D)
@@ -153,9 +168,14 @@ lib-unit-test: $(LIBHMM_UNIT_BIN) $(LIBHMM_UNIT_SAN_BIN) $(LIBHMM_SO) $(LIBHMM_A
 
 # PREFIX, LIBDIR, INCLUDEDIR, PKGCONFIGDIR: packaging/packaging.mk.
 ##@ Install
-install-lib: $(LIBHMM_SO) $(LIBHMM_A) ## only the library, header and pkg-config file
+# The kernel ABI header goes beside the library's, as <hmm_mirror/hmm_mirror.h>
+# (not <linux/hmm_mirror.h>: /usr/include/linux belongs to the kernel's
+# own headers, linux-libc-dev on Debian).
+install-lib: $(LIBHMM_SO) $(LIBHMM_A) $(LIBHMM_MAN_STAMP) ## only the library, its header, the ABI header, pkg-config file and man pages
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/hmm_mirror \
-		$(DESTDIR)$(PKGCONFIGDIR)
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 abi/hmm_mirror.h $(DESTDIR)$(INCLUDEDIR)/hmm_mirror/
+	install -m 0644 $(LIBHMM_MAN_DIR)/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0755 $(LIBHMM_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(LIBHMM_SO)) $(DESTDIR)$(LIBDIR)/$(LIBHMM_SONAME)
 	ln -sf $(LIBHMM_SONAME) $(DESTDIR)$(LIBDIR)/libhmm_mirror.so
@@ -172,7 +192,10 @@ uninstall-lib: ## remove them
 		$(DESTDIR)$(LIBDIR)/libhmm_mirror.so \
 		$(DESTDIR)$(LIBDIR)/libhmm_mirror.a \
 		$(DESTDIR)$(INCLUDEDIR)/hmm_mirror/libhmm_mirror.h \
+		$(DESTDIR)$(INCLUDEDIR)/hmm_mirror/hmm_mirror.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/libhmm_mirror.pc
+	for p in $$(python3 $(LIBHMM_MAN_GEN) --list $(LIBHMM_HEADER)); do \
+		rm -f $(DESTDIR)$(MANDIR)/man3/$$p.3 || exit 1; done
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/hmm_mirror 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
