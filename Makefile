@@ -31,7 +31,7 @@ RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl /var/cache/hmm-mirror/src/linux-source-*/scripts/checkpatch.pl))
 
-.PHONY: all help help-test setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
+.PHONY: all help help-test doc-version-test setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
 .DEFAULT_GOAL := all
 
 # The headings of `make help`, in this order (fragments add rows to them).
@@ -57,7 +57,7 @@ HELP_HIDDEN := conformance conformance-san conformance-clean
 # write $HMM_RESULTS/<name>.counts), and host test targets; every fragment
 # adds its own.
 VM_SUITES :=
-HOST_TEST_TARGETS := unit-test help-test
+HOST_TEST_TARGETS := unit-test help-test doc-version-test
 VM_HUGEPAGES ?= 64
 export VM_HUGEPAGES
 
@@ -160,6 +160,13 @@ help: ## this list
 help-test: ## check that make help lists every target
 	@mkdir -p $(RESULTS)
 	@scripts/make-help-check.sh "$(MAKE)" $(RESULTS)/make_help.counts
+
+# Part of make test: docs, comments and package versions name the versions
+# the build produces (VERSION, the library header, abi/hmm_mirror.h, the
+# symbol map).
+doc-version-test: ## check that docs name only versions the build produces
+	@mkdir -p $(RESULTS)
+	@scripts/check-doc-versions.py $(RESULTS)/doc_versions.counts
 
 clean: ## remove the build directory
 	rm -rf $(BUILD)

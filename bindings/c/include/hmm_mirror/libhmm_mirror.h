@@ -518,7 +518,10 @@ const char *hmm_mirror_strerror(int err);
  */
 const char *hmm_mirror_errno_name(int err);
 
-/** hmm_mirror_lib_version() - "1.0.0", the library's version string */
+/**
+ * hmm_mirror_lib_version() - "1.1.0", the library's version string
+ * (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)
+ */
 const char *hmm_mirror_lib_version(void);
 
 #ifdef __cplusplus

@@ -992,6 +992,7 @@ unsafe extern "C" {
     /** hmm_mirror_errno_name() - "EINVAL" for @err (negative or positive), NULL
  for a value the library does not name*/
     pub fn hmm_mirror_errno_name(err: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
-    /// hmm_mirror_lib_version() - "1.0.0", the library's version string
+    /** hmm_mirror_lib_version() - "1.1.0", the library's version string
+ (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)*/
     pub fn hmm_mirror_lib_version() -> *const ::core::ffi::c_char;
 }
