@@ -33,8 +33,9 @@ struct user_window {
 
 /*
  * Pin @len bytes at @buf; for a device READ the module writes into them.
- * A buffer that is not entirely there (or not writable for READ) is
- * EFAULT before anything is copied.
+ * A window that is not entirely there (or not writable for READ) is EFAULT
+ * before anything of this round is copied; earlier rounds have been
+ * (abi/README.md, READ / WRITE).
  */
 static int pin_window(struct user_window *uw, void __user *buf, size_t len,
 		      bool dev_write)

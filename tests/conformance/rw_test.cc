@@ -280,5 +280,38 @@ TEST_F(RwTest, NothingFromTheFailingPageOnIsCopied) {
       << "WRITE went on past the failing page";
 }
 
+// abi/README.md, READ / WRITE: a part of buf that cannot be pinned is
+// EFAULT "checked as the copy reaches it", 2 MiB of the range at a time;
+// nothing from that copy chunk on is copied.
+constexpr uint64_t kCopyChunk = 2ULL << 20;
+
+TEST_F(RwTest, ReadIntoABufferReadOnlyFrom2MiBOnStopsThere) {
+  const uint64_t len = 2 * kCopyChunk;
+  Mapping m(len);
+  FillPattern(m.data(), len, 23);
+  Mapping buf(len);
+  std::memset(buf.data(), kCanaryByte, len);
+  buf.Protect(kCopyChunk, kCopyChunk, PROT_READ);
+  EXPECT_EQ(Errno(EFAULT), dev_.Read(m.addr(), len, buf.data()));
+  EXPECT_TRUE(HasPatternAs(buf.data(), kCopyChunk, 23, m.addr()))
+      << "the first copy chunk was not copied";
+  EXPECT_TRUE(IsFilledWith(buf.at(kCopyChunk), kCopyChunk, kCanaryByte))
+      << "READ wrote into the read-only part of buf";
+}
+
+TEST_F(RwTest, WriteFromABufferUnmappedFrom2MiBOnStopsThere) {
+  const uint64_t len = 2 * kCopyChunk;
+  Mapping m(len);
+  FillPattern(m.data(), len, 24);
+  Mapping buf(len);
+  FillPatternAs(buf.data(), len, 25, m.addr());
+  buf.Unmap(kCopyChunk, kCopyChunk);
+  EXPECT_EQ(Errno(EFAULT), dev_.Write(m.addr(), len, buf.data()));
+  EXPECT_TRUE(HasPattern(m.data(), kCopyChunk, 25))
+      << "the first copy chunk was not written";
+  EXPECT_TRUE(HasPattern(m.at(kCopyChunk), kCopyChunk, 24))
+      << "WRITE went on past the unmapped part of buf";
+}
+
 }  // namespace
 }  // namespace hmm_conformance

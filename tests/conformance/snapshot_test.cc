@@ -7,6 +7,9 @@
 
 #include <sys/mman.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "hmm_mirror_test.h"
@@ -75,6 +78,34 @@ TEST_F(SnapshotTest, ProtNoneMemoryIsError) {
   std::vector<uint32_t> s;
   ASSERT_EQ(kSuccess, dev_.Snapshot(m.addr(), m.size(), &s));
   EXPECT_TRUE(PagesHave(s, 0, 8, kError, kWrite | kZero));
+}
+
+// The [vvar] mapping of this process: VM_IO | VM_PFNMAP, pages without a
+// struct page to a device.
+bool FindVvar(uint64_t* start) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("[vvar]") == std::string::npos) continue;
+    std::istringstream is(line);
+    is >> std::hex >> *start;
+    return true;
+  }
+  return false;
+}
+
+// A VM_PFNMAP mapping reads as ERROR and cannot be faulted (the VM_MIXEDMAP
+// case, pages with a struct page, is Parity.Mixedmap).
+TEST_F(SnapshotTest, PfnmapMappingIsErrorAndCannotBeFaulted) {
+  uint64_t vvar;
+  if (!FindVvar(&vvar)) GTEST_SKIP() << "no [vvar] mapping";
+  std::vector<uint32_t> s;
+  ASSERT_EQ(kSuccess, dev_.Snapshot(vvar, page_, &s));
+  EXPECT_TRUE(PagesHave(s, 0, 1, kError, kValid | kWrite | kZero));
+  EXPECT_EQ(Errno(EFAULT), dev_.Fault(vvar, page_));
+  std::vector<uint32_t> q;
+  ASSERT_EQ(kSuccess, dev_.Query(vvar, page_, &q));
+  EXPECT_TRUE(PagesAre(q, 0, 1, 0));
 }
 
 TEST_F(SnapshotTest, UnmappedRangeIsEmpty) {

@@ -339,7 +339,8 @@ int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr, uint64_t length,
  *	missing pages
  *
  * Return: 0, -EINVAL (bad range, NULL @buf), -EFAULT (not mapped or not
- * readable), -EBUSY, -ESRCH.  On error, a prefix may have been copied.
+ * readable, or a part of @buf not mapped or not writable), -EBUSY,
+ * -ESRCH.  On error, a prefix may have been copied.
  */
 int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr, void *buf,
 		    uint64_t length, uint64_t *device_faults);

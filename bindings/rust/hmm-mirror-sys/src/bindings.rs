@@ -907,7 +907,8 @@ unsafe extern "C" {
 	missing pages
 
  Return: 0, -EINVAL (bad range, NULL @buf), -EFAULT (not mapped or not
- readable), -EBUSY, -ESRCH.  On error, a prefix may have been copied.*/
+ readable, or a part of @buf not mapped or not writable), -EBUSY,
+ -ESRCH.  On error, a prefix may have been copied.*/
     pub fn hmm_mirror_read(
         m: *mut hmm_mirror,
         addr: u64,
