@@ -337,7 +337,7 @@ std::string VmFlagsOf(uint64_t addr) {
 // copy-on-write).  The VM_MIXEDMAP mapping user space can make is an
 // AF_PACKET ring: packet_mmap() inserts the ring's pages the same way.  A
 // socket of protocol 0 that is never bound receives nothing, so the ring
-// stays as the kernel allocated it (zeros).
+// stays as the kernel allocated it (zeros).  smaps calls VM_MIXEDMAP "mm".
 TEST_F(Parity, Mixedmap) {
   const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -353,7 +353,7 @@ TEST_F(Parity, Mixedmap) {
   void* ring = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   ASSERT_NE(ring, MAP_FAILED) << std::strerror(errno);
   const uint64_t addr = U64(ring);
-  EXPECT_NE(VmFlagsOf(addr).find(" mx "), std::string::npos)
+  EXPECT_NE(VmFlagsOf(addr).find(" mm "), std::string::npos)
       << "the ring is not VM_MIXEDMAP: VmFlags:" << VmFlagsOf(addr);
 
   std::vector<uint32_t> s;
