@@ -33,7 +33,8 @@ static const char *const config_names[] = {
 struct info {
 	/* the module */
 	bool opened;
-	char open_error[512];
+	int open_errno;		/* negative */
+	char open_error[1024];
 	struct hmm_mirror_info hs;
 	bool loaded;
 	char version[64], srcversion[64];
@@ -59,7 +60,8 @@ static void help(void)
 	       "or /boot/config-RELEASE; \"unknown\" when neither exists).\n"
 	       "The kernel part is shown even when the module cannot be opened.\n"
 	       "\n"
-	       "  --json     one JSON document\n"
+	       "  --json     one JSON document (with \"error\" when the module\n"
+	       "             cannot be opened)\n"
 	       "  --help     this text\n"
 	       "\n" EXIT_CODES_HELP, prog);
 }
@@ -72,11 +74,15 @@ static void gather(struct info *in)
 	memset(in, 0, sizeof(*in));
 	hmm_mirror_info_init(&in->hs);
 	ret = hmm_mirror_open(&m);
-	if (!ret)
-		ret = hmm_mirror_handshake(m, &in->hs);
 	if (ret)
-		snprintf(in->open_error, sizeof(in->open_error), "%s",
-			 hmm_mirror_last_error());
+		open_error_message(ret, in->open_error, sizeof(in->open_error));
+	if (!ret) {
+		ret = hmm_mirror_handshake(m, &in->hs);
+		if (ret)
+			snprintf(in->open_error, sizeof(in->open_error), "%s",
+				 hmm_mirror_last_error());
+	}
+	in->open_errno = ret;
 	in->opened = !ret;
 	hmm_mirror_close(m);
 
@@ -98,8 +104,10 @@ static void gather(struct info *in)
 	in->config_source = kernel_config(config_names, in->config_values, NCONFIG);
 }
 
-static void print_json(const struct info *in)
+/* The document; returns the exit status (its "error" says why not 0). */
+static int print_json(const struct info *in)
 {
+	int ret = EXIT_OK;
 	struct json j;
 
 	json_init(&j, stdout, true);
@@ -184,8 +192,12 @@ static void print_json(const struct info *in)
 	json_object_end(&j);
 	json_object_end(&j);
 
+	if (!in->opened)
+		ret = fail_in(&j, EXIT_UNAVAILABLE, in->open_errno, "%s",
+			      in->open_error);
 	json_object_end(&j);
 	json_finish(&j);
+	return ret;
 }
 
 static const char *config_meaning(const char *v)
@@ -314,10 +326,10 @@ int cmd_info(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	gather(&in);
 	if (json)
-		print_json(&in);
-	else
-		print_text(&in);
+		return print_json(&in);
+	print_text(&in);
 	if (!in.opened)
-		return fail(EXIT_UNAVAILABLE, "%s", in.open_error);
+		return fail_errno(EXIT_UNAVAILABLE, in.open_errno, "%s",
+				  in.open_error);
 	return EXIT_OK;
 }

@@ -56,7 +56,8 @@ static void help(void)
 	       "  -p, --pid PID  the process (needs ptrace access to it: same user\n"
 	       "                 or root; the module feature \"attach\")\n"
 	       "  --json         one JSON document (addresses as \"0x...\" strings,\n"
-	       "                 sizes in bytes)\n"
+	       "                 sizes in bytes); on a failure it has \"error\"\n"
+	       "                 instead of \"totals\", or is {\"error\":{...}}\n"
 	       "  --help         this text\n"
 	       "\n" EXIT_CODES_HELP, prog);
 }
@@ -243,8 +244,9 @@ int cmd_maps(int argc, char **argv)
 	ret = read_mappings(pid, &maps);
 	if (ret) {
 		hmm_mirror_close(m);
-		return fail(EXIT_FAILED, "cannot read /proc/%d/maps: %s", pid,
-			    hmm_mirror_strerror(ret));
+		return fail_errno(EXIT_FAILED, ret,
+				  "cannot read /proc/%d/maps: %s", pid,
+				  hmm_mirror_strerror(ret));
 	}
 
 	if (json) {
@@ -254,7 +256,8 @@ int cmd_maps(int argc, char **argv)
 		json_u64(&j, "page_size", hmm_mirror_page_size(m));
 		json_array_begin(&j, "mappings");
 	} else {
-		printf("pid %d: %zu mappings%s\n", pid, maps.n,
+		printf("pid %d: %zu %s%s\n", pid, maps.n,
+		       plural(maps.n, "mapping", "mappings"),
 		       maps.have_smaps ? "" : " (no /proc/PID/smaps: VM flags unknown)");
 		printf("%-29s %-4s %10s %10s %10s %10s  %s\n", "RANGE", "PERM",
 		       "SIZE", "PRESENT", "WRITABLE", "HUGE", "MAPPING");
@@ -279,7 +282,15 @@ int cmd_maps(int argc, char **argv)
 		else
 			text_mapping(&maps.v[i], &t, &v);
 	}
-	if (json) {
+	if (ret) {
+		if (json)
+			json_array_end(&j);
+		ret = lib_fail_in(json ? &j : NULL, ret);
+		if (json) {
+			json_object_end(&j);
+			json_finish(&j);
+		}
+	} else if (json) {
 		json_array_end(&j);
 		json_object_begin(&j, "totals");
 		json_u64(&j, "mappings", maps.n);
@@ -294,16 +305,15 @@ int cmd_maps(int argc, char **argv)
 		json_object_end(&j);
 		json_object_end(&j);
 		json_finish(&j);
-	} else if (!ret) {
+	} else {
 		printf("total: %s present, %s writable, %s in huge pages, %s not "
-		       "mirrorable (%u mappings), %u skipped\n",
+		       "mirrorable (%u %s), %u skipped\n",
 		       human_size(total.present, a), human_size(total.writable, b),
 		       human_size(total.huge, cc), human_size(total.error, d),
-		       unmirrorable, skipped);
+		       unmirrorable, plural(unmirrorable, "mapping", "mappings"),
+		       skipped);
 	}
 	fflush(stdout);
-	if (ret)
-		ret = lib_fail(ret);
 	free_mappings(&maps);
 	hmm_mirror_close(m);
 	return ret;

@@ -33,16 +33,17 @@ static void help(void)
 	       "CPU page table holds, the way a device mirroring it would see it\n"
 	       "(SNAPSHOT: nothing is faulted or changed).  Pages with the same\n"
 	       "state are shown as one range.  ADDR and LEN are decimal or 0x hex;\n"
-	       "LEN may end in K, M, G (KiB, MiB, GiB).  The range is widened to\n"
-	       "whole pages.  States: present writable / read-only, zero-page\n"
-	       "(the shared zero page), huge SIZE (a THP or hugetlb mapping),\n"
-	       "not present (mapped but never touched or swapped out), not mapped\n"
-	       "(no mapping there), not mirrorable (PROT_NONE or a VM_IO/VM_PFNMAP\n"
-	       "special mapping).\n"
+	       "LEN may end in K, M, G or T, in either case (4k = 4K = 4KiB =\n"
+	       "4096).  The range is widened to whole pages.  States: present\n"
+	       "writable / read-only, zero-page (the shared zero page), huge SIZE\n"
+	       "(a THP or hugetlb mapping), not present (mapped but never touched\n"
+	       "or swapped out), not mapped (no mapping there), not mirrorable\n"
+	       "(PROT_NONE or a VM_IO/VM_PFNMAP special mapping).\n"
 	       "\n"
 	       "  -p, --pid PID  the process (needs ptrace access to it: same user\n"
 	       "                 or root; the module feature \"attach\")\n"
-	       "  --json         one JSON document (addresses as \"0x...\" strings)\n"
+	       "  --json         one JSON document (addresses as \"0x...\" strings);\n"
+	       "                 on a failure it has \"error\", or is {\"error\":{...}}\n"
 	       "  --help         this text\n"
 	       "\n" EXIT_CODES_HELP, prog);
 }
@@ -93,8 +94,9 @@ static void emit(struct snap *s, uint64_t start, uint64_t end, uint32_t state,
 		json_string(&s->j, "description", what);
 		json_object_end(&s->j);
 	} else {
-		printf("0x%012" PRIx64 "-0x%012" PRIx64 "  %10s  %8" PRIu64 " pages  %s\n",
-		       start, end, human_size(end - start, size), pages, what);
+		printf("0x%012" PRIx64 "-0x%012" PRIx64 "  %10s  %8" PRIu64 " %-5s  %s\n",
+		       start, end, human_size(end - start, size), pages,
+		       plural(pages, "page", "pages"), what);
 	}
 }
 
@@ -140,11 +142,11 @@ static void summary(struct snap *s)
 		json_object_end(&s->j);
 		return;
 	}
-	printf("%" PRIu64 " pages: %" PRIu64 " present (%" PRIu64 " writable, %"
+	printf("%" PRIu64 " %s: %" PRIu64 " present (%" PRIu64 " writable, %"
 	       PRIu64 " zero-page, %" PRIu64 " in huge pages), %" PRIu64
 	       " not present, %" PRIu64 " not mapped, %" PRIu64 " not mirrorable\n",
-	       s->pages, s->present, s->writable, s->zero, s->huge, s->absent,
-	       s->unmapped, s->error);
+	       s->pages, plural(s->pages, "page", "pages"), s->present,
+	       s->writable, s->zero, s->huge, s->absent, s->unmapped, s->error);
 }
 
 int cmd_snapshot(int argc, char **argv)
@@ -187,7 +189,8 @@ int cmd_snapshot(int argc, char **argv)
 	if (!parse_u64(argv[optind], &addr))
 		return usage_error("bad address '%s'", argv[optind]);
 	if (!parse_size(argv[optind + 1], &len))
-		return usage_error("bad length '%s'", argv[optind + 1]);
+		return usage_error("bad length '%s': want %s", argv[optind + 1],
+				   SIZE_SYNTAX);
 
 	ret = open_mirror(pid, HMM_MIRROR_FEAT_SNAPSHOT, &m);
 	if (ret)
@@ -209,21 +212,22 @@ int cmd_snapshot(int argc, char **argv)
 		json_u64(&s.j, "page_size", s.page);
 		json_array_begin(&s.j, "runs");
 	} else {
-		printf("pid %d: 0x%" PRIx64 "-0x%" PRIx64 " (%s, %" PRIu64 " pages)\n",
-		       pid, addr, addr + len, human_size(len, size), len / s.page);
+		printf("pid %d: 0x%" PRIx64 "-0x%" PRIx64 " (%s, %" PRIu64 " %s)\n",
+		       pid, addr, addr + len, human_size(len, size), len / s.page,
+		       plural(len / s.page, "page", "pages"));
 	}
 	ret = snapshot_runs(m, addr, len, on_run, &s);
 	if (s.json)
 		json_array_end(&s.j);
 	if (!ret)
 		summary(&s);
+	else
+		ret = lib_fail_in(s.json ? &s.j : NULL, ret);
 	if (s.json) {
 		json_object_end(&s.j);
 		json_finish(&s.j);
 	}
 	fflush(stdout);
-	if (ret)
-		ret = lib_fail(ret);
 	if (s.maps)
 		free_mappings(&maps);
 	hmm_mirror_close(m);

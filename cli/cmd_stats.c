@@ -27,7 +27,7 @@ static void help(void)
 	       "be new and all zero.  'hmm-mirror watch --stats' prints the counters\n"
 	       "of the mirror it used when it stops.\n"
 	       "\n"
-	       "  --json     one JSON document\n"
+	       "  --json     one JSON document ({\"error\":{...}} on a failure)\n"
 	       "  --help     this text\n"
 	       "\n" EXIT_CODES_HELP, prog);
 }

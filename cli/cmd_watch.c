@@ -31,6 +31,7 @@ struct watch {
 	struct hmm_mirror *m;
 	bool json;
 	struct json j;
+	uint64_t page;
 	/* what the device was given */
 	uint64_t pages_mapped, ranges, failed_ranges;
 	uint64_t records;
@@ -42,8 +43,9 @@ static void help(void)
 	       "\n"
 	       "Mirror memory of process PID into the device, then print each\n"
 	       "invalidation event (munmap, madvise, mprotect, migration, exit, ...)\n"
-	       "as it happens, one line per event: sequence number, reason, range\n"
-	       "and device pages removed.  When the event queue overflowed, a LOST\n"
+	       "as it happens, one line per event: the time it was read (local time\n"
+	       "of day), sequence number, reason, range, and the device pages\n"
+	       "removed with their size.  When the event queue overflowed, a LOST\n"
 	       "line says how many events were dropped.\n"
 	       "\n"
 	       "What is mirrored:\n"
@@ -69,12 +71,13 @@ static void help(void)
 	       "                      exclusive, other, or all (the default)\n"
 	       "  -q, --queue N       event queue length (default 1024, at most 65536)\n"
 	       "  -n, --count N       stop after N events (LOST lines included)\n"
-	       "  -t, --timeout SEC   stop after SEC seconds\n"
+	       "  -t, --timeout SEC   stop after SEC seconds (a fraction too: 0.5)\n"
 	       "  -s, --stats         print this mirror's counters when stopping\n"
 	       "  --json              one JSON object per line (JSON Lines): events as\n"
-	       "                      {\"seq\",\"reason\",\"start\",\"end\",\"bytes\",\"pages\"},\n"
-	       "                      LOST as {\"seq\",\"reason\":\"lost\",\"lost\"}, and\n"
-	       "                      {\"stats\":{...}} last with --stats\n"
+	       "                      {\"time\",\"seq\",\"reason\",\"start\",\"end\",\"bytes\",\n"
+	       "                      \"pages\",\"bytes_removed\"}, LOST as {\"time\",\"seq\",\n"
+	       "                      \"reason\":\"lost\",\"lost\"}, {\"stats\":{...}} last with\n"
+	       "                      --stats, and {\"error\":{...}} on a failure\n"
 	       "  --help              this text\n"
 	       "\n" EXIT_CODES_HELP, prog);
 }
@@ -140,8 +143,9 @@ static int mirror_present(struct watch *w, int pid)
 	int ret = read_mappings(pid, &maps);
 
 	if (ret)
-		return fail(EXIT_FAILED, "cannot read /proc/%d/maps: %s", pid,
-			    hmm_mirror_strerror(ret));
+		return fail_errno(EXIT_FAILED, ret,
+				  "cannot read /proc/%d/maps: %s", pid,
+				  hmm_mirror_strerror(ret));
 	for (size_t i = 0; i < maps.n && !ret; i++) {
 		const struct mapping *map = &maps.v[i];
 
@@ -163,8 +167,9 @@ static int mirror_mapping_at(struct watch *w, int pid, uint64_t addr,
 	int ret = read_mappings(pid, &maps);
 
 	if (ret)
-		return fail(EXIT_FAILED, "cannot read /proc/%d/maps: %s", pid,
-			    hmm_mirror_strerror(ret));
+		return fail_errno(EXIT_FAILED, ret,
+				  "cannot read /proc/%d/maps: %s", pid,
+				  hmm_mirror_strerror(ret));
 	map = mapping_find(&maps, addr);
 	if (!map) {
 		free_mappings(&maps);
@@ -176,39 +181,50 @@ static int mirror_mapping_at(struct watch *w, int pid, uint64_t addr,
 	return ret ? lib_fail(ret) : EXIT_OK;
 }
 
-static void print_record(struct watch *w, const struct hmm_mirror_event_record *r)
+/*
+ * One event, stamped with @now, the time it was read (records carry no
+ * time of their own).  The size shown is that of the pages the device lost,
+ * not of the range: a RELEASE range spans the whole address space.
+ */
+void print_event(const struct hmm_mirror_event_record *r, uint64_t page,
+		 const struct timespec *now, struct json *j)
 {
 	const char *name = hmm_mirror_event_reason_name(r->reason);
-	char size[SIZE_STR_MAX], unknown[24];
+	char size[SIZE_STR_MAX], unknown[24], when[TIME_STR_MAX];
 
 	if (!name) {
 		snprintf(unknown, sizeof(unknown), "reason%u", r->reason);
 		name = unknown;
 	}
-	if (w->json) {
-		json_object_begin(&w->j, NULL);
-		json_u64(&w->j, "seq", r->seq);
-		json_string(&w->j, "reason", name);
+	if (j) {
+		json_object_begin(j, NULL);
+		json_string(j, "time", iso_time(now, when));
+		json_u64(j, "seq", r->seq);
+		json_string(j, "reason", name);
 		if (r->reason == HMM_MIRROR_EVENT_LOST) {
-			json_u64(&w->j, "lost", r->pages);
+			json_u64(j, "lost", r->pages);
 		} else {
-			json_hex(&w->j, "start", r->start);
-			json_hex(&w->j, "end", r->end);
-			json_u64(&w->j, "bytes", r->end - r->start);
-			json_u64(&w->j, "pages", r->pages);
+			json_hex(j, "start", r->start);
+			json_hex(j, "end", r->end);
+			json_u64(j, "bytes", r->end - r->start);
+			json_u64(j, "pages", r->pages);
+			json_u64(j, "bytes_removed", r->pages * page);
 		}
-		json_object_end(&w->j);
-		json_finish(&w->j);
+		json_object_end(j);
+		json_finish(j);
 		return;
 	}
+	clock_time(now, when);
 	if (r->reason == HMM_MIRROR_EVENT_LOST)
-		printf("seq %-8" PRIu64 " LOST        %" PRIu64
-		       " events lost: the queue was full (raise --queue)\n",
-		       r->seq, r->pages);
+		printf("%s seq %-8" PRIu64 " LOST        %" PRIu64
+		       " %s: the queue was full (raise --queue)\n", when,
+		       r->seq, r->pages,
+		       plural(r->pages, "event lost", "events lost"));
 	else
-		printf("seq %-8" PRIu64 " %-11s 0x%012" PRIx64 "-0x%012" PRIx64
-		       "  %10s  %" PRIu64 " pages\n", r->seq, name, r->start,
-		       r->end, human_size(r->end - r->start, size), r->pages);
+		printf("%s seq %-8" PRIu64 " %-11s 0x%012" PRIx64 "-0x%012" PRIx64
+		       "  %10s  %" PRIu64 " %s\n", when, r->seq, name, r->start,
+		       r->end, human_size(r->pages * page, size), r->pages,
+		       plural(r->pages, "page", "pages"));
 	fflush(stdout);
 }
 
@@ -226,6 +242,7 @@ enum stop { STOP_NONE, STOP_SIGNAL, STOP_EXIT, STOP_COUNT, STOP_TIMEOUT };
 static int drain(struct watch *w, uint64_t count)
 {
 	struct hmm_mirror_event_record rec;
+	struct timespec now;
 	int ret;
 
 	for (;;) {
@@ -240,7 +257,8 @@ static int drain(struct watch *w, uint64_t count)
 		if (ret)
 			return ret;
 		w->records++;
-		print_record(w, &rec);
+		clock_gettime(CLOCK_REALTIME, &now);
+		print_event(&rec, w->page, &now, w->json ? &w->j : NULL);
 	}
 }
 
@@ -287,7 +305,8 @@ int cmd_watch(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint32_t reasons = HMM_MIRROR_EVENT_ALL_REASONS, flags = 0;
-	uint64_t queue = 0, count = 0, timeout = 0, addr = 0, len = 0;
+	uint64_t queue = 0, count = 0, addr = 0, len = 0;
+	int64_t timeout_ms = 0;
 	bool stats = false, have_addr = false, have_len = false;
 	struct watch w;
 	int pid = 0, c, ret, sfd;
@@ -320,8 +339,9 @@ int cmd_watch(int argc, char **argv)
 				return usage_error("bad count '%s'", optarg);
 			break;
 		case 't':
-			if (!parse_u64(optarg, &timeout) || !timeout || timeout > 86400 * 365)
-				return usage_error("bad timeout '%s'", optarg);
+			if (!parse_seconds(optarg, 86400 * 365, &timeout_ms))
+				return usage_error("bad timeout '%s' (seconds, more than 0 and at most a year; a fraction too: 0.5)",
+						   optarg);
 			break;
 		case 's':
 			stats = true;
@@ -348,7 +368,8 @@ int cmd_watch(int argc, char **argv)
 	if (argc - optind == 2) {
 		have_len = true;
 		if (!parse_size(argv[optind + 1], &len))
-			return usage_error("bad length '%s'", argv[optind + 1]);
+			return usage_error("bad length '%s': want %s",
+					   argv[optind + 1], SIZE_SYNTAX);
 	}
 	if (flags && !have_addr)
 		return usage_error("--write needs ADDR");
@@ -357,7 +378,8 @@ int cmd_watch(int argc, char **argv)
 			  HMM_MIRROR_FEAT_EVENTS, &w.m);
 	if (ret)
 		return ret;
-	if (have_len && !page_range(&addr, &len, hmm_mirror_page_size(w.m))) {
+	w.page = hmm_mirror_page_size(w.m);
+	if (have_len && !page_range(&addr, &len, w.page)) {
 		hmm_mirror_close(w.m);
 		return EXIT_USAGE;
 	}
@@ -388,14 +410,16 @@ int cmd_watch(int argc, char **argv)
 		ret = fail(EXIT_FAILED, "signalfd: %s", hmm_mirror_strerror(errno));
 		goto out;
 	}
-	if (timeout)
-		deadline = now_ms() + (int64_t)timeout * 1000;
+	if (timeout_ms)
+		deadline = now_ms() + timeout_ms;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (w.json)
 		json_init(&w.j, stdout, false);
-	fprintf(stderr, "%s: pid %d: the device maps %" PRIu64 " pages (%s) in %"
-		PRIu64 " ranges%s; watching (Ctrl-C to stop)\n", prog, pid,
-		w.pages_mapped, human_size(w.pages_mapped * 4096, size), w.ranges,
+	fprintf(stderr, "%s: pid %d: the device maps %" PRIu64 " %s (%s) in %"
+		PRIu64 " %s%s; watching (Ctrl-C to stop)\n", prog, pid,
+		w.pages_mapped, plural(w.pages_mapped, "page", "pages"),
+		human_size(w.pages_mapped * w.page, size), w.ranges,
+		plural(w.ranges, "range", "ranges"),
 		w.failed_ranges ? ", some ranges changed while being mapped" : "");
 
 	ret = event_loop(&w, sfd, count, deadline);
@@ -417,7 +441,8 @@ int cmd_watch(int argc, char **argv)
 		ret = lib_fail(ret);
 		goto out;
 	}
-	fprintf(stderr, "%s: %s after %" PRIu64 " events\n", prog, why, w.records);
+	fprintf(stderr, "%s: %s after %" PRIu64 " %s\n", prog, why, w.records,
+		plural(w.records, "event", "events"));
 	ret = EXIT_OK;
 	if (stats) {
 		struct hmm_mirror_counters cs;

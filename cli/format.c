@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "format.h"
 #include "hmm_mirror/libhmm_mirror.h"
@@ -61,4 +62,32 @@ void state_flag_names(uint32_t state, const char *names[4], int *count)
 		names[(*count)++] = "error";
 	if (state & HMM_MIRROR_PAGE_ZERO)
 		names[(*count)++] = "zero";
+}
+
+const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+const char *clock_time(const struct timespec *ts, char buf[TIME_STR_MAX])
+{
+	struct tm tm;
+
+	if (!localtime_r(&ts->tv_sec, &tm))
+		memset(&tm, 0, sizeof(tm));
+	snprintf(buf, TIME_STR_MAX, "%02d:%02d:%02d.%06d", tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)(ts->tv_nsec / 1000 % 1000000));
+	return buf;
+}
+
+const char *iso_time(const struct timespec *ts, char buf[TIME_STR_MAX])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&ts->tv_sec, &tm))
+		memset(&tm, 0, sizeof(tm));
+	snprintf(buf, TIME_STR_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)(ts->tv_nsec / 1000 % 1000000));
+	return buf;
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define SIZE_STR_MAX 32
 
@@ -21,5 +22,16 @@ const char *describe_state(uint32_t state, char *buf, size_t size);
 
 /* Page-state flag names for JSON: "valid", "write", "error", "zero". */
 void state_flag_names(uint32_t state, const char *names[4], int *count);
+
+/* @one when @n is 1, else @many: "1 page", "2 pages", "0 pages". */
+const char *plural(uint64_t n, const char *one, const char *many);
+
+#define TIME_STR_MAX 64
+
+/* "14:03:07.123456": the local time of day of @ts, to the microsecond. */
+const char *clock_time(const struct timespec *ts, char buf[TIME_STR_MAX]);
+
+/* "2025-01-31T14:03:07.123456Z": @ts in UTC, ISO 8601 (RFC 3339). */
+const char *iso_time(const struct timespec *ts, char buf[TIME_STR_MAX]);
 
 #endif /* HMM_CLI_FORMAT_H */

@@ -76,6 +76,14 @@ int main(int argc, char **argv)
 		       HMM_MIRROR_ABI_VERSION);
 		return EXIT_OK;
 	}
+	/*
+	 * Known before the command parses its options, so that a usage error
+	 * is a JSON error too (options may follow the arguments; "--" ends
+	 * them).
+	 */
+	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			json_output = true;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(cmd, commands[i].name))
 			continue;

@@ -3,6 +3,7 @@
  * sysinfo.c - kernel facts for `hmm-mirror info`.
  */
 #include <dirent.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,4 +153,48 @@ const char *kernel_config(const char *const *names, const char **values,
 		return NULL;
 	}
 	return source;
+}
+
+static int is_hmm_mirror_ko(const char *path, const struct stat *st, int type,
+			    struct FTW *ftw)
+{
+	const char *name = path + ftw->base;
+
+	(void)st;
+	return type == FTW_F && (!strcmp(name, "hmm_mirror.ko") ||
+				 !strncmp(name, "hmm_mirror.ko.", 14));
+}
+
+bool module_installed(const char *root, const char *release)
+{
+	char dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, release);
+	/* FTW_PHYS: not into the build and source links of the tree. */
+	return nftw(dir, is_hmm_mirror_ko, 16, FTW_PHYS) == 1;
+}
+
+bool module_unavailable_reason(const char *root, const char *release,
+			       const char *hmm_mirror_config,
+			       const char *config_source, char *buf,
+			       size_t size)
+{
+	if (hmm_mirror_config && !strcmp(hmm_mirror_config, "n")) {
+		snprintf(buf, size,
+			 "the running kernel %s is built without CONFIG_HMM_MIRROR "
+			 "(%s), which hmm_mirror.ko needs: the module cannot be "
+			 "built or loaded for this kernel; boot one with "
+			 "CONFIG_HMM_MIRROR=y", release,
+			 config_source ? config_source : "its configuration");
+		return true;
+	}
+	if (!module_installed(root, release)) {
+		snprintf(buf, size,
+			 "no hmm_mirror.ko is installed for the running kernel %s "
+			 "(none under %s/%s): build and install it for this kernel "
+			 "first (make install-dkms, packaging/README.md)",
+			 release, root, release);
+		return true;
+	}
+	return false;
 }

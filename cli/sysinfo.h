@@ -38,4 +38,26 @@ uint64_t hugetlb_default_kb(void);
 const char *kernel_config(const char *const *names, const char **values,
 			  size_t n);
 
+/* Where modprobe looks for the modules of each kernel release. */
+#define MODULES_ROOT "/lib/modules"
+
+/*
+ * Is a hmm_mirror.ko (also .ko.xz, .ko.zst, .ko.gz) installed anywhere
+ * under @root/@release (kernel/, updates/dkms/, extra/, ...)?
+ */
+bool module_installed(const char *root, const char *release);
+
+/*
+ * Why the running kernel has no /dev/hmm_mirror that modprobe could give
+ * it: @hmm_mirror_config (CONFIG_HMM_MIRROR from kernel_config(): "y",
+ * "m", "n" or "unknown", read from @config_source) is "n", so no
+ * hmm_mirror.ko can load; or no hmm_mirror.ko is installed for @release
+ * under @root.  The reason goes into @buf; false when there is none of
+ * these (a module is installed: loading it is the advice then).
+ */
+bool module_unavailable_reason(const char *root, const char *release,
+			       const char *hmm_mirror_config,
+			       const char *config_source, char *buf,
+			       size_t size);
+
 #endif /* HMM_CLI_SYSINFO_H */

@@ -2,11 +2,15 @@
 //
 // cli_unit_test.cc - host tests of the hmm-mirror tool's helpers: number
 // parsing, sizes and page-state text, the JSON writer, /proc/PID/smaps
-// parsing, and SNAPSHOT in pieces (against the library's fake device).
+// parsing, SNAPSHOT in pieces (against the library's fake device), JSON
+// errors, event lines and the module-availability message.
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -18,11 +22,13 @@
 #include "fake_device.h"
 
 extern "C" {
+#include "commands.h"
 #include "common.h"
 #include "format.h"
 #include "json.h"
 #include "procmaps.h"
 #include "runs.h"
+#include "sysinfo.h"
 }
 
 namespace {
@@ -52,6 +58,50 @@ TEST(ParseTest, Sizes) {
   EXPECT_FALSE(parse_size("4Q", &v));
   EXPECT_FALSE(parse_size("4Kx", &v));
   EXPECT_FALSE(parse_size("16777216T", &v));  // overflows
+}
+
+TEST(ParseTest, SizesInEitherCase) {
+  struct {
+    const char* text;
+    uint64_t bytes;
+  } ok[] = {
+      {"4k", 4096},         {"4K", 4096},         {"4kib", 4096},
+      {"4KiB", 4096},       {"4kb", 4096},        {"4KB", 4096},
+      {"2m", 2ULL << 20},   {"1g", 1ULL << 30},   {"3t", 3ULL << 40},
+      {"0x10k", 16 << 10},  {"4096b", 4096},      {"4096B", 4096},
+  };
+  for (const auto& c : ok) {
+    uint64_t v = 0;
+    EXPECT_TRUE(parse_size(c.text, &v)) << c.text;
+    EXPECT_EQ(v, c.bytes) << c.text;
+  }
+  uint64_t v;
+  for (const char* bad : {"k", "4kk", "4ki", "4q", "4 k", "4kB2", "-4k", "4p"})
+    EXPECT_FALSE(parse_size(bad, &v)) << bad;
+  // The usage message lists what is accepted.
+  EXPECT_NE(std::string(SIZE_SYNTAX).find("K, M, G or T in either case"), std::string::npos);
+  EXPECT_NE(std::string(SIZE_SYNTAX).find("4k"), std::string::npos);
+}
+
+TEST(ParseTest, FractionalSeconds) {
+  const uint64_t year = 86400 * 365;
+  struct {
+    const char* text;
+    int64_t ms;
+  } ok[] = {
+      {"1", 1000},   {"0.5", 500},   {"1.25", 1250},    {"2.", 2000},
+      {"0.001", 1},  {"0.0001", 1},  {"0.0010", 1},     {"1.0005", 1001},
+      {"31536000", int64_t{31536000} * 1000},
+  };
+  for (const auto& c : ok) {
+    int64_t ms = -1;
+    EXPECT_TRUE(parse_seconds(c.text, year, &ms)) << c.text;
+    EXPECT_EQ(ms, c.ms) << c.text;
+  }
+  int64_t ms;
+  for (const char* bad : {"0", "0.0", "", ".5", "-1", "1e3", "1.5s", "abc",
+                          "31536000.1", "31536001", "99999999999999999999"})
+    EXPECT_FALSE(parse_seconds(bad, year, &ms)) << bad;
 }
 
 TEST(ParseTest, Pids) {
@@ -89,6 +139,28 @@ TEST(FormatTest, HumanSizes) {
   EXPECT_STREQ(human_size(1536, buf), "1.5 KiB");
   EXPECT_STREQ(human_size(2ULL << 20, buf), "2 MiB");
   EXPECT_STREQ(human_size(3ULL << 40, buf), "3 TiB");
+}
+
+TEST(FormatTest, Plurals) {
+  EXPECT_STREQ(plural(0, "page", "pages"), "pages");
+  EXPECT_STREQ(plural(1, "page", "pages"), "page");
+  EXPECT_STREQ(plural(2, "page", "pages"), "pages");
+}
+
+TEST(FormatTest, Times) {
+  const char* old_tz = getenv("TZ");
+  std::string saved = old_tz ? old_tz : "";
+  setenv("TZ", "UTC", 1);
+  tzset();
+  struct timespec ts = {1767225600 + 3723, 45678912};  // 2026-01-01 01:02:03
+  char buf[TIME_STR_MAX];
+  EXPECT_STREQ(clock_time(&ts, buf), "01:02:03.045678");
+  EXPECT_STREQ(iso_time(&ts, buf), "2026-01-01T01:02:03.045678Z");
+  if (old_tz)
+    setenv("TZ", saved.c_str(), 1);
+  else
+    unsetenv("TZ");
+  tzset();
 }
 
 TEST(FormatTest, States) {
@@ -232,6 +304,183 @@ TEST(RunsTest, LargeRangesGoInPiecesAndRunsJoinAcrossThem) {
   // An ABI 1 module: per-page states in four 1 GiB-aligned pieces,
   // collapsed by the tool into one run across them.
   ExpectOneRunThenTheError((1ULL << 12) - 1, 4);
+}
+
+// What print_event() writes to stdout (text) or into a JSON Lines record.
+std::string EventText(const struct hmm_mirror_event_record& r, bool json) {
+  struct timespec ts = {1767225600 + 3723, 45678912};
+  const char* old_tz = getenv("TZ");
+  std::string saved = old_tz ? old_tz : "";
+  setenv("TZ", "UTC", 1);
+  tzset();
+  testing::internal::CaptureStdout();
+  struct json j;
+  json_init(&j, stdout, false);
+  print_event(&r, 4096, &ts, json ? &j : nullptr);
+  fflush(stdout);
+  std::string out = testing::internal::GetCapturedStdout();
+  if (old_tz)
+    setenv("TZ", saved.c_str(), 1);
+  else
+    unsetenv("TZ");
+  tzset();
+  return out;
+}
+
+struct hmm_mirror_event_record Record(uint32_t reason, uint64_t start, uint64_t end,
+                                      uint64_t seq, uint64_t pages) {
+  struct hmm_mirror_event_record r;
+  hmm_mirror_event_record_init(&r);
+  r.reason = reason;
+  r.start = start;
+  r.end = end;
+  r.seq = seq;
+  r.pages = pages;
+  return r;
+}
+
+TEST(WatchTest, ReleaseShowsTheBytesRemovedNotTheSpan) {
+  // The exit's RELEASE spans from the lowest to the highest page the
+  // device lost: 42.6 TiB here, for 607 pages.
+  auto r = Record(HMM_MIRROR_EVENT_RELEASE, 0x55d0c0000000ULL, 0x7ffe5a7c2000ULL, 7, 607);
+  EXPECT_EQ(EventText(r, false),
+            "01:02:03.045678 seq 7        release     0x55d0c0000000-0x7ffe5a7c2000"
+            "     2.4 MiB  607 pages\n");
+  EXPECT_EQ(EventText(r, true),
+            "{\"time\":\"2026-01-01T01:02:03.045678Z\",\"seq\":7,\"reason\":\"release\","
+            "\"start\":\"0x55d0c0000000\",\"end\":\"0x7ffe5a7c2000\",\"bytes\":" +
+                std::to_string(0x7ffe5a7c2000ULL - 0x55d0c0000000ULL) +
+                ",\"pages\":607,\"bytes_removed\":2486272}\n");
+}
+
+TEST(WatchTest, OnePageAndOneLostEventAreSingular) {
+  auto r = Record(HMM_MIRROR_EVENT_UNMAP, 0x7f0000001000ULL, 0x7f0000002000ULL, 0, 1);
+  EXPECT_EQ(EventText(r, false),
+            "01:02:03.045678 seq 0        unmap       0x7f0000001000-0x7f0000002000"
+            "       4 KiB  1 page\n");
+  auto lost = Record(HMM_MIRROR_EVENT_LOST, 0, 0, 3, 1);
+  EXPECT_EQ(EventText(lost, false),
+            "01:02:03.045678 seq 3        LOST        1 event lost: the queue was full "
+            "(raise --queue)\n");
+  lost.pages = 3;
+  EXPECT_NE(EventText(lost, false).find(" 3 events lost: "), std::string::npos);
+  EXPECT_EQ(EventText(lost, true),
+            "{\"time\":\"2026-01-01T01:02:03.045678Z\",\"seq\":3,\"reason\":\"lost\","
+            "\"lost\":3}\n");
+}
+
+// A failure under --json: the message on stderr, one JSON line on stdout.
+TEST(JsonErrorTest, FailuresPrintAJsonErrorOnStdout) {
+  prog = "hmm-mirror stats";
+  json_output = true;
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(fail_errno(EXIT_UNAVAILABLE, -ENOENT, "no \"%s\"", "dev"), EXIT_UNAVAILABLE);
+  std::string out = testing::internal::GetCapturedStdout();
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "hmm-mirror stats: no \"dev\"\n");
+  EXPECT_EQ(out,
+            "{\"error\":{\"command\":\"hmm-mirror stats\",\"message\":\"no \\\"dev\\\"\","
+            "\"errno\":\"ENOENT\",\"exit_status\":3}}\n");
+
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(usage_error("bad pid '%s'", "x"), EXIT_USAGE);
+  out = testing::internal::GetCapturedStdout();
+  err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "hmm-mirror stats: bad pid 'x'\nTry 'hmm-mirror stats --help'.\n");
+  EXPECT_EQ(out,
+            "{\"error\":{\"command\":\"hmm-mirror stats\",\"message\":\"bad pid 'x'\","
+            "\"errno\":null,\"exit_status\":2}}\n");
+
+  // Without --json, stdout stays empty.
+  json_output = false;
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  fail(EXIT_FAILED, "x");
+  EXPECT_EQ(testing::internal::GetCapturedStdout(), "");
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "hmm-mirror stats: x\n");
+  prog = "hmm-mirror";
+}
+
+TEST(JsonErrorTest, AnOpenDocumentGetsTheErrorAsAMember) {
+  // snapshot --json failing half-way: stdout is still one document.
+  prog = "hmm-mirror snapshot";
+  json_output = true;
+  testing::internal::CaptureStderr();
+  std::string doc = Json(false, [](struct json* j) {
+    json_object_begin(j, nullptr);
+    json_array_begin(j, "runs");
+    json_array_end(j);
+    EXPECT_EQ(fail_in(j, EXIT_FAILED, ESRCH, "gone"), EXIT_FAILED);
+    json_object_end(j);
+  });
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "hmm-mirror snapshot: gone\n");
+  EXPECT_EQ(doc,
+            "{\"runs\":[],\"error\":{\"command\":\"hmm-mirror snapshot\",\"message\":\"gone\","
+            "\"errno\":\"ESRCH\",\"exit_status\":1}}\n");
+  json_output = false;
+  prog = "hmm-mirror";
+}
+
+// A directory tree standing in for /lib/modules.
+class ModuleTree : public testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/cli_unit_modules.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    Mkdir("/6.1.0-9-amd64");
+    Mkdir("/6.1.0-9-amd64/kernel");
+    Mkdir("/6.1.0-9-amd64/kernel/mm");
+    Touch("/6.1.0-9-amd64/kernel/mm/other.ko.xz");
+  }
+  void TearDown() override { ASSERT_EQ(system(("rm -rf " + root_).c_str()), 0); }
+  void Mkdir(const std::string& rel) { ASSERT_EQ(mkdir((root_ + rel).c_str(), 0755), 0); }
+  void Touch(const std::string& rel) {
+    FILE* f = fopen((root_ + rel).c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fclose(f);
+  }
+  std::string Reason(const char* config, const char* source) {
+    char buf[512];
+    if (!module_unavailable_reason(root_.c_str(), "6.1.0-9-amd64", config, source, buf,
+                                   sizeof(buf)))
+      return "";
+    return buf;
+  }
+  std::string root_;
+};
+
+TEST_F(ModuleTree, KernelWithoutHmmMirrorSaysSoInsteadOfModprobe) {
+  std::string why = Reason("n", "/boot/config-6.1.0-9-amd64");
+  EXPECT_NE(why.find("built without CONFIG_HMM_MIRROR (/boot/config-6.1.0-9-amd64)"),
+            std::string::npos)
+      << why;
+  EXPECT_EQ(why.find("modprobe"), std::string::npos) << why;
+}
+
+TEST_F(ModuleTree, NoModuleInstalledForThisKernel) {
+  Touch("/6.1.0-9-amd64/kernel/mm/hmm_mirror.kobject");  // no module
+  EXPECT_FALSE(module_installed(root_.c_str(), "6.1.0-9-amd64"));
+  EXPECT_FALSE(module_installed(root_.c_str(), "no-such-release"));
+  for (const char* config : {"y", "unknown"}) {
+    std::string why = Reason(config, nullptr);
+    EXPECT_NE(why.find("no hmm_mirror.ko is installed for the running kernel 6.1.0-9-amd64"),
+              std::string::npos)
+        << why;
+    EXPECT_EQ(why.find("modprobe"), std::string::npos) << why;
+  }
+}
+
+TEST_F(ModuleTree, AnInstalledModuleLeavesTheLibrarysAdvice) {
+  Mkdir("/6.1.0-9-amd64/updates");
+  Mkdir("/6.1.0-9-amd64/updates/dkms");
+  Touch("/6.1.0-9-amd64/updates/dkms/hmm_mirror.ko.xz");
+  EXPECT_TRUE(module_installed(root_.c_str(), "6.1.0-9-amd64"));
+  EXPECT_EQ(Reason("y", "/proc/config.gz"), "");
+  // A kernel without CONFIG_HMM_MIRROR cannot load it all the same.
+  EXPECT_NE(Reason("n", nullptr), "");
 }
 
 }  // namespace
