@@ -12,7 +12,9 @@ Exit status: 0 when nothing failed.
 """
 import json
 import os
+import re
 import select
+import shutil
 import signal
 import stat
 import subprocess
@@ -262,6 +264,22 @@ def test_usage_errors_exit_2():
     check("unknown option '--bogus'" in res.err, str(res))
     res = run("snapshot", "--pid")
     check("needs a value" in res.err, str(res))
+    # A bad length says what is accepted; a bad timeout what a good one is.
+    res = expect_rc(run("snapshot", "--pid", "1", "0x1000", "4q"), 2)
+    check("K, M, G or T in either case" in res.err and "4k" in res.err, str(res))
+    for bad in ["0", "-1", "1.5s", ".5"]:
+        res = expect_rc(run("watch", "--pid", "1", "--timeout", bad), 2)
+        check("a fraction too" in res.err, str(res))
+
+
+def test_json_usage_error_is_json_on_stdout():
+    # --json anywhere, even after the bad argument: one JSON line on stdout.
+    for args in [["snapshot", "--pid", "abc", "0x1000", "4K", "--json"],
+                 ["frobnicate", "--json"], ["stats", "--json", "extra"]]:
+        res = expect_rc(run(*args), 2)
+        err = res.json()["error"]
+        check(err["exit_status"] == 2 and err["errno"] is None and
+              err["message"] in res.err, str(res))
 
 
 # ---------------------------------------------------------------------------
@@ -367,6 +385,33 @@ def test_snapshot_widens_to_pages_and_sees_unmap():
         check(descs == [(4, "present writable"), (4, "not mapped"), (4, "present writable")],
               str(descs))
         check(snap["summary"]["not_mapped"] == 4, str(snap))
+
+
+def test_snapshot_lower_case_units():
+    require("attach")
+    with Target() as t:
+        for unit in ["4k", "4K", "4KiB", "4kb", "4096"]:
+            snap = expect_rc(run("snapshot", "--json", "--pid", t.pid, hex(t.addr("rw")),
+                                 unit), 0).json()
+            check(snap["summary"]["pages"] == 4096 // t.page, f"{unit}: {snap}")
+        res = expect_rc(run("snapshot", "--pid", t.pid, hex(t.addr("rw")), "4k"), 0)
+        check(" 1 page   present writable" in res.out and "1 page: 1 present" in res.out,
+              str(res))
+
+
+def test_json_failures_print_an_error_object():
+    require("attach", "stats")
+    # Before: stats/snapshot --json printed nothing on stdout.
+    res = expect_rc(run("snapshot", "--json", "--pid", "4194304", "0x10000", "4K"), 1)
+    err = res.json()["error"]
+    check(err["errno"] == "ESRCH" and err["exit_status"] == 1 and
+          err["command"] == "hmm-mirror snapshot" and err["message"] in res.err, str(res))
+    with Target() as t:
+        res = expect_rc(run("maps", "--json", "--pid", t.pid), 0)
+        check("error" not in res.json(), str(res))
+        res = expect_rc(run("snapshot", "--json", "--pid", t.pid, "0xffff800000000000",
+                            "4K"), 1)
+        check(res.json()["error"]["errno"] == "EINVAL", str(res))
 
 
 def test_snapshot_errors():
@@ -477,10 +522,14 @@ def test_watch_text_and_count():
             check("the device maps 64 pages" in w.err, w.err)
             t.do(f"unmap rw 0 {t.page}")
             rc, out = w.finish()
-            check(rc == 0 and "count reached after 1 events" in w.err, f"{rc} {w.err}")
+            check(rc == 0 and "count reached after 1 event\n" in w.err, f"{rc} {w.err}")
+            check("in 1 range;" in w.err, w.err)
             a = t.addr("rw")
-            want = f"unmap       0x{a:012x}-0x{a + t.page:012x}       4 KiB  1 pages"
-            check(out.startswith("seq ") and want in out, f"{out!r}")
+            want = f"unmap       0x{a:012x}-0x{a + t.page:012x}       4 KiB  1 page\n"
+            # The local time it was read, then the record.
+            stamp, rest = out.split(" ", 1)
+            check(re.fullmatch(r"\d\d:\d\d:\d\d\.\d{6}", stamp) and
+                  rest.startswith("seq ") and want in out, f"{out!r}")
         finally:
             w.kill()
 
@@ -498,7 +547,8 @@ def test_watch_shows_lost_events():
             lost = w.line()
             check(" clear " in first, first)
             check(" LOST " in lost and "3 events lost" in lost, f"{lost!r}")
-            check(int(lost.split()[1]) == int(first.split()[1]) + 1, f"{first} {lost}")
+            # Fields: time, "seq", the number, ...
+            check(int(lost.split()[2]) == int(first.split()[2]) + 1, f"{first} {lost}")
             rc, _ = w.finish(signal.SIGTERM)
             check(rc == 0, f"SIGTERM must end watch with 0: {rc} {w.err}")
         finally:
@@ -518,9 +568,16 @@ def test_watch_default_mirrors_present_memory_until_exit():
             t.do(f"unmap rw 0 {t.page}")
             ev = w.event()
             check(ev["reason"] == "unmap" and int(ev["start"], 16) == t.addr("rw"), str(ev))
+            check(ev["bytes_removed"] == ev["pages"] * t.page and
+                  re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", ev["time"]),
+                  str(ev))
             t.stop()
             ev = w.event()
             check(ev["reason"] == "release", str(ev))
+            # The release spans most of the address space; what the device
+            # lost is its pages.
+            check(ev["bytes_removed"] == ev["pages"] * t.page and
+                  ev["bytes"] > ev["bytes_removed"], str(ev))
             rc, out = w.finish()
             check(rc == 0 and "the process exited" in w.err, f"{rc} {w.err}")
         finally:
@@ -551,12 +608,39 @@ def test_watch_timeout_and_errors():
         start = time.monotonic()
         res = expect_rc(run("watch", "--pid", t.pid, "--timeout", "1", hex(t.addr("rw"))), 0)
         check(time.monotonic() - start >= 1 and "timeout after 0 events" in res.err, str(res))
+        start = time.monotonic()
+        res = expect_rc(run("watch", "--pid", t.pid, "--timeout", "0.3", hex(t.addr("rw"))),
+                        0)
+        took = time.monotonic() - start
+        check(0.3 <= took < 1 and "timeout after 0 events" in res.err, f"{took} s {res}")
         res = expect_rc(run("watch", "--pid", t.pid, hex(t.addr("none")), t.length("none")), 1)
         check("EFAULT" in res.err and "PROT_NONE" in res.err, str(res))
         res = expect_rc(run("watch", "--pid", t.pid, "--write", hex(t.addr("ro"))), 1)
         check("EPERM" in res.err, str(res))
         res = expect_rc(run("watch", "--pid", t.pid, "0x10000"), 1)
         check("no mapping of pid" in res.err, str(res))
+
+
+def test_no_device_node_names_the_cause():
+    # /dev/hmm_mirror hidden by a tmpfs in a mount namespace of its own:
+    # modprobe is the advice only when a module is installed for this kernel.
+    if not shutil.which("unshare"):
+        raise Skip("no unshare(1)")
+    release = os.uname().release
+    installed = any(name == "hmm_mirror.ko" or name.startswith("hmm_mirror.ko.")
+                    for _, _, names in os.walk(f"/lib/modules/{release}")
+                    for name in names)
+    proc = subprocess.run(["unshare", "-m", "sh", "-c",
+                           'mount -t tmpfs none /dev && exec "$0" stats --json', CLI],
+                          capture_output=True, text=True, timeout=60)
+    res = Result(["stats", "--json", "(no /dev/hmm_mirror)"], proc)
+    expect_rc(res, 3)
+    check(res.json()["error"]["errno"] == "ENOENT", str(res))
+    if installed:
+        check("modprobe" in res.err, str(res))
+    else:
+        check("no hmm_mirror.ko is installed for the running kernel" in res.err and
+              "modprobe" not in res.err, str(res))
 
 
 # ---------------------------------------------------------------------------
@@ -570,6 +654,8 @@ def test_permissions():
     res = expect_rc(run("info", user=NOBODY), 3)
     check("EACCES" in res.err and "group hmm_mirror" in res.err, str(res))
     res = expect_rc(run("stats", user=NOBODY), 3)
+    res = expect_rc(run("stats", "--json", user=NOBODY), 3)
+    check(res.json()["error"]["errno"] == "EACCES", str(res))
     with Target() as t:
         os.chmod(DEVICE, 0o666)
         try:
