@@ -32,7 +32,8 @@ MODULE_DIR := $(BUILD)/kmod/$(KREL)
 # make kernels outside /usr/src, and kernels built in a build root).
 KBUILD_MAKE = $(MAKE) -C $(KDIR) M=$(MODULE_DIR)/kmod
 MODULE := $(MODULE_DIR)/kmod/hmm_mirror.ko
-MODULE_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild core/*.c core/*.h abi/*.h) VERSION
+MODULE_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/conftest.sh kmod/conftest/*.c \
+	core/*.c core/*.h abi/*.h) VERSION
 RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl /var/cache/hmm-mirror/src/linux-source-*/scripts/checkpatch.pl))
@@ -103,6 +104,7 @@ $(MODULE): $(MODULE_SRCS)
 	@scripts/require.sh kdir
 	@rm -rf $(MODULE_DIR) && mkdir -p $(MODULE_DIR)
 	@cp -r kmod core abi VERSION $(MODULE_DIR)/
+	@rm -f $(MODULE_DIR)/kmod/compat_probes.h
 	$(KBUILD_MAKE) W=1 modules
 
 ##@ Demo and tests
@@ -158,8 +160,10 @@ demo-run: $(MODULE) $(DEMO_BIN) ## make demo without the setup step
 ##@ Development
 check: $(MODULE) ## checkpatch --strict, sparse and W=1 on kmod/ and core/
 	@test -n "$(CHECKPATCH)" || { echo "missing: checkpatch.pl (apt-get install linux-source-6.1 and unpack it)"; exit 1; }
-	perl $(CHECKPATCH) --no-tree --strict --terse -f kmod/*.c kmod/*.h core/*.c core/*.h
+	perl $(CHECKPATCH) --no-tree --strict --terse -f $(filter-out kmod/compat_probes.h,$(wildcard kmod/*.c kmod/*.h)) kmod/conftest/*.c core/*.c core/*.h
 	$(KBUILD_MAKE) W=1 C=2 modules 2>&1 | tee $(BUILD)/check.log
+	@! grep -q "sparse is not available" $(BUILD)/check.log || \
+		{ echo "check: sparse did not run for $(KREL) (Debian's 7.x headers lack scripts/checker-valid.sh)"; exit 1; }
 	@! grep -E "warning|error" $(BUILD)/check.log
 
 help: ## this list

@@ -18,6 +18,7 @@
 #include <linux/workqueue.h>
 
 #include "../abi/hmm_mirror.h"
+#include "compat_workqueue.h"
 #include "walk.h"
 
 /* At least this much must be left for a helper to be worth having. */
@@ -197,7 +198,7 @@ static bool helper_start(struct snapshot_helper *h, struct walk *w,
 	h->arg = arg;
 	h->user_mm = user_mm;
 	INIT_WORK_ONSTACK(&h->work, helper_work);
-	queue_work(system_unbound_wq, &h->work);
+	queue_work(compat_unbound_wq, &h->work);
 	w->share = &h->share;
 	return true;
 }
