@@ -15,7 +15,10 @@ KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
 # utsrelease.h, not kernel.release: Debian's headers put the upstream
 # version in the latter, while vermagic and /boot use the former.
 KREL := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
-KERNEL ?= $(if $(KREL),/boot/vmlinuz-$(KREL))
+# A kernel of the test matrix that is not installed (make kernels unpacked
+# it into KCACHE) boots from there.
+KCACHE ?= /var/cache/hmm-mirror/debian-kernels
+KERNEL ?= $(if $(KREL),$(firstword $(wildcard /boot/vmlinuz-$(KREL) $(KCACHE)/$(KREL)/root/boot/vmlinuz-$(KREL))))
 export KDIR KERNEL
 
 # The project version (the tool, the module's MODULE_VERSION, dkms, the man
@@ -25,8 +28,12 @@ export KDIR KERNEL
 override HMM_MIRROR_VERSION := $(shell cat $(CURDIR)/VERSION)
 
 MODULE_DIR := $(BUILD)/kmod/$(KREL)
+# How kbuild is run for KDIR (scripts/debian-kernels.mk: headers unpacked by
+# make kernels outside /usr/src, and kernels built in a build root).
+KBUILD_MAKE = $(MAKE) -C $(KDIR) M=$(MODULE_DIR)/kmod
 MODULE := $(MODULE_DIR)/kmod/hmm_mirror.ko
-MODULE_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild core/*.c core/*.h abi/*.h) VERSION
+MODULE_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/conftest.sh kmod/conftest/*.c \
+	core/*.c core/*.h abi/*.h) VERSION
 RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl /var/cache/hmm-mirror/src/linux-source-*/scripts/checkpatch.pl))
@@ -41,9 +48,11 @@ CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.
 ##@ Single suites and test builds
 ##@ Development
 ##@ Custom kernels and benchmarks
+##@ Kernels of the test matrix
 ##@ Variables
 ##+ KDIR=PATH       kernel build tree (default: the newest installed Debian headers)
 ##+ KERNEL=PATH     kernel image the VM boots
+##+ KERNELS="6.12 7.3"  the kernels of kernels.list that make kernels and modules-matrix handle
 ##+ BUILD=DIR       output directory (default: build/)
 ##+ VM_TIMEOUT=S    seconds before a hung VM is killed
 ##+ DESTDIR, PREFIX, LIBDIR, ...   where make install puts things (packaging/packaging.mk)
@@ -73,6 +82,7 @@ include examples/examples.mk
 -include bindings/rust/rust.mk
 -include bindings/python/python.mk
 -include bench/bench.mk
+include scripts/debian-kernels.mk
 
 VM_SUITES += $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN)
 
@@ -94,7 +104,8 @@ $(MODULE): $(MODULE_SRCS)
 	@scripts/require.sh kdir
 	@rm -rf $(MODULE_DIR) && mkdir -p $(MODULE_DIR)
 	@cp -r kmod core abi VERSION $(MODULE_DIR)/
-	$(MAKE) -C $(KDIR) M=$(MODULE_DIR)/kmod W=1 modules
+	@rm -f $(MODULE_DIR)/kmod/compat_probes.h
+	$(KBUILD_MAKE) W=1 modules
 
 ##@ Demo and tests
 # test and demo install what is missing first, then start a new make so that
@@ -149,8 +160,10 @@ demo-run: $(MODULE) $(DEMO_BIN) ## make demo without the setup step
 ##@ Development
 check: $(MODULE) ## checkpatch --strict, sparse and W=1 on kmod/ and core/
 	@test -n "$(CHECKPATCH)" || { echo "missing: checkpatch.pl (apt-get install linux-source-6.1 and unpack it)"; exit 1; }
-	perl $(CHECKPATCH) --no-tree --strict --terse -f kmod/*.c kmod/*.h core/*.c core/*.h
-	$(MAKE) -C $(KDIR) M=$(MODULE_DIR)/kmod W=1 C=2 modules 2>&1 | tee $(BUILD)/check.log
+	perl $(CHECKPATCH) --no-tree --strict --terse -f $(filter-out kmod/compat_probes.h,$(wildcard kmod/*.c kmod/*.h)) kmod/conftest/*.c core/*.c core/*.h
+	$(KBUILD_MAKE) W=1 C=2 modules 2>&1 | tee $(BUILD)/check.log
+	@! grep -q "sparse is not available" $(BUILD)/check.log || \
+		{ echo "check: sparse did not run for $(KREL) (Debian's 7.x headers lack scripts/checker-valid.sh)"; exit 1; }
 	@! grep -E "warning|error" $(BUILD)/check.log
 
 help: ## this list

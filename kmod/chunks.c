@@ -25,6 +25,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "compat_workqueue.h"
 #include "mirror.h"
 
 static u32 event_reason(enum mmu_notifier_event event)
@@ -54,7 +55,7 @@ static u32 event_reason(enum mmu_notifier_event event)
 static void chunk_gc_later(struct mirror *m)
 {
 	/* Already pending: the earlier deadline stands. */
-	queue_delayed_work(system_unbound_wq, &m->gc_work, CHUNK_GC_DELAY);
+	queue_delayed_work(compat_unbound_wq, &m->gc_work, CHUNK_GC_DELAY);
 }
 
 /* Called by every command: arm the work an invalidation asked for. */

@@ -18,6 +18,7 @@
 #include <linux/workqueue.h>
 
 #include "../abi/hmm_mirror.h"
+#include "compat_workqueue.h"
 #include "walk.h"
 
 /* At least this much must be left for a helper to be worth having. */
@@ -197,7 +198,7 @@ static bool helper_start(struct snapshot_helper *h, struct walk *w,
 	h->arg = arg;
 	h->user_mm = user_mm;
 	INIT_WORK_ONSTACK(&h->work, helper_work);
-	queue_work(system_unbound_wq, &h->work);
+	queue_work(compat_unbound_wq, &h->work);
 	w->share = &h->share;
 	return true;
 }
@@ -254,23 +255,25 @@ static u32 __user *states_at(const struct states_out *out, unsigned long va)
 /*
  * Write the states of a walked piece straight to user memory.  This runs
  * before the walk is known valid: a piece walked again is written again.
+ * The states are worked out with user access closed (objtool: no calls,
+ * bounds-check handlers included, with UACCESS enabled), a run at a time.
  */
 static int states_copy(struct walk *w, const struct states_out *out)
 {
 	unsigned long i = 0, n = (w->range.end - w->range.start) >> PAGE_SHIFT;
 	u32 __user *dst = states_at(out, w->range.start);
 
-	if (!user_write_access_begin(dst, n * sizeof(*dst)))
-		return -EFAULT;
 	while (i < n) {
 		unsigned long end = i + same_state_pages(w, i, n);
 		u32 state = snapshot_state(w->pfns[i]);
 
+		if (!user_write_access_begin(&dst[i], (end - i) * sizeof(*dst)))
+			return -EFAULT;
 		do {
 			unsafe_put_user(state, &dst[i], efault);
 		} while (++i < end);
+		user_write_access_end();
 	}
-	user_write_access_end();
 	return 0;
 efault:
 	user_write_access_end();

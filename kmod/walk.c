@@ -218,10 +218,14 @@ void walk_share_give_back(struct walk_share *s, unsigned long start,
 	spin_unlock(&s->lock);
 }
 
-/* A walker for @m, not cancellable; kfree() it. */
+/*
+ * A walker for @m, not cancellable; kfree() it.  Zeroed: newer kernels'
+ * hmm_range_fault() (7.x of the matrix) keep the HMM_PFN_INOUT_FLAGS bits
+ * (DMA_MAPPED, P2PDMA) of the pfns it is given, so they must start clear.
+ */
 struct walk *walk_alloc(struct mirror *m)
 {
-	struct walk *w = kmalloc(sizeof(*w), GFP_KERNEL);
+	struct walk *w = kzalloc(sizeof(*w), GFP_KERNEL);
 
 	if (w) {
 		w->m = m;

@@ -56,7 +56,8 @@ DKMS_NAME := hmm-mirror
 DKMS_SRCDIR ?= /usr/src/$(DKMS_NAME)-$(HMM_MIRROR_VERSION)
 UDEV_RULE := packaging/99-hmm-mirror.rules
 # What the module build needs, and nothing else (see kmod/Kbuild).
-DKMS_FILES := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild core/core_env.h \
+DKMS_FILES := $(filter-out kmod/compat_probes.h,$(wildcard kmod/*.c kmod/*.h)) \
+	kmod/Kbuild kmod/conftest.sh $(wildcard kmod/conftest/*.c) core/core_env.h \
 	core/dpt.c core/dpt.h core/event_queue.c core/event_queue.h \
 	abi/hmm_mirror.h VERSION
 

@@ -4,6 +4,9 @@
 # and only when something is missing.
 set -euo pipefail
 
+# dwarves (pahole): Debian's 6.12 and 7.x headers ship vmlinux, so modules
+# built against them get BTF.  debootstrap: make kernels makes the trixie
+# build root for the 7.x kernels (their kbuild needs glibc >= 2.38).
 # man-db, groff-base and zsh: the packaging test renders the man pages
 # (man --warnings -l) and syntax-checks the zsh completion (zsh -n).
 PACKAGES=(
@@ -25,6 +28,8 @@ PACKAGES=(
 	man-db
 	groff-base
 	zsh
+	dwarves
+	debootstrap
 )
 
 # Rust is not taken from Debian: bookworm's cargo (1.63) is older than the

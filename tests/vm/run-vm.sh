@@ -41,7 +41,9 @@ environment:
                    a /lib/modules/<release> directory)
   KDIR             kernel build tree (default /usr/src/linux-headers-<release>);
                    when set, the release is read from it
-  VM_MODDIR        module tree for the virtio/9p modules (default /lib/modules/<release>)
+  VM_MODDIR        module tree for the virtio/9p modules (default /lib/modules/<release>);
+                   one elsewhere (make kernels) is also mounted at
+                   /lib/modules/<release> in the guest, for its modprobe
   BUILD_DIR        cache/run dir (default <repo>/build/vm/<release>)
   VM_TIMEOUT VM_MEM VM_CPUS VM_NUMA=1   defaults for the options above
   VM_MODULE        default module(s) (space separated), VM_MODULE_ARGS its args
@@ -193,6 +195,15 @@ if [[ -n $img_rel && $img_rel != "$RELEASE" ]]; then
     msg "warning: $KERNEL reports release '$img_rel' but KDIR/name says '$RELEASE'"
 fi
 MODDIR=${VM_MODDIR:-/lib/modules/$RELEASE}
+# A module tree elsewhere is mounted at /lib/modules/$RELEASE in the guest.
+GUEST_MODDIR=
+if [[ -d $MODDIR && $(realpath -- "$MODDIR") != $(realpath -m -- "/lib/modules/$RELEASE") ]]; then
+    GUEST_MODDIR=$(realpath -- "$MODDIR")
+    case $GUEST_MODDIR/ in
+        /tmp/*|/run/*|/dev/*|/proc/*|/sys/*)
+            die "VM_MODDIR=$MODDIR is hidden in the guest (it has its own /tmp, /run ...); use a directory elsewhere" ;;
+    esac
+fi
 
 KCONFIG=
 for c in "$KDIR/.config" "/boot/config-$RELEASE"; do
@@ -342,6 +353,15 @@ mount -t debugfs debugfs $R/sys/kernel/debug || msg "warning: cannot mount debug
 mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null
 mount -t hugetlbfs hugetlbfs $R/dev/hugepages 2>/dev/null || msg "warning: cannot mount hugetlbfs"
+# A kernel whose modules are not in the host's /lib/modules (VM_MODDIR, e.g.
+# one unpacked by make kernels): the guest's modprobe (loop, ext4) finds them
+# at the usual place.
+if [ -n "$GUEST_MODDIR" ]; then
+    { mount -t tmpfs -o mode=755 tmpfs $R/lib/modules &&
+      mkdir -p "$R/lib/modules/$GUEST_RELEASE" &&
+      mount -o bind "$R$GUEST_MODDIR" "$R/lib/modules/$GUEST_RELEASE"; } ||
+        msg "warning: cannot mount $GUEST_MODDIR at /lib/modules/$GUEST_RELEASE"
+fi
 if [ -n "$HUGEPAGES" ]; then
     echo "$HUGEPAGES" >/proc/sys/vm/nr_hugepages || msg "warning: cannot reserve $HUGEPAGES huge pages"
 fi
@@ -481,6 +501,8 @@ done
     echo "SCRATCH=$(sq "$SCRATCH")"
     echo "HUGEPAGES=$(sq "${VM_HUGEPAGES:-}")"
     echo "KMEMLEAK=$(sq "${VM_KMEMLEAK:-1}")"
+    echo "GUEST_RELEASE=$(sq "$RELEASE")"
+    echo "GUEST_MODDIR=$(sq "$GUEST_MODDIR")"
     echo "mount_rw() {"
     for i in "${!RW_DIRS[@]}"; do
         echo "    mkdir -p $(sq "/host${RW_DIRS[$i]}") 2>/dev/null"
