@@ -117,7 +117,7 @@ uninstall-udev: ## remove them
 dkms-src: ## stage the module's DKMS source tree (/usr/src/hmm-mirror-VERSION)
 	install -d $(DESTDIR)$(DKMS_SRCDIR)/kmod $(DESTDIR)$(DKMS_SRCDIR)/core \
 		$(DESTDIR)$(DKMS_SRCDIR)/abi
-	for f in $(DKMS_FILES); do install -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f || exit 1; done
+	for f in $(DKMS_FILES); do install -D -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f || exit 1; done
 	sed 's|@VERSION@|$(HMM_MIRROR_VERSION)|' packaging/dkms.conf.in \
 		> $(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
 
