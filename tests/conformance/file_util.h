@@ -18,11 +18,13 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "hmm_mirror_test.h"
 
@@ -193,6 +195,50 @@ class DiskFsEnvironment : public ::testing::Environment {
  public:
   void TearDown() override { DiskFs::Release(); }
 };
+
+// The pages [lo, hi) of a mapping of npages pages at base that are backed
+// by the same folios (compound pages) as its pages [first, end): a change
+// to part of a large folio may reach the whole of it (ext4 uses large
+// folios from Linux 6.x/7.x: a truncate or hole punch can clear a whole
+// folio).  Read from /proc/self/pagemap and /proc/kpageflags (root only);
+// {first, end} when they cannot be read or the pages are small.
+inline std::pair<size_t, size_t> FolioSpan(uint64_t base, size_t npages,
+                                           size_t first, size_t end) {
+  const uint64_t ps = OsPageSize();
+  const int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  const int kflags = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+  auto pfn_of = [&](size_t i) -> uint64_t {
+    uint64_t e = 0;
+    if (pread(pagemap, &e, 8, static_cast<off_t>((base / ps + i) * 8)) != 8 ||
+        !(e >> 63))
+      return 0;
+    return e & ((uint64_t{1} << 55) - 1);
+  };
+  auto flags_of = [&](uint64_t pfn) -> uint64_t {
+    uint64_t f = 0;
+    if (pread(kflags, &f, 8, static_cast<off_t>(pfn * 8)) != 8) return 0;
+    return f;
+  };
+  constexpr uint64_t kHead = uint64_t{1} << 15, kTail = uint64_t{1} << 16;
+  size_t lo = first, hi = end;
+  if (pagemap >= 0 && kflags >= 0) {
+    for (size_t i = first; i < end; ++i) {
+      const uint64_t pfn = pfn_of(i);
+      if (pfn == 0 || !(flags_of(pfn) & (kHead | kTail))) continue;
+      uint64_t head = pfn;
+      while (head > 0 && (flags_of(head) & kTail)) --head;
+      uint64_t n = 1;
+      while (flags_of(head + n) & kTail) ++n;
+      const uint64_t into = pfn - head;  // the folio is mapped contiguously
+      const size_t flo = i >= into ? i - into : 0;
+      lo = std::min(lo, flo);
+      hi = std::max(hi, std::min<size_t>(npages, flo + n));
+    }
+  }
+  if (pagemap >= 0) close(pagemap);
+  if (kflags >= 0) close(kflags);
+  return {lo, hi};
+}
 
 // A file of `length` bytes whose contents are pattern `seed` as if the
 // file lived at address kFileBase (so any part can be checked).

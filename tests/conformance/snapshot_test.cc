@@ -82,14 +82,28 @@ TEST_F(SnapshotTest, ProtNoneMemoryIsError) {
 
 // The [vvar] mapping of this process: VM_IO | VM_PFNMAP, pages without a
 // struct page to a device.
-bool FindVvar(uint64_t* start) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.find("[vvar]") == std::string::npos) continue;
-    std::istringstream is(line);
-    is >> std::hex >> *start;
-    return true;
+// The start of a VM_PFNMAP mapping of this process (VmFlags "pf" in
+// smaps, e.g. [vvar] up to 6.x; in 7.x [vvar] is VM_MIXEDMAP and
+// [vvar_vclock] is the one), and its name.
+bool FindPfnmap(uint64_t* start, std::string* name) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line, vma;
+  uint64_t at = 0;
+  while (std::getline(smaps, line)) {
+    uint64_t a, b;
+    char dash;
+    std::istringstream head(line);
+    if (head >> std::hex >> a >> dash >> b && dash == '-') {
+      at = a;
+      vma = line;
+      continue;
+    }
+    if (line.rfind("VmFlags:", 0) == 0 && (line + " ").find(" pf ") !=
+                                              std::string::npos) {
+      *start = at;
+      *name = vma.substr(vma.find_last_of(' ') + 1);
+      return true;
+    }
   }
   return false;
 }
@@ -97,8 +111,11 @@ bool FindVvar(uint64_t* start) {
 // A VM_PFNMAP mapping reads as ERROR and cannot be faulted (the VM_MIXEDMAP
 // case, pages with a struct page, is Parity.Mixedmap).
 TEST_F(SnapshotTest, PfnmapMappingIsErrorAndCannotBeFaulted) {
-  uint64_t vvar;
-  if (!FindVvar(&vvar)) GTEST_SKIP() << "no [vvar] mapping";
+  uint64_t vvar = 0;
+  std::string name;
+  if (!FindPfnmap(&vvar, &name))
+    GTEST_SKIP() << "this process has no VM_PFNMAP mapping";
+  RecordProperty("mapping", name);
   std::vector<uint32_t> s;
   ASSERT_EQ(kSuccess, dev_.Snapshot(vvar, page_, &s));
   EXPECT_TRUE(PagesHave(s, 0, 1, kError, kValid | kWrite | kZero));
