@@ -929,8 +929,9 @@ inline std::string StatsString(const hmm_mirror_stats& s) {
 // ---------------------------------------------------------------------------
 // THP
 
-// AnonHugePages (kB) of the VMA holding addr, from /proc/self/smaps.
-inline long AnonHugeKb(uint64_t addr) {
+// The line of /proc/self/smaps that starts with @key ("VmFlags:", ...) for
+// the VMA holding addr, or "" if there is none.
+inline std::string SmapsLine(uint64_t addr, const std::string& key) {
   std::ifstream smaps("/proc/self/smaps");
   std::string line;
   bool in_vma = false;
@@ -942,11 +943,18 @@ inline long AnonHugeKb(uint64_t addr) {
       in_vma = start <= addr && addr < end;
       continue;
     }
-    long kb;
-    if (in_vma && std::sscanf(line.c_str(), "AnonHugePages: %ld kB", &kb) == 1)
-      return kb;
+    if (in_vma && line.rfind(key, 0) == 0) return line;
   }
-  return -1;
+  return "";
+}
+
+// AnonHugePages (kB) of the VMA holding addr, or -1.
+inline long AnonHugeKb(uint64_t addr) {
+  long kb;
+  return std::sscanf(SmapsLine(addr, "AnonHugePages:").c_str(),
+                     "AnonHugePages: %ld kB", &kb) == 1
+             ? kb
+             : -1;
 }
 
 // ---------------------------------------------------------------------------

@@ -314,20 +314,8 @@ TEST_F(Parity, AnonTeardown) {
 // The VmFlags line of /proc/self/smaps for the VMA holding addr ("" if
 // none).
 std::string VmFlagsOf(uint64_t addr) {
-  std::ifstream smaps("/proc/self/smaps");
-  std::string line;
-  bool in_vma = false;
-  while (std::getline(smaps, line)) {
-    uint64_t start, end;
-    char dash;
-    std::istringstream head(line);
-    if (head >> std::hex >> start >> dash >> end && dash == '-') {
-      in_vma = start <= addr && addr < end;
-      continue;
-    }
-    if (in_vma && line.rfind("VmFlags:", 0) == 0) return line.substr(8) + " ";
-  }
-  return "";
+  const std::string line = SmapsLine(addr, "VmFlags:");
+  return line.empty() ? "" : line.substr(8) + " ";
 }
 
 // hmm-tests.c: mixedmap.  The selftest mmap()s its device, whose mmap
