@@ -47,6 +47,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <new>
 #include <string>
@@ -794,25 +795,28 @@ void Worker::AttachLoop(Rng rng) {
       if (rc && rc != EFAULT && rc != EBUSY && rc != ESRCH)
         Finding("READ of worker %d answered %s", next, strerror(rc));
       for (unsigned i = 0; rc == 0 && i < n; ++i) {
-        // Its owner may write while we read: a page may tear between two
-        // generations, or two uniform bytes, or zeros and data; but each
-        // word is either uniform (all its bytes equal, zeros included) or
-        // names this very page.
+        // Its owner may write while we read, and a concurrent copy can
+        // tear even a word, byte by byte (a uniform page half rewritten
+        // reads 0xcdcdcd0000000000): single words prove nothing.  A page
+        // delivered in the place of another one names that other page in
+        // many words: that is the finding.
         const uint8_t* p = buf.data() + i * kPage;
         const uint32_t want = PageId(next, slot, first + i);
+        std::map<uint32_t, unsigned> others;
         for (uint64_t j = 0; j < kPage / 8; ++j) {
-          const uint64_t v = reinterpret_cast<const uint64_t*>(p)[j];
-          if (v == (v & 0xff) * 0x0101010101010101ULL) continue;
           uint32_t id, gen;
           Decode(p, j, &id, &gen);
-          if (id != want) {
-            Finding("READ of worker %d slot %u page %u: word %llu (0x%llx) "
-                    "names page id 0x%x, not 0x%x", next, slot, first + i,
-                    static_cast<unsigned long long>(j),
-                    static_cast<unsigned long long>(v), id, want);
+          if (id != want && (id >> 24) == static_cast<uint32_t>(next) &&
+              ((id >> 12) & 0xfff) < nslots && (id & 0xfff) < kSlotPages)
+            ++others[id];
+        }
+        for (const auto& o : others)
+          if (o.second >= 16) {
+            Finding("READ of worker %d slot %u page %u: %u words name page "
+                    "id 0x%x, not 0x%x", next, slot, first + i, o.second,
+                    o.first, want);
             break;
           }
-        }
       }
     }
     if (rc == ESRCH) break;  // the other worker is done
