@@ -227,14 +227,8 @@ struct walk *walk_alloc(struct mirror *m)
 {
 	struct walk *w = kzalloc(sizeof(*w), GFP_KERNEL);
 
-	if (w) {
+	if (w)
 		w->m = m;
-		w->retries = 0;
-		w->pause_at = 0;
-		w->cancel = NULL;
-		w->share = NULL;
-		w->helper = false;
-	}
 	return w;
 }
 

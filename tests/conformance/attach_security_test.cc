@@ -367,23 +367,12 @@ TEST_F(AttachSecurityTest, AttachFromAChildPidNamespaceIsEsrchAndLeaksNoTask) {
     return WaitExitCode(init);
   });
   auto one_round = [&](uint64_t* rc) {
-    int hold[2];
-    if (pipe2(hold, O_CLOEXEC) != 0) return false;
-    const pid_t t = fork();
-    if (t == 0) {
-      char c;
-      close(hold[1]);
-      while (read(hold[0], &c, 1) < 0 && errno == EINTR) {
-      }
-      _exit(0);
-    }
-    close(hold[0]);
-    const int pidfd = t > 0 ? PidfdOpen(t) : -1;
+    Child t([] { return 0; });  // exits at Wait()
+    const int pidfd = PidfdOpen(t.pid());
     const bool ok = pidfd >= 0 && PassFd(ns.sock(), pidfd, 0) &&
                     ns.Recv(rc, 1);
     if (pidfd >= 0) close(pidfd);
-    close(hold[1]);
-    if (t > 0) WaitExitCode(t);
+    t.Wait();
     return ok;
   };
   uint64_t rc = 0;

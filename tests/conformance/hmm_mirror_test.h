@@ -678,6 +678,8 @@ class Child {
     go_fd_ = -1;
   }
 
+  pid_t pid() const { return pid_; }
+
   // Waits for the child: its exit code, or 128 + signal number.
   int Wait() {
     Go();

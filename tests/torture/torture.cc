@@ -344,11 +344,6 @@ class Pause {
 // ---------------------------------------------------------------------------
 // One worker process.
 
-struct Counters {
-  std::atomic<uint64_t> ops{0};
-  std::atomic<uint64_t> ebusy{0};
-};
-
 class Worker {
  public:
   Worker(int index, uint64_t seed, double seconds)
