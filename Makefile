@@ -11,14 +11,29 @@ CXX ?= g++
 
 # The kernel the module is built for and the VM boots: by default the
 # newest Debian kernel installed.  KDIR= and KERNEL= select another.
-KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
+# Whether the caller named a kernel (KDIR= on the command line or in the
+# environment): make test then runs the VM suites on that kernel alone, else
+# on every kernel of kernels.list.  Decided by the first make and exported,
+# since the makes it starts see KDIR in their environment either way.
+ifeq ($(filter yes no,$(HMM_KERNEL_CHOSEN)),)
+HMM_KERNEL_CHOSEN := $(if $(and $(filter command line environment,$(origin KDIR)),$(strip $(KDIR))),yes,no)
+export HMM_KERNEL_CHOSEN
+endif
+# An empty value counts as unset (not `?=`): `make test` exports both to the
+# make it starts after setup, empty on a machine that had no kernel headers
+# before setup installed them (tests/make/env-check.sh).
+ifeq ($(strip $(KDIR)),)
+override KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
+endif
 # utsrelease.h, not kernel.release: Debian's headers put the upstream
 # version in the latter, while vermagic and /boot use the former.
 KREL := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 # A kernel of the test matrix that is not installed (make kernels unpacked
 # it into KCACHE) boots from there.
 KCACHE ?= /var/cache/hmm-mirror/debian-kernels
-KERNEL ?= $(if $(KREL),$(firstword $(wildcard /boot/vmlinuz-$(KREL) $(KCACHE)/$(KREL)/root/boot/vmlinuz-$(KREL))))
+ifeq ($(strip $(KERNEL)),)
+override KERNEL := $(if $(KREL),$(firstword $(wildcard /boot/vmlinuz-$(KREL) $(KCACHE)/$(KREL)/root/boot/vmlinuz-$(KREL))))
+endif
 export KDIR KERNEL
 
 # The project version (the tool, the module's MODULE_VERSION, dkms, the man
@@ -38,7 +53,7 @@ RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard /usr/src/linux-source-*/scripts/checkpatch.pl /var/tmp/hmm-src/linux-source-*/scripts/checkpatch.pl /var/cache/hmm-mirror/src/linux-source-*/scripts/checkpatch.pl))
 
-.PHONY: all help help-test doc-version-test setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
+.PHONY: all help help-test env-test doc-version-test setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
 .DEFAULT_GOAL := all
 
 # The headings of `make help`, in this order (fragments add rows to them).
@@ -66,7 +81,7 @@ HELP_HIDDEN := conformance conformance-san conformance-clean
 # write $HMM_RESULTS/<name>.counts), and host test targets; every fragment
 # adds its own.
 VM_SUITES :=
-HOST_TEST_TARGETS := unit-test help-test doc-version-test
+HOST_TEST_TARGETS := unit-test help-test env-test doc-version-test
 VM_HUGEPAGES ?= 64
 export VM_HUGEPAGES
 
@@ -110,18 +125,23 @@ $(MODULE): $(MODULE_SRCS)
 ##@ Demo and tests
 # test and demo install what is missing first, then start a new make so that
 # KDIR and KERNEL are found even on a machine that had no kernel before.
-test: ## setup, then every suite: host tests, then one VM boot
+# make test also fetches the kernels of kernels.list (make kernels), unless
+# KDIR= names the one kernel to test.
+test: ## setup and the kernels, then every suite: host tests, then one VM boot per kernel
 	@scripts/setup.sh
+	@[ "$(HMM_KERNEL_CHOSEN)" = yes ] || scripts/debian-kernels.sh fetch $(KERNELS)
 	@$(MAKE) --no-print-directory run-tests
+
+# The VM suites run on every kernel of kernels.list (KERNELS= a subset), or
+# on KDIR's kernel alone when KDIR= is given.
+VM_TEST_TARGET := $(if $(filter yes,$(HMM_KERNEL_CHOSEN)),vm-test,vm-matrix)
 
 run-tests: ## make test without the setup step
 	@scripts/require.sh host kdir vm
 	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory host-test; u=$$?; \
-	$(MAKE) --no-print-directory vm-test; v=$$?; \
-	[ $$v -eq 0 ] || ls $(RESULTS)/vm/*.json >/dev/null 2>&1 || \
-		echo "0 1 0" > $(RESULTS)/vm-build.counts; \
+	$(MAKE) --no-print-directory $(VM_TEST_TARGET); v=$$?; \
 	$(MAKE) --no-print-directory vm-selftest; s=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s"; \
 	python3 tests/report.py $(RESULTS) && [ $$u -eq 0 ] && [ $$v -eq 0 ] && [ $$s -eq 0 ]
@@ -129,14 +149,19 @@ run-tests: ## make test without the setup step
 host-test: $(HOST_TEST_TARGETS) ## the host suites of make test (no VM)
 
 # Every VM suite (conformance plain and under ASan/UBSan, library, CLI, ...)
-# inside one VM boot with two NUMA nodes and reserved huge pages.
-vm-test: $(MODULE) $(VM_SUITES) ## the VM suites of make test, in one VM boot
+# inside one VM boot with two NUMA nodes and reserved huge pages.  A failure
+# that leaves no report (module build, boot) counts as one failed test.
+VM_RESULTS ?= $(RESULTS)/vm
+vm-test: $(VM_SUITES) ## the VM suites of make test on KDIR's kernel, in one VM boot
 	@scripts/require.sh vm
-	@mkdir -p $(RESULTS)/vm
-	@$(VM) --numa --module $(MODULE) --scratch $(RESULTS)/vm -- \
-		tests/vm/guest-suite.sh $(RESULTS)/vm $(VM_SUITES) || \
+	@mkdir -p $(VM_RESULTS)
+	@$(MAKE) --no-print-directory module || \
+		{ echo "vm-test: building the module for $(KREL) failed"; \
+		  echo "0 1 0" > $(VM_RESULTS)/module-build.counts; exit 1; }
+	@$(VM) --numa --module $(MODULE) --scratch $(VM_RESULTS) -- \
+		tests/vm/guest-suite.sh $(VM_RESULTS) $(VM_SUITES) || \
 		{ rc=$$?; echo "vm-test: VM run failed (status $$rc)"; \
-		  echo "0 1 0" > $(RESULTS)/vm-runner.counts; exit $$rc; }
+		  echo "0 1 0" > $(VM_RESULTS)/vm-runner.counts; exit $$rc; }
 
 # The runner's own checks: exit status, kernel-log scan, timeout, mounts.
 vm-selftest: ## the VM runner's own checks (part of make test)
@@ -173,6 +198,12 @@ help: ## this list
 help-test: ## check that make help lists every target
 	@mkdir -p $(RESULTS)
 	@scripts/make-help-check.sh "$(MAKE)" $(RESULTS)/make_help.counts
+
+# Part of make test: the make that `make test` starts after setup finds
+# the kernel even when the first one exported KDIR/KERNEL empty.
+env-test: ## check that empty KDIR/KERNEL from a parent make count as unset
+	@mkdir -p $(RESULTS)
+	@scripts/make-env-check.sh "$(MAKE)" $(RESULTS)/make_env.counts
 
 # Part of make test: docs, comments and package versions name the versions
 # the build produces (VERSION, the library header, abi/hmm_mirror.h, the

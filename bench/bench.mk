@@ -2,8 +2,9 @@
 # Included by the top-level Makefile (-include bench/bench.mk).
 #
 #   make kernel        build (or reuse) the project kernel: Debian's
-#                      linux-source-6.1 + HMM/DEVICE_PRIVATE/TEST_HMM=m, cached
-#                      in /var/cache/hmm-mirror/kernels/default-<version>/
+#                      linux-source-6.1 (KVER=7.3: linux-source-7.3) +
+#                      HMM/DEVICE_PRIVATE/TEST_HMM=m, cached in
+#                      /var/cache/hmm-mirror/kernels/default-<version>/
 #   make kernel-debug  the same plus KASAN, lockdep, kmemleak, DEBUG_VM
 #   make test-debug    every VM suite of `make test` on the debug kernel; the
 #                      runner fails on any KASAN/lockdep report and on what
@@ -13,7 +14,8 @@
 # None of them is part of `make test`, which stays on the Debian kernel.
 
 BENCH_DIR := $(BUILD)/bench
-BENCH_BIN := $(BENCH_DIR)/hmm_bench
+# One binary per kernel: it is compiled against that kernel's test_hmm uapi.
+BENCH_BIN := $(BENCH_DIR)/bin-$(KREL)/hmm_bench
 BENCH_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -pthread
 # The dmirror uapi header comes from the kernel source the build tree was
 # made from (never copied into this repository).
@@ -24,7 +26,7 @@ BENCH_UAPI := $(firstword $(wildcard $(KDIR)/source/lib/test_hmm_uapi.h \
 .PHONY: kernel kernel-debug test-debug bench bench-bin
 
 ##@ Custom kernels and benchmarks
-kernel: ## build the project kernel (DEVICE_PRIVATE, TEST_HMM) for make bench
+kernel: ## build the project kernel (DEVICE_PRIVATE, TEST_HMM) for make bench (KVER=7.3: from linux-source-7.3)
 	@scripts/kernel/build-kernel.sh default
 
 kernel-debug: ## the project kernel plus KASAN, lockdep, kmemleak, DEBUG_VM
@@ -48,11 +50,11 @@ test-debug: ## the VM suites on the debug kernel (kmemleak scan at the end)
 	echo "make test-debug: $$(( $$(date +%s) - start )) s on $$KERNEL"; \
 	python3 tests/report.py $(RESULTS) && [ $$rc -eq 0 ]
 
-bench: ## hmm_mirror vs the kernel's test_hmm on the project kernel
+bench: ## hmm_mirror vs the kernel's test_hmm on the project kernel (KVER=7.3: on the 7.3 one)
 	@bench/run-bench.sh
 
 bench-bin: $(BENCH_BIN) ## only build the benchmark program
-$(BENCH_BIN): bench/hmm_bench.c abi/hmm_mirror.h
+$(BENCH_BIN): bench/hmm_bench.c abi/hmm_mirror.h $(BENCH_UAPI)
 	@test -n "$(BENCH_UAPI)" || { echo "missing: lib/test_hmm_uapi.h (run 'make kernel' first)"; exit 1; }
-	@mkdir -p $(BENCH_DIR)
+	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -Iabi -I$(dir $(BENCH_UAPI)) -o $@ bench/hmm_bench.c

@@ -9,7 +9,9 @@
 # bench/README.md), BENCH_FLAVOUR (default|debug; default: default),
 # BENCH_MEM (guest MiB, default 6144), BENCH_CPUS (default 2),
 # BENCH_TIMEOUT (s, default 1800), BENCH_PLOT=0 (skip the plot),
-# BENCH_NICE (niceness of the VM, default -10: it competes with host load).
+# BENCH_NICE (niceness of the VM, default -10: it competes with host load),
+# KVER (the project kernel's source: 6.1, the default, or 7.3).  The results
+# are also kept per kernel release: build/bench/results-<release>.json.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
@@ -27,7 +29,7 @@ msg "kernel $REL: building hmm_mirror.ko and the benchmark"
 make --no-print-directory -C "$REPO" module KDIR="$KDIR" KERNEL="$KERNEL" >&2
 MODULE=$BUILD/kmod/$REL/kmod/hmm_mirror.ko
 make --no-print-directory -C "$REPO" bench-bin KDIR="$KDIR" >&2
-BIN=$OUT/hmm_bench
+BIN=$OUT/bin-$REL/hmm_bench
 
 mkdir -p "$OUT/vm"
 rm -f "$OUT/vm/results.json" "$OUT/vm/results.txt"
@@ -51,6 +53,8 @@ echo "VM run: $(( $(date +%s) - start )) s at nice $NICE" >>"$OUT/host.txt"
 [[ $rc == 0 && -s $OUT/vm/results.json ]] || { msg "the benchmark failed (console: $BUILD/vm/$REL/last-run.log)"; exit 1; }
 cp "$OUT/vm/results.json" "$OUT/results.json"
 cp "$OUT/vm/results.txt" "$OUT/results.txt"
+cp "$OUT/vm/results.json" "$OUT/results-$REL.json"
+cp "$OUT/vm/results.txt" "$OUT/results-$REL.txt"
 msg "results: $OUT/results.json, $OUT/results.txt"
 
 if [[ ${BENCH_PLOT:-1} != 0 ]]; then

@@ -165,13 +165,44 @@ static int is_hmm_mirror_ko(const char *path, const struct stat *st, int type,
 				 !strncmp(name, "hmm_mirror.ko.", 14));
 }
 
+/* Does a line "path/hmm_mirror.ko[.xz]: deps" of modules.dep name it? */
+static bool dep_line_is_hmm_mirror(const char *line)
+{
+	const char *end = strchr(line, ':');
+	const char *name;
+	size_t len;
+
+	if (!end)
+		return false;
+	for (name = end; name > line && name[-1] != '/'; name--)
+		;
+	len = (size_t)(end - name);
+	return (len == 13 && !strncmp(name, "hmm_mirror.ko", 13)) ||
+	       (len > 14 && !strncmp(name, "hmm_mirror.ko.", 14));
+}
+
 bool module_installed(const char *root, const char *release)
 {
-	char dir[512];
+	char path[512], line[4096];
+	bool found = false;
+	FILE *f;
 
-	snprintf(dir, sizeof(dir), "%s/%s", root, release);
+	/*
+	 * modules.dep is what modprobe reads: one file, where walking the
+	 * tree reads thousands of directories (slow on a network or 9p root).
+	 * A tree without it (depmod never ran) is walked.
+	 */
+	snprintf(path, sizeof(path), "%s/%s/modules.dep", root, release);
+	f = fopen(path, "re");
+	if (f) {
+		while (!found && fgets(line, sizeof(line), f))
+			found = dep_line_is_hmm_mirror(line);
+		fclose(f);
+		return found;
+	}
+	snprintf(path, sizeof(path), "%s/%s", root, release);
 	/* FTW_PHYS: not into the build and source links of the tree. */
-	return nftw(dir, is_hmm_mirror_ko, 16, FTW_PHYS) == 1;
+	return nftw(path, is_hmm_mirror_ko, 16, FTW_PHYS) == 1;
 }
 
 bool module_unavailable_reason(const char *root, const char *release,

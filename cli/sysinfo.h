@@ -42,8 +42,10 @@ const char *kernel_config(const char *const *names, const char **values,
 #define MODULES_ROOT "/lib/modules"
 
 /*
- * Is a hmm_mirror.ko (also .ko.xz, .ko.zst, .ko.gz) installed anywhere
- * under @root/@release (kernel/, updates/dkms/, extra/, ...)?
+ * Is a hmm_mirror.ko (also .ko.xz, .ko.zst, .ko.gz) installed for
+ * @release: listed in @root/@release/modules.dep (where modprobe finds
+ * it), or, in a tree without modules.dep, anywhere under @root/@release
+ * (kernel/, updates/dkms/, extra/, ...)?
  */
 bool module_installed(const char *root, const char *release);
 

@@ -17,8 +17,9 @@
 #                    /usr/src/hmm-mirror-VERSION, registered with dkms
 #                    (built and installed for KDIR's kernel)
 #   make dkms-src    only stage that source tree (under DESTDIR)
-#   make dkms-test   dkms add + build for KDIR's kernel in /usr/src, then
-#                    remove it again (needs root and dkms)
+#   make dkms-test   dkms add, build and install for each kernel of
+#                    kernels.list in a build root of its Debian
+#                    release, then boot each module (root, archive)
 #   packaging-test   host test (part of make test): install and uninstall
 #                    into a staging DESTDIR, pkg-config, compile and link
 #                    against the staged library, build the staged DKMS tree
@@ -131,23 +132,33 @@ uninstall-dkms: uninstall-userspace uninstall-modules-load ## dkms remove, the s
 	-@if [ -z "$(DESTDIR)" ]; then dkms remove -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) --all; fi
 	rm -rf $(DESTDIR)$(DKMS_SRCDIR)
 
-# The real thing, then undone: needs root, dkms and KDIR's headers.
-##@ Single suites and test builds
-dkms-test: ## dkms add and build for KDIR's kernel, then remove (root, dkms)
-	@command -v dkms >/dev/null || { echo "dkms-test: dkms is not installed (apt-get install dkms)"; exit 1; }
-	@test ! -e $(DKMS_SRCDIR) || { echo "dkms-test: $(DKMS_SRCDIR) exists already; 'make uninstall-dkms' first"; exit 1; }
-	@$(MAKE) --no-print-directory dkms-src DESTDIR=
-	@rc=0; \
-	dkms add -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) && \
-	dkms build -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) -k $(KREL) || rc=1; \
-	ko=/var/lib/dkms/$(DKMS_NAME)/$(HMM_MIRROR_VERSION)/$(KREL)/x86_64/module/hmm_mirror.ko; \
-	[ -f $$ko ] || ko=$$ko.xz; \
-	if [ $$rc -eq 0 ] && modinfo -F vermagic $$ko | grep -q "^$(KREL) "; then \
-		echo "dkms-test: PASS: built $$ko for $(KREL)"; \
-	else echo "dkms-test: FAIL"; rc=1; fi; \
-	dkms remove -m $(DKMS_NAME) -v $(HMM_MIRROR_VERSION) --all >/dev/null || rc=1; \
-	rm -rf $(DKMS_SRCDIR); \
-	exit $$rc
+# The real thing, for every kernel of kernels.list (KERNELS= a subset): the
+# staged source tree is added, built and installed by dkms in a build root
+# of the kernel's Debian release (headers and dkms installed there by apt,
+# as a user of that release has them; the host's dkms state is not touched),
+# then the module dkms installed is booted on its kernel and `hmm-mirror
+# info` run against it.  Needs root (chroot) and the Debian archive.
+DKMS_TEST_DIR := $(BUILD)/dkms
+dkms-test: $(CLI_BIN) ## dkms add/build/install for each kernel of kernels.list, then boot each module (KERNELS= a subset)
+	@rm -rf $(DKMS_TEST_DIR) && mkdir -p $(DKMS_TEST_DIR)
+	@$(MAKE) --no-print-directory dkms-src DESTDIR=$(DKMS_TEST_DIR)/stage >/dev/null
+	@list=$$(scripts/debian-kernels.sh list $(KERNELS)) || exit 1; \
+	pass=0; fail=0; \
+	while read -r name rel kdir; do \
+		out=$(DKMS_TEST_DIR)/$$name; \
+		if ! scripts/debian-kernels.sh dkms $$name $(DKMS_TEST_DIR)/stage$(DKMS_SRCDIR) $$out; then \
+			echo "dkms-test: $$name: FAIL (dkms)"; fail=$$((fail + 1)); continue; fi; \
+		eval "$$(scripts/debian-kernels.sh env $$name)"; \
+		if KDIR=$$KDIR KERNEL=$$KERNEL VM_MODDIR=$$VM_MODDIR $(VM) -q --timeout 300 \
+			--module $$out/hmm_mirror.ko --scratch $$out/vm -- \
+			sh -c '$(CLI_BIN) info >"$$VM_SCRATCH/info.txt"' >$$out/vm.log 2>&1 && \
+			grep -q "^  ABI version " $$out/vm/info.txt; then \
+			echo "dkms-test: $$name: PASS: dkms installed $$rel's module, it loads and answers HANDSHAKE"; \
+			pass=$$((pass + 1)); \
+		else echo "dkms-test: $$name: FAIL (boot; see $$out/vm.log)"; fail=$$((fail + 1)); fi; \
+	done <<<"$$list"; \
+	echo "dkms-test: $$pass passed, $$fail failed"; \
+	[ $$fail -eq 0 ]
 
 packaging-test: $(LIBHMM_SO) $(LIBHMM_A) $(CLI_BIN) $(MODULE) ## install and uninstall into a staging DESTDIR (part of make test)
 	@mkdir -p $(RESULTS)

@@ -3,10 +3,11 @@
 #   make kernels          fetch and unpack them into $(KCACHE) (KERNELS= a subset)
 #   make kernels-latest   what the archive serves now, next to kernels.list
 #   make modules-matrix   hmm_mirror.ko for each into build/kmod/<release>/
+#   make vm-matrix        make test's VM suites on each, one boot per kernel
 # A kernel of the matrix is then used like any other: KDIR= names its headers
 # (`scripts/debian-kernels.sh env NAME` prints KERNEL, KDIR and VM_MODDIR).
 
-.PHONY: kernels kernels-latest modules-matrix
+.PHONY: kernels kernels-latest modules-matrix vm-matrix
 
 # Headers that make kernels unpacked outside /usr/src: Debian's arch
 # Makefile includes its -common tree by absolute path, so kbuild is started
@@ -26,7 +27,9 @@ KBUILD_MAKE = $(MAKE) -C $(KDIR) $(if $(KDIR_F),-f $(KDIR_F)) M=$(MODULE_DIR)/km
 endif
 
 # The guest's module tree, when KDIR's kernel is not installed on the host.
-VM_MODDIR ?= $(if $(KREL),$(if $(wildcard /lib/modules/$(KREL)),,$(wildcard $(KCACHE)/$(KREL)/root/lib/modules/$(KREL))))
+ifeq ($(strip $(VM_MODDIR)),)
+override VM_MODDIR := $(if $(KREL),$(if $(wildcard /lib/modules/$(KREL)),,$(wildcard $(KCACHE)/$(KREL)/root/lib/modules/$(KREL))))
+endif
 export VM_MODDIR
 
 ##@ Kernels of the test matrix
@@ -50,5 +53,25 @@ modules-matrix: ## hmm_mirror.ko for every kernel of kernels.list (W=1, no warni
 		elif grep -E "warning:|error:" $$log; then \
 			echo "modules-matrix: $$name: warnings"; fail=1; \
 		else echo "modules-matrix: $$name: $(BUILD)/kmod/$$rel/kmod/hmm_mirror.ko"; fi; \
+	done <<<"$$list"; \
+	exit $$fail
+
+# The VM suites of make test on each kernel, results in
+# $(RESULTS)/kernel-NAME/ (tests/report.py prints a line per kernel).  The
+# suites are host binaries and scripts: built once, run on every kernel.
+vm-matrix: $(VM_SUITES) ## make test's VM suites on every kernel of kernels.list, one VM boot each (KERNELS= a subset)
+	@list=$$(scripts/debian-kernels.sh list $(KERNELS)) || exit 1; \
+	fail=0; \
+	while read -r name rel kdir; do \
+		out=$(RESULTS)/kernel-$$name; rm -rf $$out; mkdir -p $$out; \
+		echo "$$name $$rel" > $$out/kernel.txt; \
+		echo "vm-matrix: kernel $$name ($$rel)"; \
+		if ! env=$$(scripts/debian-kernels.sh env $$name); then \
+			echo "0 1 0" > $$out/kernel-missing.counts; fail=1; continue; fi; \
+		eval "$$env"; \
+		start=$$(date +%s); \
+		$(MAKE) --no-print-directory vm-test KDIR=$$KDIR KERNEL=$$KERNEL \
+			VM_MODDIR=$$VM_MODDIR VM_RESULTS=$$out || fail=1; \
+		echo "vm-matrix: kernel $$name: $$(( $$(date +%s) - start )) s"; \
 	done <<<"$$list"; \
 	exit $$fail

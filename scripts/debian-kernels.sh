@@ -7,8 +7,13 @@
 #   latest            the newest versions the archive serves, next to kernels.list
 #   list [NAME...]    "name release kdir" per kernel (for the Makefile)
 #   env NAME          KERNEL=... KDIR=... VM_MODDIR=... for make vm-test
+#   source NAME       fetch linux-source-NAME at kernels.list's version and
+#                     print the path of its tarball (custom kernels, KVER=7.3)
 #   chroot ROOT DIR CMD...  run CMD in build root ROOT with DIR bind-mounted at
 #                     /build (private mount namespace: nothing stays mounted)
+#   dkms NAME SRC OUT  dkms add/build/install the source tree SRC for kernel
+#                     NAME in a build root of its Debian release; the module
+#                     is copied to OUT/hmm_mirror.ko
 #
 # Nothing here touches the system's apt configuration, /usr/src or /boot:
 # apt runs with the project's own sources list, lists and cache under
@@ -77,7 +82,7 @@ select_names() {
 
 # Where a kernel's pieces are.
 kroot() { echo "$KCACHE/$K_RELEASE/root"; }
-broot() { echo "$KCACHE/buildroot-$K_BUILDROOT"; }
+broot() { echo "$KCACHE/buildroot-${1:-$K_BUILDROOT}"; }
 kdir_of() {
 	if [[ $K_BUILDROOT == host ]]; then
 		echo "$(kroot)/usr/src/linux-headers-$K_RELEASE"
@@ -186,23 +191,27 @@ unpack_kernel() {
 	echo "$want" >"$stamp"
 }
 
-# A minimal Debian build root for kernels whose kbuild does not run here.
+# A minimal Debian build root of SUITE (default: the kernel's "buildroot")
+# with the kernel's headers installed by apt, and EXTRA packages (dkms):
+# for kernels whose kbuild does not run here, and for the DKMS test, which
+# installs the module the way a user of that Debian release does.
 make_buildroot() {
-	local root suite stamp want debs=() p f
-	root=$(broot)
-	suite=$K_BUILDROOT
-	stamp=$root/.hmm-mirror-headers-$K_RELEASE
+	local suite=${1:-$K_BUILDROOT} extra=${2:-} root stamp want debs=() p f cc
+	root=$(broot "$suite")
+	stamp=$root/.hmm-mirror-headers-$K_RELEASE${extra:+-${extra// /-}}
 	want="$K_VERSION $K_PACKAGES"
 	if [[ -d $root && $(cat "$stamp" 2>/dev/null) == "$want" ]]; then
-		msg "$K_NAME: build root $root has the headers of $K_RELEASE $K_VERSION"
+		msg "$K_NAME: build root $root has the headers of $K_RELEASE $K_VERSION${extra:+ and $extra}"
 		return 0
 	fi
 	[[ $(id -u) == 0 ]] || die "making the $suite build root needs root (debootstrap, chroot)"
 	command -v debootstrap >/dev/null || die "debootstrap not found (Debian package debootstrap; \`make setup\` installs it)"
 	if [[ ! -e $root/.hmm-mirror-debootstrap ]]; then
+		# The compiler Debian builds that release's kernels with.
+		case $suite in bookworm) cc=gcc-12 ;; *) cc=gcc-14 ;; esac
 		msg "$K_NAME: creating the $suite build root in $root (debootstrap --variant=minbase, a few minutes)"
 		rm -rf -- "$root.tmp"
-		if ! debootstrap --variant=minbase --include=make,gcc-14,libc6-dev,sparse \
+		if ! debootstrap --variant=minbase --include=make,$cc,libc6-dev,sparse \
 			"$suite" "$root.tmp" "$MIRROR" >"$KCACHE/debootstrap-$suite.log" 2>&1; then
 			tail -n 5 "$KCACHE/debootstrap-$suite.log" >&2
 			die "debootstrap $suite failed (see $KCACHE/debootstrap-$suite.log)"
@@ -211,8 +220,12 @@ make_buildroot() {
 		mv -- "$root.tmp" "$root"
 		: >"$root/.hmm-mirror-debootstrap"
 	fi
-	printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$suite" \
-		"$KEYRING" "$MIRROR" "$suite-backports" >"$root/etc/apt/sources.list"
+	{
+		printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$suite" \
+			"$KEYRING" "$MIRROR" "$suite-backports"
+		[[ $suite != bookworm ]] || printf 'deb [signed-by=%s] %s %s main\n' \
+			"$KEYRING" "$SECURITY_MIRROR" bookworm-security
+	} >"$root/etc/apt/sources.list"
 	cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 	mkdir -p "$root/build" "$root/var/cache/hmm-mirror-debs"
 	for p in $K_PACKAGES; do
@@ -222,10 +235,11 @@ make_buildroot() {
 		cp -- "$f" "$root/var/cache/hmm-mirror-debs/"
 		debs+=("/var/cache/hmm-mirror-debs/$(basename -- "$f")")
 	done
-	msg "$K_NAME: installing the headers of $K_RELEASE in the build root (apt, with their compiler and pahole)"
+	msg "$K_NAME: installing the headers of $K_RELEASE${extra:+ and $extra} in the $suite build root (apt, with their compiler and pahole)"
+	# shellcheck disable=SC2086
 	if ! { chroot "$root" apt-get -q update &&
 		chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
-			--no-install-recommends install "${debs[@]}"; } >"$KCACHE/buildroot-$suite.log" 2>&1; then
+			--no-install-recommends install "${debs[@]}" $extra; } >"$KCACHE/buildroot-$suite.log" 2>&1; then
 		tail -n 8 "$KCACHE/buildroot-$suite.log" >&2
 		die "installing the headers in the $suite build root failed (see $KCACHE/buildroot-$suite.log)"
 	fi
@@ -253,6 +267,28 @@ cmd_env_line() {
 	root=$(kroot)
 	printf '  %-5s KERNEL=%s KDIR=%s VM_MODDIR=%s\n' "$K_NAME" \
 		"$root/boot/vmlinuz-$K_RELEASE" "$(kdir_of)" "$root/lib/modules/$K_RELEASE" >&2
+}
+
+# ------------------------------------------------------------ source
+# linux-source-NAME of the kernel's version (same source package as its
+# image): the tarball is unpacked from the .deb into $KCACHE/src/.
+cmd_source() {
+	(($# == 1)) || die "usage: source NAME"
+	load_kernel "$1"
+	local p=linux-source-$1 out=$KCACHE/src tar f
+	tar=$out/$p-$K_VERSION.tar.xz
+	if [[ ! -s $tar ]]; then
+		msg "$1: fetching $p $K_VERSION ($K_SUITE, about 150 MB)"
+		download "$p" "$K_VERSION"
+		f=$(deb_file_any "$p" "$K_VERSION")
+		rm -rf -- "$out/x"
+		mkdir -p -- "$out/x"
+		dpkg-deb -x "$f" "$out/x" || die "dpkg-deb -x $f failed"
+		[[ -s $out/x/usr/src/$p.tar.xz ]] || die "$f has no usr/src/$p.tar.xz"
+		mv -- "$out/x/usr/src/$p.tar.xz" "$tar"
+		rm -rf -- "$out/x" "$f"
+	fi
+	echo "$tar"
 }
 
 # ------------------------------------------------------------ latest
@@ -290,6 +326,58 @@ cmd_env() {
 	echo "KERNEL=$root/boot/vmlinuz-$K_RELEASE KDIR=$(kdir_of) VM_MODDIR=$root/lib/modules/$K_RELEASE"
 }
 
+# ------------------------------------------------------------ dkms
+# The module through DKMS for kernel NAME, as a user of its Debian release
+# gets it: in a build root of that release (bookworm for the kernels built
+# on this host, else the kernel's own build root) with the headers and dkms
+# installed by apt, `dkms add`, `build` and `install` of the staged source
+# tree SRC (make dkms-src), the vermagic checked, the installed module copied
+# to OUT/hmm_mirror.ko (for a VM boot), then `dkms remove`.
+cmd_dkms() {
+	(($# == 3)) || die "usage: dkms NAME SRC OUT"
+	load_kernel "$1"
+	local src=$2 out=$3 suite root pkg ver
+	[[ -f $src/dkms.conf ]] || die "no dkms.conf in $src (make dkms-src)"
+	pkg=$(sed -n 's/^PACKAGE_NAME="\(.*\)"$/\1/p' "$src/dkms.conf")
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$src/dkms.conf")
+	[[ -n $pkg && -n $ver ]] || die "$src/dkms.conf names no PACKAGE_NAME/PACKAGE_VERSION"
+	suite=$K_BUILDROOT
+	[[ $suite != host ]] || suite=bookworm
+	unpack_kernel
+	make_buildroot "$suite" dkms
+	root=$(broot "$suite")
+	rm -rf -- "${root:?}/usr/src/$pkg-$ver"
+	cp -r -- "$src" "$root/usr/src/$pkg-$ver"
+	mkdir -p -- "$out"
+	rm -f -- "$out/hmm_mirror.ko"
+	msg "$K_NAME: dkms add, build and install $pkg $ver for $K_RELEASE in the $suite build root"
+	# shellcheck disable=SC2016
+	( cmd_chroot "$root" "$out" sh -ec '
+		pkg=$1 ver=$2 rel=$3
+		dkms remove -m "$pkg" -v "$ver" --all >/dev/null 2>&1 || true
+		trap "dkms remove -m $pkg -v $ver --all >/dev/null 2>&1; rm -rf /usr/src/$pkg-$ver" EXIT
+		dkms add -m "$pkg" -v "$ver"
+		dkms build -m "$pkg" -v "$ver" -k "$rel"
+		dkms install -m "$pkg" -v "$ver" -k "$rel"
+		ko=$(find "/lib/modules/$rel" -name "hmm_mirror.ko*" | head -n1)
+		[ -n "$ko" ] || { echo "dkms install left no hmm_mirror.ko in /lib/modules/$rel" >&2; exit 1; }
+		echo "installed: $ko"
+		case $ko in
+		*.xz) xz -dc "$ko" >/build/hmm_mirror.ko ;;
+		*.zst) zstd -qdc "$ko" >/build/hmm_mirror.ko ;;
+		*.gz) gzip -dc "$ko" >/build/hmm_mirror.ko ;;
+		*) cp "$ko" /build/hmm_mirror.ko ;;
+		esac
+		vm=$(modinfo -F vermagic /build/hmm_mirror.ko | cut -d" " -f1)
+		[ "$vm" = "$rel" ] || { echo "vermagic $vm, want $rel" >&2; exit 1; }
+		echo "vermagic: $vm"
+	' sh "$pkg" "$ver" "$K_RELEASE" ) >"$out/dkms.log" 2>&1 || {
+		tail -n 20 "$out/dkms.log" >&2
+		die "$K_NAME: dkms failed (see $out/dkms.log)"
+	}
+	msg "$K_NAME: $(grep '^installed: ' "$out/dkms.log" | cut -d' ' -f2-) ($K_RELEASE)"
+}
+
 cmd_chroot() {
 	(($# >= 3)) || die "usage: chroot ROOT DIR CMD..."
 	local root=$1 dir=$2
@@ -311,6 +399,8 @@ fetch) shift; cmd_fetch "$@" ;;
 latest) shift; cmd_latest ;;
 list) shift; cmd_list "$@" ;;
 env) shift; cmd_env "$@" ;;
+source) shift; cmd_source "$@" ;;
 chroot) shift; cmd_chroot "$@" ;;
-*) sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+dkms) shift; cmd_dkms "$@" ;;
+*) sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

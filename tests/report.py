@@ -30,9 +30,27 @@ def plain_counts(path: Path) -> tuple[int, int, int]:
     return p, f, s
 
 
+def kernel_of(results: Path, path: Path) -> str | None:
+    """The kernel a result belongs to: its kernel-NAME/ directory's kernel.txt."""
+    rel = path.relative_to(results)
+    if len(rel.parts) > 1 and rel.parts[0].startswith("kernel-"):
+        info = results / rel.parts[0] / "kernel.txt"
+        try:
+            name, release = info.read_text().split()[:2]
+            return f"{name} ({release})"
+        except (OSError, ValueError):
+            return rel.parts[0][len("kernel-"):]
+    return None
+
+
+def line(counts: list[int] | tuple[int, int, int]) -> str:
+    return f"{counts[0]} passed, {counts[1]} failed, {counts[2]} skipped"
+
+
 def main() -> int:
     results = Path(sys.argv[1] if len(sys.argv) > 1 else "build/results")
     totals = [0, 0, 0]
+    kernels: dict[str, list[int]] = {}
     files = sorted(results.glob("**/*.json")) + sorted(results.glob("**/*.counts"))
     for path in files:
         try:
@@ -42,11 +60,26 @@ def main() -> int:
             counts = (0, 1, 0)
         for i, n in enumerate(counts):
             totals[i] += n
-        print(f"{path.stem}: {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped")
+        kernel = kernel_of(results, path)
+        name = path.stem
+        if kernel is not None:
+            per = kernels.setdefault(kernel, [0, 0, 0])
+            for i, n in enumerate(counts):
+                per[i] += n
+            name = f"{path.parent.name}/{path.stem}"
+        print(f"{name}: {line(counts)}")
+    # A kernel whose directory holds no result at all failed before its suites.
+    for info in sorted(results.glob("kernel-*/kernel.txt")):
+        kernel = kernel_of(results, info)
+        if kernel is not None and kernel not in kernels:
+            kernels[kernel] = [0, 1, 0]
+            totals[1] += 1
+    for kernel in sorted(kernels):
+        print(f"kernel {kernel}: {line(kernels[kernel])}")
     if not files:
         print(f"no test results in {results}")
         totals[1] += 1
-    print(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    print(line(totals))
     return 1 if totals[1] else 0
 
 

@@ -437,6 +437,12 @@ class ModuleTree : public testing::Test {
   }
   void TearDown() override { ASSERT_EQ(system(("rm -rf " + root_).c_str()), 0); }
   void Mkdir(const std::string& rel) { ASSERT_EQ(mkdir((root_ + rel).c_str(), 0755), 0); }
+  void Write(const std::string& rel, const char* text) {
+    FILE* f = fopen((root_ + rel).c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs(text, f);
+    fclose(f);
+  }
   void Touch(const std::string& rel) {
     FILE* f = fopen((root_ + rel).c_str(), "w");
     ASSERT_NE(f, nullptr);
@@ -471,6 +477,21 @@ TEST_F(ModuleTree, NoModuleInstalledForThisKernel) {
         << why;
     EXPECT_EQ(why.find("modprobe"), std::string::npos) << why;
   }
+}
+
+// modules.dep, where modprobe looks, decides when it exists: a module
+// depmod has not listed cannot be modprobed.
+TEST_F(ModuleTree, ModulesDepDecidesWhenPresent) {
+  Mkdir("/6.1.0-9-amd64/extra");
+  Touch("/6.1.0-9-amd64/extra/hmm_mirror.ko");
+  Write("/6.1.0-9-amd64/modules.dep",
+        "kernel/lib/test_hmm.ko.xz:\nkernel/fs/hmm_mirror.kobject.ko:\n");
+  EXPECT_FALSE(module_installed(root_.c_str(), "6.1.0-9-amd64"));
+  Write("/6.1.0-9-amd64/modules.dep",
+        "kernel/lib/test_hmm.ko.xz:\nupdates/dkms/hmm_mirror.ko.zst: kernel/x.ko\n");
+  EXPECT_TRUE(module_installed(root_.c_str(), "6.1.0-9-amd64"));
+  Write("/6.1.0-9-amd64/modules.dep", "extra/hmm_mirror.ko:\n");
+  EXPECT_TRUE(module_installed(root_.c_str(), "6.1.0-9-amd64"));
 }
 
 TEST_F(ModuleTree, AnInstalledModuleLeavesTheLibrarysAdvice) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build (or reuse) a kernel for hmm-mirror's VM runs: Debian's linux-source-6.1
-# configured with `make defconfig kvm_guest.config` plus hmm.config (HMM,
-# DEVICE_PRIVATE, TEST_HMM=m, THP, hugetlbfs, NUMA, ...) and, for the "debug"
-# flavour, debug.config (KASAN, lockdep, kmemleak, DEBUG_VM).
+# (or linux-source-KVER, KVER=7.3) configured with `make defconfig
+# kvm_guest.config` plus hmm.config (HMM, DEVICE_PRIVATE, TEST_HMM=m, THP,
+# hugetlbfs, NUMA, ...) and, for the "debug" flavour, debug.config (KASAN,
+# lockdep, kmemleak, DEBUG_VM).
 #
 # Cache (outside the work tree):
 #   $HMM_KERNEL_CACHE/<flavour>-<version>/   default /var/cache/hmm-mirror/kernels
@@ -16,18 +17,21 @@ set -euo pipefail
 
 usage() {
     cat <<EOF
-usage: $0 [--print-env] [--config-only] [--jobs N] [default|debug]
+usage: $0 [--print-env] [--config-only] [--jobs N] [--kver 6.1|7.3] [default|debug]
 
-Builds the "default" (or "debug") hmm-mirror kernel into
+Builds the "default" (or "debug") hmm-mirror kernel from Debian's
+linux-source-KVER (default 6.1; also KVER in the environment) into
 ${HMM_KERNEL_CACHE:-/var/cache/hmm-mirror/kernels}/<flavour>-<version>/, or reuses it.
   --print-env   print KDIR= KERNEL= VM_MODDIR= TEST_HMM_KO= for the cached
                 kernel and exit (status 1 if it is not built)
   --config-only write and check the .config, build nothing
   --jobs N      make -j (default 2; run under nice)
 environment: HMM_KERNEL_CACHE (cache root), HMM_KERNEL_SRC (an unpacked
-linux-source tree; default /var/tmp/hmm-src/linux-source-6.1 if present,
-else the tarball /usr/src/linux-source-6.1.tar.xz is unpacked into the cache;
-the package linux-source-6.1 is installed with apt-get if the tarball is missing)
+linux-source tree; default <cache>/src/linux-source-KVER, unpacked from
+/usr/src/linux-source-KVER.tar.xz; for 6.1 the package is installed with
+apt-get if the tarball is missing, for a kernel of kernels.list from another
+suite (7.3) it is fetched by `scripts/debian-kernels.sh source KVER` through
+the project's own apt configuration, which leaves the system's alone)
 EOF
 }
 
@@ -35,11 +39,13 @@ FLAVOUR=default
 PRINT_ENV=0
 CONFIG_ONLY=0
 JOBS=${JOBS:-2}
+KVER=${KVER:-6.1}
 while [[ $# -gt 0 ]]; do
     case $1 in
         --print-env) PRINT_ENV=1; shift ;;
         --config-only) CONFIG_ONLY=1; shift ;;
         --jobs) JOBS=$2; shift 2 ;;
+        --kver) KVER=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         default|debug) FLAVOUR=$1; shift ;;
         *) usage >&2; exit 2 ;;
@@ -49,7 +55,8 @@ done
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE_ROOT=${HMM_KERNEL_CACHE:-/var/cache/hmm-mirror/kernels}
 SRC_CACHE=$(dirname "$CACHE_ROOT")/src
-TARBALL=/usr/src/linux-source-6.1.tar.xz
+[[ $KVER =~ ^[0-9]+\.[0-9]+$ ]] || { echo "build-kernel: bad KVER '$KVER' (e.g. 6.1, 7.3)" >&2; exit 2; }
+TARBALL=/usr/src/linux-source-$KVER.tar.xz
 msg() { echo "build-kernel: $*" >&2; }
 die() { msg "error: $*"; exit 1; }
 
@@ -59,7 +66,7 @@ FRAGMENTS=("$HERE/hmm.config")
 # --- locate the source ---------------------------------------------------
 find_src() {
     local s
-    for s in "${HMM_KERNEL_SRC:-}" /var/tmp/hmm-src/linux-source-6.1 "$SRC_CACHE/linux-source-6.1"; do
+    for s in "${HMM_KERNEL_SRC:-}" "/var/tmp/hmm-src/linux-source-$KVER" "$SRC_CACHE/linux-source-$KVER"; do
         [[ -n $s && -f $s/Makefile && -f $s/kernel/configs/kvm_guest.config ]] && { echo "$s"; return 0; }
     done
     return 1
@@ -67,17 +74,23 @@ find_src() {
 SRC=$(find_src || true)
 if [[ -z $SRC ]]; then
     [[ $PRINT_ENV == 1 ]] && exit 1
-    if [[ ! -f $TARBALL ]]; then
+    if [[ ! -f $TARBALL && $KVER == 6.1 ]]; then
         msg "$TARBALL missing: installing linux-source-6.1 (apt-get)"
         [[ $(id -u) == 0 ]] || die "need root to apt-get install linux-source-6.1"
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends linux-source-6.1 >&2 ||
             { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends linux-source-6.1 >&2; } ||
             die "cannot install linux-source-6.1"
+    elif [[ ! -f $TARBALL ]]; then
+        # Not in this Debian 12 machine's suites: the kernels.list entry
+        # names the suite and version; the private apt fetches the package.
+        TARBALL=$("$HERE/../debian-kernels.sh" source "$KVER") ||
+            die "cannot fetch linux-source-$KVER (is $KVER in kernels.list?)"
     fi
     mkdir -p "$SRC_CACHE"
-    msg "unpacking $TARBALL into $SRC_CACHE (about a minute)"
+    msg "unpacking $TARBALL into $SRC_CACHE (a minute or two)"
     tar -C "$SRC_CACHE" -xf "$TARBALL"
-    SRC=$SRC_CACHE/linux-source-6.1
+    SRC=$SRC_CACHE/linux-source-$KVER
+    [[ -f $SRC/Makefile ]] || die "$TARBALL has no linux-source-$KVER/Makefile"
 fi
 [[ -e $SRC/.config || -e $SRC/include/config ]] &&
     die "$SRC is configured in-tree; O= builds need a clean source (make mrproper there or set HMM_KERNEL_SRC)"

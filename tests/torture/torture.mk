@@ -28,7 +28,7 @@ $(TORTURE_BIN): tests/torture/torture.cc abi/hmm_mirror.h
 	$(CXX) $(TORTURE_CXXFLAGS) -Iabi -o $@ $<
 
 # The VM suite needs the binary built first.
-vm-test: $(TORTURE_BIN)
+vm-test vm-matrix: $(TORTURE_BIN)
 
 torture: $(MODULE) $(TORTURE_BIN) ## seeded chaos run in the VM: SEED=1 SECONDS=600 WORKERS=2
 	@scripts/require.sh vm

@@ -199,10 +199,6 @@ MODDIR=${VM_MODDIR:-/lib/modules/$RELEASE}
 GUEST_MODDIR=
 if [[ -d $MODDIR && $(realpath -- "$MODDIR") != $(realpath -m -- "/lib/modules/$RELEASE") ]]; then
     GUEST_MODDIR=$(realpath -- "$MODDIR")
-    case $GUEST_MODDIR/ in
-        /tmp/*|/run/*|/dev/*|/proc/*|/sys/*)
-            die "VM_MODDIR=$MODDIR is hidden in the guest (it has its own /tmp, /run ...); use a directory elsewhere" ;;
-    esac
 fi
 
 KCONFIG=
@@ -217,10 +213,6 @@ done
 BUILD_DIR=${BUILD_DIR:-$REPO_DIR/build/vm/$RELEASE}
 mkdir -p -- "$BUILD_DIR" || die "cannot create BUILD_DIR=$BUILD_DIR"
 BUILD_DIR=$(realpath -- "$BUILD_DIR")
-case $BUILD_DIR/ in
-    /tmp/*|/run/*|/dev/*|/proc/*|/sys/*)
-        die "BUILD_DIR=$BUILD_DIR is hidden in the guest (it has its own /tmp, /run ...); use a directory elsewhere" ;;
-esac
 
 # ---------------------------------------------------------------- modules
 MODLIST_CACHE=
@@ -349,6 +341,7 @@ mount -t mqueue mqueue $R/dev/mqueue 2>/dev/null
 [ -e $R/dev/stderr ] || ln -s /proc/self/fd/2 $R/dev/stderr
 mount -t tmpfs -o mode=1777 tmpfs $R/tmp
 mount -t tmpfs -o mode=755 tmpfs $R/run
+mount_hidden || die "cannot mount a work directory below /tmp or /run"
 mount -t debugfs debugfs $R/sys/kernel/debug || msg "warning: cannot mount debugfs"
 mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null
@@ -453,10 +446,26 @@ for i in "${!RW_DIRS[@]}"; do
     RW_DIRS[$i]=$(realpath -- "${RW_DIRS[$i]}")
     [[ ${RW_DIRS[$i]} != / ]] || die "--rw / is not allowed"
 done
-case $PWD/ in
-    /tmp/*|/run/*|/dev/*|/proc/*|/sys/*)
-        msg "warning: the guest has its own $(cut -d/ -f2 <<<"$PWD") - the working directory $PWD will not exist there" ;;
-esac
+# The guest mounts its own /tmp, /run and /dev/shm over the host's: a work
+# tree, build dir, module tree or working directory there (a clone in /tmp)
+# is shared again on its own, read-only, at the same path.  /proc, /sys and
+# the rest of /dev are the guest's and cannot hold them.
+HIDDEN_DIRS=()
+for d in "$REPO_DIR" "$BUILD_DIR" "$GUEST_MODDIR" "$PWD"; do
+    [[ -n $d ]] || continue
+    d=$(realpath -- "$d")
+    case $d/ in
+        /tmp/*|/run/*|/dev/shm/*) ;;
+        /dev/*|/proc/*|/sys/*) die "$d is hidden in the guest (its own /dev, /proc, /sys); use a directory elsewhere" ;;
+        *) continue ;;
+    esac
+    HIDDEN_DIRS+=("$d")
+done
+if ((${#HIDDEN_DIRS[@]})); then
+    # One share per outermost directory: drop those inside another.
+    mapfile -t HIDDEN_DIRS < <(printf '%s\n' "${HIDDEN_DIRS[@]}" | LC_ALL=C sort -u |
+        awk '{ for (i = 1; i <= n; i++) if (index($0 "/", kept[i] "/") == 1) next; kept[++n] = $0; print }')
+fi
 if [[ -z $LOG ]]; then
     LOG=$RUN_DIR/console.log
     ln -sfn -- "$LOG" "$BUILD_DIR/last-run.log"
@@ -503,6 +512,13 @@ done
     echo "KMEMLEAK=$(sq "${VM_KMEMLEAK:-1}")"
     echo "GUEST_RELEASE=$(sq "$RELEASE")"
     echo "GUEST_MODDIR=$(sq "$GUEST_MODDIR")"
+    echo "mount_hidden() {"
+    for i in "${!HIDDEN_DIRS[@]}"; do
+        echo "    mkdir -p $(sq "/host${HIDDEN_DIRS[$i]}") 2>/dev/null"
+        echo "    mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=${VM_9P_CACHE:-loose} hid$i $(sq "/host${HIDDEN_DIRS[$i]}") || return 1"
+    done
+    echo "    return 0"
+    echo "}"
     echo "mount_rw() {"
     for i in "${!RW_DIRS[@]}"; do
         echo "    mkdir -p $(sq "/host${RW_DIRS[$i]}") 2>/dev/null"
@@ -568,6 +584,9 @@ BIOS=${VM_BIOS:-/usr/share/qemu/qboot.rom}
 if [[ $BIOS != default && -r $BIOS ]]; then QEMU+=(-bios "$BIOS"); fi
 for i in "${!RW_DIRS[@]}"; do
     QEMU+=(-virtfs "local,path=${RW_DIRS[$i]},mount_tag=rw$i,security_model=none,multidevs=remap")
+done
+for i in "${!HIDDEN_DIRS[@]}"; do
+    QEMU+=(-virtfs "local,path=${HIDDEN_DIRS[$i]},mount_tag=hid$i,security_model=none,readonly=on,multidevs=remap")
 done
 if [[ $NUMA == 1 ]]; then
     m0=$((MEM / 2)) m1=$((MEM - MEM / 2)) c0=$((CPUS / 2))

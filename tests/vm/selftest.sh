@@ -91,6 +91,18 @@ grep -qx '/sys/kernel/debug debugfs' "$SCR/mounts" && grep -qx '/dev/hugepages h
 check "debugfs and hugetlbfs mounted" $? ""
 [[ -s $SCR/vm-dmesg.log && $(cat "$SCR/vm-status" 2>/dev/null) == 7 ]]; check "vm-status and vm-dmesg.log saved in the scratch dir" $? ""
 
+# --- 2b: a work tree below /tmp (a clone there): the guest has its own /tmp
+TMPTREE=$(mktemp -d /tmp/hmm-vm-selftest.XXXX) && trap 'rm -rf -- "$WORK" "$TMPTREE"' EXIT
+mkdir -p "$TMPTREE/tests/vm" "$TMPTREE/sub" && cp "$RUN" "$TMPTREE/tests/vm/"
+printf '#!/bin/sh\npwd >"$VM_SCRATCH/pwd"; cat ../marker >"$VM_SCRATCH/marker"\n' >"$TMPTREE/sub/cmd.sh"
+chmod +x "$TMPTREE/sub/cmd.sh" && echo "$TMPTREE" >"$TMPTREE/marker"
+SCR2=$WORK/scratch2b
+( cd "$TMPTREE/sub" && unset BUILD_DIR && "$TMPTREE/tests/vm/run-vm.sh" -q --scratch "$SCR2" ./cmd.sh \
+    >"$WORK/tmptree.out" 2>"$WORK/tmptree.err" ); RC=$?
+[[ $RC == 0 && $(cat "$SCR2/pwd" 2>/dev/null) == "$TMPTREE/sub" && $(cat "$SCR2/marker" 2>/dev/null) == "$TMPTREE" ]]
+check "a work tree, build dir and working directory below /tmp are visible in the guest" $? "status $RC"
+[[ $RC == 0 ]] || show_err tmptree
+
 # --- 3: fake kernel warning -> 99 --------------------------------------------
 vm warn sh -c 'echo "WARNING: CPU: 0 PID: 1 at selftest" >/dev/kmsg; exit 0'
 [[ $RC == 99 ]] && grep -q "pattern 'WARNING:'" "$WORK/warn.err"; check "kernel WARNING in dmesg -> 99 although the command exits 0" $? "status $RC, ${DT}s"
