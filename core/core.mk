@@ -18,8 +18,7 @@ CORE_DIR := core
 CORE_SRCS := $(CORE_DIR)/dpt.c $(CORE_DIR)/event_queue.c $(CORE_DIR)/host_env.c
 CORE_INC := -I$(CORE_DIR)
 CORE_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -MMD -MP
-CORE_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=all
+CORE_SAN_FLAGS := $(SAN_FLAGS)
 
 CORE_OBJS := $(patsubst $(CORE_DIR)/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
 CORE_SAN_OBJS := $(patsubst $(CORE_DIR)/%.c,$(BUILD)/core-san/%.o,$(CORE_SRCS))

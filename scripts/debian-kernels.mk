@@ -4,10 +4,11 @@
 #   make kernels-latest   what the archive serves now, next to kernels.list
 #   make modules-matrix   hmm_mirror.ko for each into build/kmod/<release>/
 #   make vm-matrix        make test's VM suites on each, one boot per kernel
+#   make check-matrix     make check for each
 # A kernel of the matrix is then used like any other: KDIR= names its headers
 # (`scripts/debian-kernels.sh env NAME` prints KERNEL, KDIR and VM_MODDIR).
 
-.PHONY: kernels kernels-latest modules-matrix vm-matrix
+.PHONY: kernels kernels-latest modules-matrix vm-matrix check-matrix
 
 # Headers that make kernels unpacked outside /usr/src: Debian's arch
 # Makefile includes its -common tree by absolute path, so kbuild is started
@@ -73,5 +74,20 @@ vm-matrix: $(VM_SUITES) ## make test's VM suites on every kernel of kernels.list
 		$(MAKE) --no-print-directory vm-test KDIR=$$KDIR KERNEL=$$KERNEL \
 			VM_MODDIR=$$VM_MODDIR VM_RESULTS=$$out || fail=1; \
 		echo "vm-matrix: kernel $$name: $$(( $$(date +%s) - start )) s"; \
+	done <<<"$$list"; \
+	exit $$fail
+
+# make check per kernel: checkpatch, W=1 and sparse; a kernel that refuses
+# the installed sparse (7.x) is checked without it, and says so.
+check-matrix: ## make check (checkpatch, sparse, W=1) for every kernel of kernels.list
+	@list=$$(scripts/debian-kernels.sh list $(KERNELS)) || exit 1; \
+	fail=0; \
+	while read -r name rel kdir; do \
+		log=$(BUILD)/check-matrix-$$name.log; mkdir -p $(BUILD); \
+		if $(MAKE) --no-print-directory check KDIR=$$kdir SPARSE_OPTIONAL=yes >$$log 2>&1; then \
+			if grep -q "^check: sparse did not run" $$log; then \
+				echo "check-matrix: $$name ($$rel): checkpatch and W=1 clean; $$(sed -n 's/^check: //p' $$log)"; \
+			else echo "check-matrix: $$name ($$rel): checkpatch, sparse and W=1 clean"; fi; \
+		else tail -n 15 $$log; echo "check-matrix: $$name ($$rel): FAILED (log $$log)"; fail=1; fi; \
 	done <<<"$$list"; \
 	exit $$fail

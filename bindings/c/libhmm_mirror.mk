@@ -36,8 +36,7 @@ LIBHMM_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -O2 -g -fPIC \
 	-fvisibility=hidden -D_GNU_SOURCE -MMD -MP
 LIBHMM_CPPFLAGS := -Iabi $(LIBHMM_INC)
-LIBHMM_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=all
+LIBHMM_SAN_FLAGS := $(SAN_FLAGS)
 
 LIBHMM_OBJS := $(patsubst $(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj/%.o,$(LIBHMM_SRCS))
 LIBHMM_SAN_OBJS := $(patsubst $(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj-san/%.o,$(LIBHMM_SRCS))

@@ -25,8 +25,7 @@ CONFORMANCE_CXX ?= $(CXX)
 CONFORMANCE_CPPFLAGS := -Iabi -I$(CONFORMANCE_SRC_DIR)
 CONFORMANCE_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -g -pthread
 CONFORMANCE_OPTFLAGS := -O2
-CONFORMANCE_SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer
+CONFORMANCE_SANFLAGS := $(SAN_FLAGS)
 CONFORMANCE_SAN_OPTFLAGS := -O1
 CONFORMANCE_LDLIBS := -lgtest_main -lgtest -pthread
 

@@ -17,8 +17,7 @@ FUZZ_DIR := tests/fuzz
 FUZZ_NAMES := dpt event_queue
 FUZZ_CC ?= clang-14
 FUZZ_CXX ?= clang++-14
-FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer
+FUZZ_SAN := $(SAN_FLAGS)
 FUZZ_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g $(FUZZ_SAN) \
 	-fsanitize=fuzzer-no-link
 FUZZ_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -O1 -g $(FUZZ_SAN) \
