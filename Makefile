@@ -115,7 +115,7 @@ include scripts/kernel/kernel.mk
 include bench/bench.mk
 include scripts/debian-kernels.mk
 
-VM_SUITES += $(CONFORMANCE_BIN) $(CONFORMANCE_SAN_BIN)
+VM_SUITES += $(CONFORMANCE_BIN) $(CONFORMANCE_SWITCHES_OFF) $(CONFORMANCE_SAN_BIN)
 
 ##@ Build (make with no target builds all)
 # What a user needs: no test binary (the test targets build their own).

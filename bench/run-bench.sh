@@ -10,7 +10,9 @@
 # BENCH_MEM (guest MiB, default 6144), BENCH_CPUS (default 2),
 # BENCH_TIMEOUT (s, default 1800), BENCH_PLOT=0 (skip the plot),
 # BENCH_NICE (niceness of the VM, default -10: it competes with host load),
-# KVER (the project kernel's source: 6.1, the default, or 7.3).  The results
+# KVER (the project kernel's source: 6.1, the default, or 7.3),
+# BENCH_MODULE_ARGS (hmm_mirror.ko's parameters, e.g. defer_invalidations=0
+# or snapshot_split=0: a run with an optimisation off).  The results
 # are also kept per kernel release: build/bench/results-<release>.json.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,7 +47,8 @@ echo "host load before: $(cat /proc/loadavg)" >"$OUT/host.txt"
 rc=0
 nice -n "$NICE" "$REPO/tests/vm/run-vm.sh" --mem "${BENCH_MEM:-6144}" --cpus "${BENCH_CPUS:-2}" \
     --timeout "${BENCH_TIMEOUT:-1800}" \
-    --module "$MODULE" --module "$TEST_HMM_KO" --scratch "$OUT/vm" -- \
+    --module "$TEST_HMM_KO" --module "$MODULE" --module-args "${BENCH_MODULE_ARGS:-}" \
+    --scratch "$OUT/vm" -- \
     "$BIN" --json "$OUT/vm/results.json" --txt "$OUT/vm/results.txt" || rc=$?
 msg "VM run: $(( $(date +%s) - start )) s, status $rc"
 echo "host load after: $(cat /proc/loadavg)" >>"$OUT/host.txt"

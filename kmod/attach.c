@@ -153,7 +153,7 @@ int mirror_attach(struct mirror *m, int pidfd)
 	/* A mirror whose process exited maps nothing and may move on. */
 	mirror_lock(m);
 	ret = m->dpt.nr_pages ? -EBUSY : 0;
-	mutex_unlock(&m->lock);
+	mirror_unlock(m);
 	if (!ret) {
 		mirror_unbind(m);
 		mirror_bind(m, mm, watch);

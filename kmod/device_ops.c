@@ -149,7 +149,7 @@ static int rw_round(struct mirror *m, unsigned long start, unsigned long next,
 		done = copy_mapped_locked(m, va, next, start, uw, write);
 		if (done != next)
 			run_end = missing_run_end_locked(m, done, next, write);
-		mutex_unlock(&m->lock);
+		mirror_unlock(m);
 		if (done == next)
 			return 0;
 		if (done == va && ++stalls > RW_MAX_STALLS)
@@ -227,7 +227,7 @@ int mirror_query(struct mirror *m, unsigned long start, unsigned long end,
 		for (i = 0; i < n; i++)
 			out[i] = dpt_lookup(&m->dpt, start + (i << PAGE_SHIFT),
 					    &e) ? query_state(&e) : 0;
-		mutex_unlock(&m->lock);
+		mirror_unlock(m);
 
 		if (copy_to_user(states, out, n * sizeof(*out))) {
 			ret = -EFAULT;
@@ -247,6 +247,6 @@ u64 mirror_count_mapped(struct mirror *m, unsigned long start,
 
 	mirror_lock(m);
 	count = dpt_count(&m->dpt, start, end);
-	mutex_unlock(&m->lock);
+	mirror_unlock(m);
 	return count;
 }

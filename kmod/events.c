@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * events.c - invalidation events for user space: the EVENTS command, and
+ * events.c - invalidation events for user space: the mapping from the
+ * kernel's notifier events to the ABI's reasons, the EVENTS command, and
  * read() and poll() on the mirror fd.  The queue itself is the core's
  * bounded evq; it never allocates, so events are queued straight from the
  * invalidation callbacks.
@@ -17,6 +18,36 @@
 #define EVENTS_MAX_LEN		65536
 /* Records handed out per read() pass. */
 #define EVENTS_READ_BATCH	16
+
+/**
+ * mirror_event_reason() - the ABI's reason for a notifier event
+ * @event: why the kernel invalidates (struct mmu_notifier_range)
+ *
+ * Return: an HMM_MIRROR_EVENT_* reason; HMM_MIRROR_EVENT_OTHER for an
+ * event this ABI version has no name for.
+ */
+u32 mirror_event_reason(enum mmu_notifier_event event)
+{
+	switch (event) {
+	case MMU_NOTIFY_UNMAP:
+		return HMM_MIRROR_EVENT_UNMAP;
+	case MMU_NOTIFY_CLEAR:
+		return HMM_MIRROR_EVENT_CLEAR;
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+		return HMM_MIRROR_EVENT_PROTECTION;
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return HMM_MIRROR_EVENT_SOFT_DIRTY;
+	case MMU_NOTIFY_RELEASE:
+		return HMM_MIRROR_EVENT_RELEASE;
+	case MMU_NOTIFY_MIGRATE:
+		return HMM_MIRROR_EVENT_MIGRATE;
+	case MMU_NOTIFY_EXCLUSIVE:
+		return HMM_MIRROR_EVENT_EXCLUSIVE;
+	default:
+		return HMM_MIRROR_EVENT_OTHER;
+	}
+}
 
 int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len)
 {
@@ -55,7 +86,7 @@ int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len)
 	m->event_reasons = reasons;
 	m->events_configured = true;
 unlock:
-	mutex_unlock(&m->lock);
+	mirror_unlock(m);
 	kvfree(old);
 	return ret;
 }

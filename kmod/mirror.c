@@ -1,96 +1,109 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mirror.c - mirror lifetime, the page-table memory the core asks for, and
- * the STATS counters.
+ * mirror.c - a mirror's lifetime and its binding to an address space:
+ * creation (bound to the opener's mm), the notifier that sees the bound mm
+ * exit, binding to another mm (ATTACH) and unbinding, and destruction when
+ * the file is released.  DOC: Lifetime in mirror.h.
  */
 #include <linux/gfp.h>
 #include <linux/lockdep.h>
-#include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "mirror.h"
 
-/* Every open mirror, for module-wide STATS. */
-static LIST_HEAD(mirrors);
-static DEFINE_MUTEX(mirrors_lock);
-/* Module-wide counters since load. */
-static struct mirror_counters global_counters;
-
-void mirror_count(struct mirror *m, enum mirror_counter c, u64 n)
-{
-	atomic64_add(n, &m->counters.c[c]);
-	atomic64_add(n, &global_counters.c[c]);
-}
-
 /*
- * The core's allocation hooks.  They run under m->lock, which reclaim can
- * take through the notifier, so they must not enter reclaim themselves:
- * spares first, then a GFP_NOWAIT page.
+ * Teach lockdep the rules reclaim can break (as drm_gpusvm_init() does):
+ * m->lock is taken by the notifiers, which reclaim can call, and under
+ * mmap_lock by the walks.  Recorded once at creation, so an allocation
+ * that may enter reclaim under m->lock, or an mmap_lock taken under it, is
+ * reported on the first run that does it, not only when reclaim happens
+ * to hit it.
  */
-void *dpt_table_alloc(struct dpt *t)
+static void mirror_prime_lockdep(struct mirror *m, struct mm_struct *mm)
 {
-	struct mirror *m = container_of(t, struct mirror, dpt);
-
-	lockdep_assert_held(&m->lock);
-	if (m->nr_spares)
-		return m->spares[--m->nr_spares];
-	return (void *)get_zeroed_page(GFP_NOWAIT | __GFP_NOWARN);
-}
-
-/*
- * Keep a freed table as a spare while there is room.  An emptied table is
- * already zero; clearing only the others keeps the clear out of most
- * invalidations (a small munmap empties a leaf table entry by entry).
- */
-void dpt_table_free(struct dpt *t, void *table, bool zeroed)
-{
-	struct mirror *m = container_of(t, struct mirror, dpt);
-
-	lockdep_assert_held(&m->lock);
-	if (m->nr_spares < MIRROR_SPARES_MAX) {
-		if (!zeroed)
-			clear_page(table);
-		m->spares[m->nr_spares++] = table;
+	if (!IS_ENABLED(CONFIG_LOCKDEP))
 		return;
-	}
-	free_page((unsigned long)table);
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&m->lock);
+	fs_reclaim_release(GFP_KERNEL);
+	mmap_read_lock(mm);
+	might_lock(&m->lock);
+	mmap_read_unlock(mm);
 }
 
-/*
- * Top up m->spares before a locked insert.  Pages are allocated with
- * GFP_KERNEL without the lock into @extra (*@nr of them, at most
- * MIRROR_SPARES_MAX); the caller then takes the lock and calls again with
- * *@nr set, which moves them into the pool.  Leftovers go back through
- * mirror_free_extra() after unlocking.
+/**
+ * mirror_exit_watch() - start watching @mm for exit on behalf of @m
+ * @m: the mirror
+ * @mm: an address space with users
+ *
+ * A tiny interval notifier on the first page of the address space (never
+ * mapped), there only to see the address space exit while the device maps
+ * nothing.  The only step of binding that can fail, so it comes first.
+ *
+ * Return: the watch, or an ERR_PTR().
  */
-void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr)
+struct mirror_exit_watch *mirror_exit_watch(struct mirror *m,
+					    struct mm_struct *mm)
 {
-	unsigned int want;
+	struct mirror_exit_watch *w = kzalloc(sizeof(*w), GFP_KERNEL);
+	int ret;
 
-	if (!*nr) {
-		want = MIRROR_SPARES_MAX - READ_ONCE(m->nr_spares);
-		while (*nr < want) {
-			void *p = (void *)get_zeroed_page(GFP_KERNEL);
-
-			if (!p)
-				break;
-			extra[(*nr)++] = p;
-		}
-		return;
+	if (!w)
+		return ERR_PTR(-ENOMEM);
+	w->m = m;
+	ret = mmu_interval_notifier_insert(&w->notifier, mm, 0, PAGE_SIZE,
+					   &exit_notifier_ops);
+	if (ret) {
+		kfree(w);
+		return ERR_PTR(ret);
 	}
-
-	lockdep_assert_held(&m->lock);
-	while (*nr && m->nr_spares < MIRROR_SPARES_MAX)
-		m->spares[m->nr_spares++] = extra[--(*nr)];
+	return w;
 }
 
-void mirror_free_extra(void **extra, unsigned int nr)
+/**
+ * mirror_bind() - bind an unbound mirror to @mm
+ * @m: the mirror, bind_sem held for writing (or not yet published)
+ * @mm: the address space
+ * @watch: from mirror_exit_watch() on @mm
+ */
+void mirror_bind(struct mirror *m, struct mm_struct *mm,
+		 struct mirror_exit_watch *watch)
 {
-	while (nr)
-		free_page((unsigned long)extra[--nr]);
+	mmgrab(mm);
+	m->mm = mm;
+	m->exit_watch = watch;
+	mutex_lock(&m->lock);
+	m->released = false;
+	mutex_unlock(&m->lock);
 }
 
+/**
+ * mirror_unbind() - drop every notifier and the mm
+ * @m: the mirror, bind_sem held for writing (or being destroyed)
+ *
+ * The device must map nothing after.  The GC work is cancelled only once
+ * every notifier is gone: until then a callback (the unmaps of an exiting
+ * process, say) may arm it again.
+ */
+void mirror_unbind(struct mirror *m)
+{
+	mirror_free_chunks(m);
+	mmu_interval_notifier_remove(&m->exit_watch->notifier);
+	cancel_delayed_work_sync(&m->gc_work);
+	kfree(m->exit_watch);
+	m->exit_watch = NULL;
+	mmdrop(m->mm);
+	m->mm = NULL;
+}
+
+/**
+ * mirror_create() - a new mirror, bound to the caller's address space
+ * @out: the mirror
+ *
+ * Return: 0, -EINVAL for a caller without an mm (kernel thread), -ENOMEM,
+ * or the notifier's error.
+ */
 int mirror_create(struct mirror **out)
 {
 	struct mirror_exit_watch *watch;
@@ -113,6 +126,7 @@ int mirror_create(struct mirror **out)
 	dpt_init(&m->dpt);
 	INIT_LIST_HEAD(&m->deferred);
 	INIT_LIST_HEAD(&m->walkers);
+	mirror_prime_lockdep(m, current->mm);
 
 	watch = mirror_exit_watch(m, current->mm);
 	if (IS_ERR(watch)) {
@@ -121,18 +135,18 @@ int mirror_create(struct mirror **out)
 	}
 	mirror_bind(m, current->mm, watch);
 
-	mutex_lock(&mirrors_lock);
-	list_add(&m->node, &mirrors);
-	mutex_unlock(&mirrors_lock);
+	mirror_list_add(m);
 	*out = m;
 	return 0;
 }
 
+/**
+ * mirror_destroy() - unbind and free @m
+ * @m: the mirror of a file being released: no command runs
+ */
 void mirror_destroy(struct mirror *m)
 {
-	mutex_lock(&mirrors_lock);
-	list_del(&m->node);
-	mutex_unlock(&mirrors_lock);
+	mirror_list_del(m);
 
 	mirror_unbind(m);
 
@@ -151,50 +165,4 @@ void mirror_destroy(struct mirror *m)
 	mutex_destroy(&m->lock);
 	mutex_destroy(&m->chunks_lock);
 	kfree(m);
-}
-
-static void fill_counters(struct hmm_mirror_stats *s,
-			  struct mirror_counters *c)
-{
-	int i;
-
-	s->device_faults = atomic64_read(&c->c[MC_DEVICE_FAULTS]);
-	s->fault_calls = atomic64_read(&c->c[MC_FAULT_CALLS]);
-	s->pages_faulted = atomic64_read(&c->c[MC_PAGES_FAULTED]);
-	s->fault_retries = atomic64_read(&c->c[MC_FAULT_RETRIES]);
-	for (i = 0; i < HMM_MIRROR_EVENT_NR_REASONS; i++)
-		s->invalidations[i] =
-			atomic64_read(&c->c[MC_INVALIDATIONS + i]);
-	s->pages_invalidated = atomic64_read(&c->c[MC_PAGES_INVALIDATED]);
-	s->events_delivered = atomic64_read(&c->c[MC_EVENTS_DELIVERED]);
-	s->events_lost = atomic64_read(&c->c[MC_EVENTS_LOST]);
-}
-
-/* Add @m's gauges (notifiers, page-table size) to @s. */
-static void add_gauges(struct mirror *m, struct hmm_mirror_stats *s)
-{
-	s->notifiers += atomic_read(&m->nr_chunks);
-	mirror_lock(m);
-	s->dpt_tables += m->dpt.nr_tables;
-	s->dpt_pages += m->dpt.nr_pages;
-	mutex_unlock(&m->lock);
-	s->mirrors++;
-}
-
-void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
-{
-	/* Gauges first: they apply deferred invalidations, which count. */
-	add_gauges(m, s);
-	fill_counters(s, &m->counters);
-}
-
-void mirror_fill_global_stats(struct hmm_mirror_stats *s)
-{
-	struct mirror *m;
-
-	mutex_lock(&mirrors_lock);
-	list_for_each_entry(m, &mirrors, node)
-		add_gauges(m, s);
-	mutex_unlock(&mirrors_lock);
-	fill_counters(s, &global_counters);
 }

@@ -1,6 +1,49 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mirror.h - one mirror: a software device bound to one address space.
+ * Its state, its locks, and the functions of the mirror core.
+ *
+ * DOC: Overview
+ *
+ * Each open of /dev/hmm_mirror creates a mirror: a device page table (the
+ * core's struct dpt) kept in sync with one process's CPU page table.  The
+ * front end (main.c) checks each ioctl's argument and calls a command
+ * (fault.c, snapshot.c, device_ops.c, events.c, attach.c); the commands
+ * use the mirror core below them (this header: lifetime and binding in
+ * mirror.c, the notifier registry in notifiers.c, the invalidation policy
+ * in invalidate.c, page walks in walk.c, counters in stats.c, page-table
+ * memory in dpt_memory.c), which uses core/.  Calls go that way only.
+ *
+ * Words used for one thing each: a *chunk* is the CHUNK_SIZE (1 GiB) span
+ * one interval notifier covers; a walk goes through a range in *pieces*
+ * (WALK_PIECE); a device READ/WRITE copies in *rounds*.
+ *
+ * DOC: Locking
+ *
+ * Lock order: bind_sem -> chunks_lock -> mmap_lock -> lock; read_lock ->
+ * lock.  @lock is taken by the interval notifiers, which can run from
+ * direct reclaim: nothing may allocate memory that can enter reclaim while
+ * holding it (device tables come from the spares or GFP_NOWAIT), nothing
+ * may take mmap_lock or chunks_lock under it, and it is never held across
+ * a user copy (which may fault and take mmap_lock).  mirror_create() primes
+ * lockdep with both rules, so a violation is reported on the first run
+ * that does it.  Commands take @lock with mirror_lock() and drop it with
+ * mirror_unlock(); mirror_lock() first applies the deferred invalidations
+ * (invalidate.c, DOC: Deferred invalidation), so a command never sees an
+ * entry the CPU has let go of.  That deferral is sound only because this
+ * device touches memory under @lock alone.
+ *
+ * DOC: Lifetime
+ *
+ * A mirror lives from open() (mirror_create(), bound to the opener's mm)
+ * to the file's release (mirror_destroy()); the file holds the only
+ * reference, so no command runs during either.  Binding holds mmgrab() on
+ * the mm, an exit watch and the chunks' notifiers; ATTACH unbinds and
+ * binds to another mm under bind_sem, only while the device maps nothing.
+ * When the mm exits, the first notifier to see the release empties the
+ * device page table (one RELEASE event) and commands fail with ESRCH.  A
+ * chunk lives from chunk_get() until the GC frees it idle and empty, or
+ * until unbinding.
  */
 #ifndef HMM_MIRROR_KMOD_MIRROR_H
 #define HMM_MIRROR_KMOD_MIRROR_H
@@ -53,7 +96,9 @@ struct mirror_counters {
 	atomic64_t c[MC_NR];
 };
 
+struct file;
 struct mirror;
+struct poll_table_struct;
 
 /*
  * struct mirror_exit_watch - an interval notifier on the first page of an
@@ -95,15 +140,8 @@ struct mirror_chunk {
 /*
  * struct mirror - state of one open /dev/hmm_mirror file
  *
- * Lifetime: created by open(), freed by the file's release(); the file
- * holds the only reference.  The mirror is on the global list (for
- * module-wide STATS) for its whole life.
- *
- * Lock order: bind_sem -> chunks_lock -> mmap_lock -> lock; read_lock ->
- * lock.  @lock is taken by the interval notifiers, which can run from
- * direct reclaim: nothing may sleep on memory allocation while holding it
- * (tables come from @spares or GFP_NOWAIT), and it is never held across a
- * user copy.  Never take mmap_lock or chunks_lock under @lock.
+ * Lifetime and locking: DOC: Lifetime and DOC: Locking above.  The mirror
+ * is on the global list (for module-wide STATS) for its whole life.
  */
 struct mirror {
 	/* Read: any command using @mm. Write: ATTACH, which replaces @mm. */
@@ -163,33 +201,51 @@ struct mirror {
 	struct list_head node;		/* on the global mirror list */
 };
 
-/* mirror.c: lifetime, page-table memory, counters. */
+/* mirror.c: lifetime and binding. */
 int mirror_create(struct mirror **out);
 void mirror_destroy(struct mirror *m);
-void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr);
-void mirror_free_extra(void **extra, unsigned int nr);
-void mirror_count(struct mirror *m, enum mirror_counter c, u64 n);
-void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s);
-void mirror_fill_global_stats(struct hmm_mirror_stats *s);
-
-/* chunks.c: lazy interval notifiers and the exit notifier. */
-struct mirror_chunk *chunk_get(struct mirror *m, unsigned long va);
-void chunk_put(struct mirror_chunk *c);
 struct mirror_exit_watch *mirror_exit_watch(struct mirror *m,
 					    struct mm_struct *mm);
 void mirror_bind(struct mirror *m, struct mm_struct *mm,
 		 struct mirror_exit_watch *watch);
 void mirror_unbind(struct mirror *m);
+
+/* dpt_memory.c: the device page table's memory. */
+void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr);
+void mirror_free_extra(void **extra, unsigned int nr);
+
+/* stats.c: counters and STATS. */
+void mirror_count(struct mirror *m, enum mirror_counter c, u64 n);
+void mirror_list_add(struct mirror *m);
+void mirror_list_del(struct mirror *m);
+void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s);
+void mirror_fill_global_stats(struct hmm_mirror_stats *s);
+
+/* notifiers.c: the chunks' notifiers and their garbage collection. */
+struct mirror_chunk *chunk_get(struct mirror *m, unsigned long va);
+void chunk_put(struct mirror_chunk *c);
+void chunk_gc_later(struct mirror *m);
 void mirror_gc_work(struct work_struct *work);
 void mirror_gc_kick(struct mirror *m);
+void mirror_free_chunks(struct mirror *m);
+
+/* invalidate.c: the invalidation policy. */
+extern const struct mmu_interval_notifier_ops chunk_notifier_ops;
+extern const struct mmu_interval_notifier_ops exit_notifier_ops;
 void mirror_apply_deferred_locked(struct mirror *m);
+
+/* walk.c */
 void mirror_mark_walkers_locked(struct mirror *m, unsigned long start,
 				unsigned long end);
 
-/*
- * Lock @m for a command: a lock holder never sees a deferred invalidation.
- * A chunk one of them empties starts its grace period now, as it would
- * have at this command's mirror_gc_kick() without the deferral.
+/**
+ * mirror_lock() - take @m's lock for a command
+ * @m: the mirror
+ *
+ * Applies the deferred invalidations first, so a lock holder never sees
+ * one (DOC: Locking).  A chunk one of them empties starts its grace period
+ * now, as it would have at this command's mirror_gc_kick() without the
+ * deferral.
  */
 static inline void mirror_lock(struct mirror *m)
 {
@@ -200,10 +256,20 @@ static inline void mirror_lock(struct mirror *m)
 	}
 }
 
+/**
+ * mirror_unlock() - drop the lock mirror_lock() took
+ * @m: the mirror
+ */
+static inline void mirror_unlock(struct mirror *m)
+{
+	mutex_unlock(&m->lock);
+}
+
 /* attach.c */
 int mirror_attach(struct mirror *m, int pidfd);
 
 /* events.c */
+u32 mirror_event_reason(enum mmu_notifier_event event);
 int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len);
 void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
 			 unsigned long end, u64 pages);

@@ -118,7 +118,7 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 			}
 			hit = w->hit;
 			w->hit = false;
-			mutex_unlock(&m->lock);
+			mirror_unlock(m);
 			ret = -EBUSY;
 		}
 		if (ret != -EBUSY)
@@ -327,7 +327,7 @@ int walk_range(struct walk *w, unsigned long start, unsigned long end,
 				mirror_refill_spares(m, extra, &nr_extra);
 			if (ops->locked)
 				ret = ops->locked(w, arg);
-			mutex_unlock(&m->lock);
+			mirror_unlock(m);
 			if (!ret && ops->unlocked)
 				ret = ops->unlocked(w, arg);
 		}

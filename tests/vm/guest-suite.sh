@@ -3,7 +3,8 @@
 # vm-test`).  A GoogleTest binary writes a JSON report to RESULTS (a
 # directory the VM runner shares writable).  A script (*.sh, *.py) gets
 # HMM_RESULTS=RESULTS and writes RESULTS/<name>.counts ("passed failed
-# skipped").  A suite that exits without its report counts as one failure.
+# skipped"), or RESULTS/<name>.json when it runs a GoogleTest binary.  A
+# suite that exits without its report counts as one failure.
 results=$1
 shift
 status=0
@@ -19,6 +20,7 @@ for suite in "$@"; do
 	*.sh|*.py)
 		HMM_RESULTS=$results "$suite" || status=1
 		report="$results/$name.counts"
+		[ -s "$report" ] || report="$results/$name.json"
 		;;
 	*)
 		"$suite" --gtest_output="json:$results/$name.json" || status=1

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stats.c - the counters STATS reports, per mirror and module-wide, and
+ * the gauges it reads from the mirrors (notifiers, page-table size).
+ */
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+
+#include "mirror.h"
+
+/* Every open mirror, for module-wide STATS. */
+static LIST_HEAD(mirrors);
+static DEFINE_MUTEX(mirrors_lock);
+/* Module-wide counters since load. */
+static struct mirror_counters global_counters;
+
+/**
+ * mirror_count() - add @n to counter @c of @m and of the module
+ * @m: the mirror
+ * @c: the counter
+ * @n: the amount
+ *
+ * Any context.
+ */
+void mirror_count(struct mirror *m, enum mirror_counter c, u64 n)
+{
+	atomic64_add(n, &m->counters.c[c]);
+	atomic64_add(n, &global_counters.c[c]);
+}
+
+/**
+ * mirror_list_add() - put @m on the list module-wide STATS reads
+ * @m: a new mirror
+ */
+void mirror_list_add(struct mirror *m)
+{
+	mutex_lock(&mirrors_lock);
+	list_add(&m->node, &mirrors);
+	mutex_unlock(&mirrors_lock);
+}
+
+/**
+ * mirror_list_del() - take @m off that list
+ * @m: a mirror being destroyed
+ */
+void mirror_list_del(struct mirror *m)
+{
+	mutex_lock(&mirrors_lock);
+	list_del(&m->node);
+	mutex_unlock(&mirrors_lock);
+}
+
+static void fill_counters(struct hmm_mirror_stats *s,
+			  struct mirror_counters *c)
+{
+	int i;
+
+	s->device_faults = atomic64_read(&c->c[MC_DEVICE_FAULTS]);
+	s->fault_calls = atomic64_read(&c->c[MC_FAULT_CALLS]);
+	s->pages_faulted = atomic64_read(&c->c[MC_PAGES_FAULTED]);
+	s->fault_retries = atomic64_read(&c->c[MC_FAULT_RETRIES]);
+	for (i = 0; i < HMM_MIRROR_EVENT_NR_REASONS; i++)
+		s->invalidations[i] =
+			atomic64_read(&c->c[MC_INVALIDATIONS + i]);
+	s->pages_invalidated = atomic64_read(&c->c[MC_PAGES_INVALIDATED]);
+	s->events_delivered = atomic64_read(&c->c[MC_EVENTS_DELIVERED]);
+	s->events_lost = atomic64_read(&c->c[MC_EVENTS_LOST]);
+}
+
+/* Add @m's gauges (notifiers, page-table size) to @s. */
+static void add_gauges(struct mirror *m, struct hmm_mirror_stats *s)
+{
+	s->notifiers += atomic_read(&m->nr_chunks);
+	mirror_lock(m);
+	s->dpt_tables += m->dpt.nr_tables;
+	s->dpt_pages += m->dpt.nr_pages;
+	mirror_unlock(m);
+	s->mirrors++;
+}
+
+/**
+ * mirror_fill_stats() - STATS of one mirror
+ * @m: the mirror
+ * @s: filled in
+ */
+void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
+{
+	/* Gauges first: they apply deferred invalidations, which count. */
+	add_gauges(m, s);
+	fill_counters(s, &m->counters);
+}
+
+/**
+ * mirror_fill_global_stats() - module-wide STATS
+ * @s: filled in
+ */
+void mirror_fill_global_stats(struct hmm_mirror_stats *s)
+{
+	struct mirror *m;
+
+	mutex_lock(&mirrors_lock);
+	list_for_each_entry(m, &mirrors, node)
+		add_gauges(m, s);
+	mutex_unlock(&mirrors_lock);
+	fill_counters(s, &global_counters);
+}
