@@ -85,8 +85,10 @@ def test_features() -> None:
     every = hm.Feature(0)
     for f in hm.Feature:
         every |= f
-    assert int(every) == (1 << 13) - 1  # the twelve ABI v1 bits and SNAPSHOT_RUNS
+    # The twelve ABI v1 bits, SNAPSHOT_RUNS (v2), RW_COPIED and ADDR_LIMIT (v3).
+    assert int(every) == (1 << 15) - 1
     assert hm.Feature.SNAPSHOT_RUNS.names == ["snapshot_runs"]
+    assert (hm.Feature.RW_COPIED | hm.Feature.ADDR_LIMIT).names == ["rw_copied", "addr_limit"]
     assert hm.Feature.FAULT == lib.HMM_MIRROR_FEAT_FAULT
     assert (hm.Feature.FAULT | hm.Feature.STATS).names == ["fault", "stats"]
     assert hm.Feature(1 << 40).names == ["bit40"]  # a future bit is kept

@@ -58,7 +58,7 @@ extern "C" {
  * order.
  */
 #ifndef _UAPI_LINUX_HMM_MIRROR_H
-#define HMM_MIRROR_ABI_VERSION		2
+#define HMM_MIRROR_ABI_VERSION		3
 
 /* Feature bits: hmm_mirror_features(), struct hmm_mirror_info.features. */
 #define HMM_MIRROR_FEAT_FAULT		(1ULL << 0)
@@ -74,6 +74,8 @@ extern "C" {
 #define HMM_MIRROR_FEAT_EXIT		(1ULL << 10)
 #define HMM_MIRROR_FEAT_STATS		(1ULL << 11)
 #define HMM_MIRROR_FEAT_SNAPSHOT_RUNS	(1ULL << 12)
+#define HMM_MIRROR_FEAT_RW_COPIED	(1ULL << 13)
+#define HMM_MIRROR_FEAT_ADDR_LIMIT	(1ULL << 14)
 
 /* hmm_mirror_fault() flags. */
 #define HMM_MIRROR_FAULT_WRITE		(1U << 0)

@@ -40,7 +40,7 @@ int fake_device_create(void)
 		return -errno;
 	fake.module_abi_version = HMM_MIRROR_ABI_VERSION;
 	fake.page_shift = 12;
-	fake.features = (1ULL << 13) - 1;
+	fake.features = (1ULL << 15) - 1;
 	fake.ioctls = (1ULL << 9) - 1;
 	return 0;
 }

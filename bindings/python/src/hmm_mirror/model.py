@@ -38,6 +38,8 @@ class Feature(enum.IntFlag):
     EXIT = lib.HMM_MIRROR_FEAT_EXIT
     STATS = lib.HMM_MIRROR_FEAT_STATS
     SNAPSHOT_RUNS = lib.HMM_MIRROR_FEAT_SNAPSHOT_RUNS
+    RW_COPIED = lib.HMM_MIRROR_FEAT_RW_COPIED
+    ADDR_LIMIT = lib.HMM_MIRROR_FEAT_ADDR_LIMIT
 
     @property
     def names(self) -> List[str]:

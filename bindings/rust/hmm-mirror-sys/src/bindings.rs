@@ -2,7 +2,7 @@
 // bindings/c/include/hmm_mirror/libhmm_mirror.h: do not edit.
 // Regenerate with `make rust-bindings` (see README.md).
 
-pub const HMM_MIRROR_ABI_VERSION: u32 = 2;
+pub const HMM_MIRROR_ABI_VERSION: u32 = 3;
 pub const HMM_MIRROR_IOC_MAGIC: u32 = 178;
 pub const HMM_MIRROR_FEAT_FAULT: u64 = 1;
 pub const HMM_MIRROR_FEAT_SNAPSHOT: u64 = 2;
@@ -17,7 +17,10 @@ pub const HMM_MIRROR_FEAT_FORK: u64 = 512;
 pub const HMM_MIRROR_FEAT_EXIT: u64 = 1024;
 pub const HMM_MIRROR_FEAT_STATS: u64 = 2048;
 pub const HMM_MIRROR_FEAT_SNAPSHOT_RUNS: u64 = 4096;
+pub const HMM_MIRROR_FEAT_RW_COPIED: u64 = 8192;
+pub const HMM_MIRROR_FEAT_ADDR_LIMIT: u64 = 16384;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER1: u32 = 48;
+pub const HMM_MIRROR_HANDSHAKE_SIZE_VER3: u32 = 56;
 pub const HMM_MIRROR_FAULT_WRITE: u32 = 1;
 pub const HMM_MIRROR_FAULT_SIZE_VER1: u32 = 40;
 pub const HMM_MIRROR_PAGE_VALID: u32 = 1;
@@ -30,6 +33,7 @@ pub const HMM_MIRROR_PAGES_SIZE_VER1: u32 = 40;
 pub const HMM_MIRROR_PAGES_SIZE_VER2: u32 = 48;
 pub const HMM_MIRROR_RUN_SIZE: u32 = 24;
 pub const HMM_MIRROR_RW_SIZE_VER1: u32 = 40;
+pub const HMM_MIRROR_RW_SIZE_VER3: u32 = 48;
 pub const HMM_MIRROR_ATTACH_SIZE_VER1: u32 = 16;
 pub const HMM_MIRROR_EVENT_UNMAP: u32 = 0;
 pub const HMM_MIRROR_EVENT_CLEAR: u32 = 1;
@@ -74,6 +78,10 @@ pub type __u64 = ::core::ffi::c_ulonglong;
  @ioctls_supported: out: bit n set when the command with number n exists
  @page_shift: out: log2 of the page size all ranges are measured in
  @reserved: must be 0
+ @addr_limit: out (ABI 3): the end, exclusive, of the addresses the device
+	page table can map (1 << 48); a range reaching beyond it is EINVAL
+	even where the process can map memory (5-level paging).  Written as
+	0 to a caller of an older @abi_version.
 
  Has no side effects and may be repeated; "out" fields are ignored on input.
  Wanting an unsupported feature is not an error: the caller compares
@@ -90,12 +98,13 @@ pub struct hmm_mirror_handshake {
     pub ioctls_supported: __u64,
     pub page_shift: __u32,
     pub reserved: __u32,
+    pub addr_limit: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
     [
         "Size of hmm_mirror_handshake",
-    ][::core::mem::size_of::<hmm_mirror_handshake>() - 48usize];
+    ][::core::mem::size_of::<hmm_mirror_handshake>() - 56usize];
     [
         "Alignment of hmm_mirror_handshake",
     ][::core::mem::align_of::<hmm_mirror_handshake>() - 8usize];
@@ -126,6 +135,9 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_handshake::reserved",
     ][::core::mem::offset_of!(hmm_mirror_handshake, reserved) - 44usize];
+    [
+        "Offset of field: hmm_mirror_handshake::addr_limit",
+    ][::core::mem::offset_of!(hmm_mirror_handshake, addr_limit) - 48usize];
 };
 /** struct hmm_mirror_fault - HMM_MIRROR_IOC_FAULT
  @size: sizeof(struct hmm_mirror_fault)
@@ -276,6 +288,12 @@ const _: () = {
  @length: length of the range in bytes
  @buf: user pointer to the caller's buffer of @length bytes
  @device_faults: out: device faults taken to map missing pages
+ @bytes_copied: out (ABI 3): bytes copied, from @addr on: @length on
+	success.  When the call fails, the module writes the struct back to
+	a caller whose @size holds this field, with the bytes copied before
+	the failure (0 when nothing was): [addr, addr + bytes_copied) was
+	copied, nothing from there on was.  Only a struct that cannot be
+	read, or whose @size is refused, is left untouched.
 
  Copies between @buf and the range through the device page table, the way
  a device would: pages the device does not map (or, for WRITE, maps
@@ -289,10 +307,11 @@ pub struct hmm_mirror_rw {
     pub length: __u64,
     pub buf: __u64,
     pub device_faults: __u64,
+    pub bytes_copied: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of hmm_mirror_rw"][::core::mem::size_of::<hmm_mirror_rw>() - 40usize];
+    ["Size of hmm_mirror_rw"][::core::mem::size_of::<hmm_mirror_rw>() - 48usize];
     ["Alignment of hmm_mirror_rw"][::core::mem::align_of::<hmm_mirror_rw>() - 8usize];
     [
         "Offset of field: hmm_mirror_rw::size",
@@ -312,6 +331,9 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_rw::device_faults",
     ][::core::mem::offset_of!(hmm_mirror_rw, device_faults) - 32usize];
+    [
+        "Offset of field: hmm_mirror_rw::bytes_copied",
+    ][::core::mem::offset_of!(hmm_mirror_rw, bytes_copied) - 40usize];
 };
 /** struct hmm_mirror_attach - HMM_MIRROR_IOC_ATTACH
  @size: sizeof(struct hmm_mirror_attach)

@@ -67,6 +67,8 @@ fn table() -> Table {
         HMM_MIRROR_FEAT_EVENTS, HMM_MIRROR_FEAT_LAZY_NOTIFIERS, HMM_MIRROR_FEAT_FILE_BACKED,
         HMM_MIRROR_FEAT_FORK, HMM_MIRROR_FEAT_EXIT, HMM_MIRROR_FEAT_STATS,
         HMM_MIRROR_FEAT_SNAPSHOT_RUNS, HMM_MIRROR_PAGES_RUNS, HMM_MIRROR_PAGES_SIZE_VER2,
+        HMM_MIRROR_FEAT_RW_COPIED, HMM_MIRROR_FEAT_ADDR_LIMIT,
+        HMM_MIRROR_HANDSHAKE_SIZE_VER3, HMM_MIRROR_RW_SIZE_VER3,
         HMM_MIRROR_RUN_SIZE,
         HMM_MIRROR_HANDSHAKE_SIZE_VER1, HMM_MIRROR_FAULT_WRITE, HMM_MIRROR_FAULT_SIZE_VER1,
         HMM_MIRROR_PAGE_VALID, HMM_MIRROR_PAGE_WRITE, HMM_MIRROR_PAGE_ERROR,
@@ -91,12 +93,12 @@ fn table() -> Table {
     );
     layout!(t: hmm_mirror_handshake {
         size, flags, abi_version, module_abi_version, features_wanted,
-        features_supported, ioctls_supported, page_shift, reserved });
+        features_supported, ioctls_supported, page_shift, reserved, addr_limit });
     layout!(t: hmm_mirror_fault { size, flags, addr, length, pages_mapped, retries });
     layout!(t: hmm_mirror_pages { size, flags, addr, length, states, states_len, nr_runs });
     layout!(t: hmm_mirror_run { addr, length, state, reserved });
     layout!(t: hmm_mirror_page_run { addr, length, state, reserved });
-    layout!(t: hmm_mirror_rw { size, flags, addr, length, buf, device_faults });
+    layout!(t: hmm_mirror_rw { size, flags, addr, length, buf, device_faults, bytes_copied });
     layout!(t: hmm_mirror_attach { size, flags, pidfd, reserved });
     layout!(t: hmm_mirror_event { size, reason, start, end, seq, pages, flags, reserved });
     layout!(t: hmm_mirror_events { size, flags, reasons, queue_len });

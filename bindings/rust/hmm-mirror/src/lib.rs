@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(ABI_VERSION, 2);
+        assert_eq!(ABI_VERSION, 3);
         assert_eq!(
             lib_version(),
             format!(

@@ -23,7 +23,7 @@ fn hmm_fds() -> usize {
 fn handshake_reports_abi_2_and_every_feature() {
     let m = mirror();
     let info = m.info().unwrap();
-    assert_eq!(info.abi_version, 2);
+    assert_eq!(info.abi_version, 3);
     assert_eq!(info.lib_abi_version, hmm_mirror::ABI_VERSION);
     assert_eq!(1u64 << info.page_shift, page_size() as u64);
     assert_eq!(m.page_size(), page_size() as u64);
