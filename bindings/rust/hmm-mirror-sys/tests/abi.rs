@@ -89,7 +89,7 @@ fn table() -> Table {
         HMM_MIRROR_LIB_VERSION_MAJOR, HMM_MIRROR_LIB_VERSION_MINOR,
         HMM_MIRROR_LIB_VERSION_PATCH,
         HMM_MIRROR_INFO_SIZE_VER1, HMM_MIRROR_EVENT_RECORD_SIZE_VER1,
-        HMM_MIRROR_COUNTERS_SIZE_VER1,
+        HMM_MIRROR_COUNTERS_SIZE_VER1, HMM_MIRROR_RW_RESULT_SIZE_VER1,
     );
     layout!(t: hmm_mirror_handshake {
         size, flags, abi_version, module_abi_version, features_wanted,
@@ -106,7 +106,9 @@ fn table() -> Table {
         size, flags, device_faults, fault_calls, pages_faulted, fault_retries,
         invalidations, pages_invalidated, events_delivered, events_lost,
         notifiers, dpt_tables, dpt_pages, mirrors });
-    layout!(t: hmm_mirror_info { size, abi_version, lib_abi_version, page_shift, features, ioctls });
+    layout!(t: hmm_mirror_info {
+        size, abi_version, lib_abi_version, page_shift, features, ioctls, addr_limit });
+    layout!(t: hmm_mirror_rw_result { size, reserved, bytes_copied, device_faults });
     layout!(t: hmm_mirror_event_record { size, reason, start, end, seq, pages, flags, reserved });
     layout!(t: hmm_mirror_counters {
         size, global, device_faults, fault_calls, pages_faulted, fault_retries,
@@ -132,6 +134,10 @@ fn table() -> Table {
         "HMM_MIRROR_COUNTERS_INIT_SIZE".into(),
         u64::from(hmm_mirror_counters::new().size),
     );
+    t.rows.insert(
+        "HMM_MIRROR_RW_RESULT_INIT_SIZE".into(),
+        u64::from(hmm_mirror_rw_result::new().size),
+    );
     t
 }
 
@@ -142,9 +148,12 @@ static unsigned long long record_init_size(void)
 { struct hmm_mirror_event_record x; hmm_mirror_event_record_init(&x); return x.size; }
 static unsigned long long counters_init_size(void)
 { struct hmm_mirror_counters x; hmm_mirror_counters_init(&x); return x.size; }
+static unsigned long long rw_result_init_size(void)
+{ struct hmm_mirror_rw_result x; hmm_mirror_rw_result_init(&x); return x.size; }
 #define HMM_MIRROR_INFO_INIT_SIZE info_init_size()
 #define HMM_MIRROR_EVENT_RECORD_INIT_SIZE record_init_size()
 #define HMM_MIRROR_COUNTERS_INIT_SIZE counters_init_size()
+#define HMM_MIRROR_RW_RESULT_INIT_SIZE rw_result_init_size()
 "#;
 
 /// Compiles and runs a C program that prints "expression=value" for

@@ -60,7 +60,7 @@ pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, Pag
 pub use mirror::{Faulted, Info, Mirror};
 pub use stats::Stats;
 
-/// libhmm_mirror's version, `"1.1.0"`.
+/// libhmm_mirror's version, `"1.2.0"`.
 ///
 /// ```
 /// assert!(hmm_mirror::lib_version().starts_with("1."));
