@@ -57,7 +57,7 @@ pub use hmm_mirror_sys as sys;
 pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
 pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, PageState, Reasons};
-pub use mirror::{Faulted, Info, Mirror};
+pub use mirror::{Copied, Faulted, Info, Mirror};
 pub use stats::Stats;
 
 /// libhmm_mirror's version, `"1.2.0"`.
@@ -103,6 +103,18 @@ mod tests {
             err.to_string().contains("not an hmm_mirror device"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn from_fd_refuses_a_descriptor_that_is_not_the_device() {
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let err = Mirror::from_fd(null.into()).unwrap_err();
+        assert_eq!(err.errno(), Some(libc::ENOTTY), "{err}");
+        let msg = err.to_string();
+        assert!(msg.starts_with("hmm_mirror_from_fd(fd="), "{msg}");
+        assert!(msg.contains("not an hmm_mirror device"), "{msg}");
+        assert!(msg.contains("/dev/null"), "{msg}");
+        assert_eq!(err.bytes_copied(), None);
     }
 
     #[test]
