@@ -104,6 +104,18 @@ def test_info_from_struct() -> None:
     assert info.page_size == 4096
     assert info.features == hm.Feature.FAULT | hm.Feature.QUERY
     assert info.commands == ["HANDSHAKE", "FAULT", "QUERY"]
+    assert info.addr_limit is None  # not reported (ABI 2 and older)
+    c.addr_limit = 1 << 48
+    assert hm.Info._from_c(c).addr_limit == 1 << 48
+
+
+def test_copy_result() -> None:
+    r = hm.CopyResult(8192, 1)
+    assert r.bytes_copied == 8192 and r.device_faults == 1
+    assert r == (8192, 1)
+    res = ffi.new("struct hmm_mirror_rw_result *")
+    lib.hmm_mirror_rw_result_init(res)
+    assert res.size == ffi.sizeof("struct hmm_mirror_rw_result") == 24
 
 
 def test_event_reasons() -> None:
