@@ -23,7 +23,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define HMM_MIRROR_ABI_VERSION		2
+#define HMM_MIRROR_ABI_VERSION		3
 
 /* Not given out by Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define HMM_MIRROR_IOC_MAGIC		0xB2
@@ -43,6 +43,9 @@
 #define HMM_MIRROR_FEAT_STATS		(1ULL << 11)
 /* Since ABI version 2. */
 #define HMM_MIRROR_FEAT_SNAPSHOT_RUNS	(1ULL << 12)
+/* Since ABI version 3. */
+#define HMM_MIRROR_FEAT_RW_COPIED	(1ULL << 13)
+#define HMM_MIRROR_FEAT_ADDR_LIMIT	(1ULL << 14)
 
 /**
  * struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -55,6 +58,10 @@
  * @ioctls_supported: out: bit n set when the command with number n exists
  * @page_shift: out: log2 of the page size all ranges are measured in
  * @reserved: must be 0
+ * @addr_limit: out (ABI 3): the end, exclusive, of the addresses the device
+ *	page table can map (1 << 48); a range reaching beyond it is EINVAL
+ *	even where the process can map memory (5-level paging).  Written as
+ *	0 to a caller of an older @abi_version.
  *
  * Has no side effects and may be repeated; "out" fields are ignored on input.
  * Wanting an unsupported feature is not an error: the caller compares
@@ -70,8 +77,10 @@ struct hmm_mirror_handshake {
 	__u64 ioctls_supported;
 	__u32 page_shift;
 	__u32 reserved;
+	__u64 addr_limit;
 };
 #define HMM_MIRROR_HANDSHAKE_SIZE_VER1	48
+#define HMM_MIRROR_HANDSHAKE_SIZE_VER3	56
 
 /* struct hmm_mirror_fault.flags */
 #define HMM_MIRROR_FAULT_WRITE		(1U << 0)
@@ -178,6 +187,12 @@ struct hmm_mirror_run {
  * @length: length of the range in bytes
  * @buf: user pointer to the caller's buffer of @length bytes
  * @device_faults: out: device faults taken to map missing pages
+ * @bytes_copied: out (ABI 3): bytes copied, from @addr on: @length on
+ *	success.  When the call fails, the module writes the struct back to
+ *	a caller whose @size holds this field, with the bytes copied before
+ *	the failure (0 when nothing was): [addr, addr + bytes_copied) was
+ *	copied, nothing from there on was.  Only a struct that cannot be
+ *	read, or whose @size is refused, is left untouched.
  *
  * Copies between @buf and the range through the device page table, the way
  * a device would: pages the device does not map (or, for WRITE, maps
@@ -190,8 +205,10 @@ struct hmm_mirror_rw {
 	__u64 length;
 	__u64 buf;
 	__u64 device_faults;
+	__u64 bytes_copied;
 };
 #define HMM_MIRROR_RW_SIZE_VER1		40
+#define HMM_MIRROR_RW_SIZE_VER3		48
 
 /**
  * struct hmm_mirror_attach - HMM_MIRROR_IOC_ATTACH

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * cmd_info.c - `hmm-mirror info`: the module (ABI version, features,
- * commands) and what the running kernel offers a mirror (THP, hugetlb,
- * device-private memory).
+ * commands, address limit) and what the running kernel offers a mirror
+ * (THP, hugetlb, device-private memory).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "format.h"
 #include "json.h"
 #include "sysinfo.h"
 
@@ -54,10 +55,12 @@ static void help(void)
 	printf("usage: %s [--json]\n"
 	       "\n"
 	       "Show the hmm_mirror module (ABI version, features by name, the\n"
-	       "commands it has) and what the running kernel offers a mirror:\n"
-	       "the transparent huge page settings, hugetlb page pools, and\n"
-	       "device-private memory (CONFIG_DEVICE_PRIVATE, from /proc/config.gz\n"
-	       "or /boot/config-RELEASE; \"unknown\" when neither exists).\n"
+	       "commands it has, the address limit of its device page table:\n"
+	       "ranges past it are refused with EINVAL) and what the running\n"
+	       "kernel offers a mirror: the transparent huge page settings,\n"
+	       "hugetlb page pools, and device-private memory\n"
+	       "(CONFIG_DEVICE_PRIVATE, from /proc/config.gz or\n"
+	       "/boot/config-RELEASE; \"unknown\" when neither exists).\n"
 	       "The kernel part is shown even when the module cannot be opened.\n"
 	       "\n"
 	       "  --json     one JSON document (with \"error\" when the module\n"
@@ -129,6 +132,10 @@ static int print_json(const struct info *in)
 	if (in->opened) {
 		json_u64(&j, "abi_version", in->hs.abi_version);
 		json_u64(&j, "page_size", (uint64_t)1 << in->hs.page_shift);
+		if (in->hs.addr_limit)
+			json_u64(&j, "addr_limit", in->hs.addr_limit);
+		else
+			json_null(&j, "addr_limit");
 		json_hex(&j, "features_mask", in->hs.features);
 		json_array_begin(&j, "features");
 		for (unsigned int b = 0; b < 64; b++)
@@ -233,9 +240,16 @@ static void print_text(const struct info *in)
 		printf("  unavailable     %s\n", in->open_error);
 	} else {
 		unsigned int known = 0, have = 0;
+		char size[SIZE_STR_MAX];
 
 		printf("  ABI version     %u\n", in->hs.abi_version);
 		printf("  page size       %" PRIu64 "\n", (uint64_t)1 << in->hs.page_shift);
+		if (in->hs.addr_limit)
+			printf("  address limit   0x%" PRIx64 " (%s): ranges past it are EINVAL\n",
+			       in->hs.addr_limit, human_size(in->hs.addr_limit, size));
+		else
+			printf("  address limit   not reported (a module of ABI version %u)\n",
+			       in->hs.abi_version);
 		printf("  features       ");
 		for (unsigned int b = 0; b < 64; b++) {
 			const char *n = hmm_mirror_feature_name(1ULL << b);

@@ -133,30 +133,34 @@ static unsigned long missing_run_end_locked(struct mirror *m, unsigned long va,
 	return va;
 }
 
-/* One round: [start, next) against the pinned window. */
+/*
+ * One round: [start, next) against the pinned window.  Sets *@done to the
+ * end of what was copied: every page below it, none from it on.
+ */
 static int rw_round(struct mirror *m, unsigned long start, unsigned long next,
-		    struct user_window *uw, bool write, u64 *device_faults)
+		    struct user_window *uw, bool write, u64 *device_faults,
+		    unsigned long *done)
 {
 	unsigned long va = start;
 	unsigned int stalls = 0;
 	u64 retries = 0;
 
 	for (;;) {
-		unsigned long done, run_end = next;
+		unsigned long run_end = next;
 		int ret;
 
 		mirror_lock(m);
-		done = copy_mapped_locked(m, va, next, start, uw, write);
-		if (done != next)
-			run_end = missing_run_end_locked(m, done, next, write);
+		*done = copy_mapped_locked(m, va, next, start, uw, write);
+		if (*done != next)
+			run_end = missing_run_end_locked(m, *done, next, write);
 		mirror_unlock(m);
-		if (done == next)
+		if (*done == next)
 			return 0;
-		if (done == va && ++stalls > RW_MAX_STALLS)
+		if (*done == va && ++stalls > RW_MAX_STALLS)
 			return -EBUSY;
-		if (done != va)
+		if (*done != va)
 			stalls = 0;
-		va = done;
+		va = *done;
 		/* One device fault per run of missing pages. */
 		(*device_faults)++;
 		mirror_count(m, MC_DEVICE_FAULTS, 1);
@@ -167,7 +171,8 @@ static int rw_round(struct mirror *m, unsigned long start, unsigned long next,
 }
 
 int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
-		     void __user *buf, bool write, u64 *device_faults)
+		     void __user *buf, bool write, u64 *device_faults,
+		     u64 *copied)
 {
 	struct user_window uw;
 	int ret = 0;
@@ -179,13 +184,16 @@ int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
 
 	while (start < end) {
 		unsigned long next = min(end, start + RW_CHUNK_BYTES);
+		unsigned long done = start;
 
 		ret = pin_window(&uw, buf, next - start, write);
 		if (ret)
 			break;
-		ret = rw_round(m, start, next, &uw, write, device_faults);
+		ret = rw_round(m, start, next, &uw, write, device_faults,
+			       &done);
 		/* The module wrote into the caller's pages on a READ. */
 		unpin_user_pages_dirty_lock(uw.pages, uw.nr, !write);
+		*copied += done - start;
 		if (ret)
 			break;
 		buf += next - start;

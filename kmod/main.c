@@ -17,17 +17,21 @@
 
 /* Pin the ABI layouts: a change here is an ABI break. */
 static_assert(sizeof(struct hmm_mirror_handshake) ==
-	      HMM_MIRROR_HANDSHAKE_SIZE_VER1);
+	      HMM_MIRROR_HANDSHAKE_SIZE_VER3);
 static_assert(sizeof(struct hmm_mirror_fault) == HMM_MIRROR_FAULT_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_pages) == HMM_MIRROR_PAGES_SIZE_VER2);
 static_assert(sizeof(struct hmm_mirror_run) == HMM_MIRROR_RUN_SIZE);
 static_assert(offsetof(struct hmm_mirror_run, state) == 16);
-static_assert(sizeof(struct hmm_mirror_rw) == HMM_MIRROR_RW_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_rw) == HMM_MIRROR_RW_SIZE_VER3);
 static_assert(offsetof(struct hmm_mirror_handshake, page_shift) == 40);
+static_assert(offsetof(struct hmm_mirror_handshake, addr_limit) ==
+	      HMM_MIRROR_HANDSHAKE_SIZE_VER1);
 static_assert(offsetof(struct hmm_mirror_fault, retries) == 32);
 static_assert(offsetof(struct hmm_mirror_pages, states_len) == 32);
 static_assert(offsetof(struct hmm_mirror_pages, nr_runs) == 40);
 static_assert(offsetof(struct hmm_mirror_rw, device_faults) == 32);
+static_assert(offsetof(struct hmm_mirror_rw, bytes_copied) ==
+	      HMM_MIRROR_RW_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_attach) == HMM_MIRROR_ATTACH_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_event) == HMM_MIRROR_EVENT_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_events) == HMM_MIRROR_EVENTS_SIZE_VER1);
@@ -48,9 +52,14 @@ static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 				 HMM_MIRROR_FEAT_FORK | \
 				 HMM_MIRROR_FEAT_EXIT | \
 				 HMM_MIRROR_FEAT_STATS | \
-				 HMM_MIRROR_FEAT_SNAPSHOT_RUNS)
-/* What a module of ABI version 1 advertised. */
-#define HMM_MIRROR_FEATURES_VER1 (HMM_MIRROR_FEATURES & \
+				 HMM_MIRROR_FEAT_SNAPSHOT_RUNS | \
+				 HMM_MIRROR_FEAT_RW_COPIED | \
+				 HMM_MIRROR_FEAT_ADDR_LIMIT)
+/* What a module of ABI version 2, and of version 1, advertised. */
+#define HMM_MIRROR_FEATURES_VER2 (HMM_MIRROR_FEATURES & \
+				  ~(HMM_MIRROR_FEAT_RW_COPIED | \
+				    HMM_MIRROR_FEAT_ADDR_LIMIT))
+#define HMM_MIRROR_FEATURES_VER1 (HMM_MIRROR_FEATURES_VER2 & \
 				  ~HMM_MIRROR_FEAT_SNAPSHOT_RUNS)
 
 #define HMM_MIRROR_IOCTLS	(BIT_ULL(HMM_MIRROR_NR_HANDSHAKE) | \
@@ -128,14 +137,20 @@ static long ioc_handshake(void __user *uarg)
 
 	/*
 	 * A caller of an older version is answered as a module of that
-	 * version was: its version, and only the features it defined.
+	 * version was: its version, only the features it defined, and no
+	 * field it did not have (0, as a zero tail stayed).
 	 */
 	a.module_abi_version = min_t(u32, a.abi_version,
 				     HMM_MIRROR_ABI_VERSION);
-	a.features_supported = a.module_abi_version < 2 ?
-			       HMM_MIRROR_FEATURES_VER1 : HMM_MIRROR_FEATURES;
+	if (a.module_abi_version < 2)
+		a.features_supported = HMM_MIRROR_FEATURES_VER1;
+	else if (a.module_abi_version < 3)
+		a.features_supported = HMM_MIRROR_FEATURES_VER2;
+	else
+		a.features_supported = HMM_MIRROR_FEATURES;
 	a.ioctls_supported = HMM_MIRROR_IOCTLS;
 	a.page_shift = PAGE_SHIFT;
+	a.addr_limit = a.module_abi_version < 3 ? 0 : DPT_VA_LIMIT;
 	return copy_out(uarg, &a, sizeof(a), usize);
 }
 
@@ -235,20 +250,33 @@ static long ioc_rw(struct mirror *m, void __user *uarg, bool write)
 	ret = copy_in(&a, sizeof(a), HMM_MIRROR_RW_SIZE_VER1, uarg, &usize);
 	if (ret)
 		return ret;
-	if (a.flags)
-		return -EINVAL;
+	a.device_faults = 0;
+	a.bytes_copied = 0;
+	if (a.flags) {
+		ret = -EINVAL;
+		goto out;
+	}
 	down_read(&m->bind_sem);
 	ret = check_range(m, a.addr, a.length);
 	buf = u64_to_user_ptr(a.buf);
 	if (!ret && (!a.buf || !access_ok(buf, a.length)))
 		ret = -EFAULT;
-	if (!ret) {
-		a.device_faults = 0;
+	if (!ret)
 		ret = mirror_device_rw(m, a.addr, a.addr + a.length, buf,
-				       write, &a.device_faults);
-	}
+				       write, &a.device_faults,
+				       &a.bytes_copied);
 	up_read(&m->bind_sem);
-	return ret ? ret : copy_out(uarg, &a, sizeof(a), usize);
+out:
+	if (!ret)
+		return copy_out(uarg, &a, sizeof(a), usize);
+	/*
+	 * ABI 3: a caller whose struct holds bytes_copied learns how far a
+	 * failed copy got.  An older caller's struct stays as it was, as
+	 * before; and the error stays the call's, whether or not this lands.
+	 */
+	if (usize >= HMM_MIRROR_RW_SIZE_VER3)
+		copy_out(uarg, &a, sizeof(a), usize);
+	return ret;
 }
 
 static long ioc_attach(struct mirror *m, void __user *uarg)

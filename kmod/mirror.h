@@ -288,9 +288,13 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 			 unsigned long end, struct hmm_mirror_run __user *runs,
 			 u64 max_runs, u64 *nr_runs);
 
-/* device_ops.c: the device side. */
+/*
+ * device_ops.c: the device side.  mirror_device_rw() copies in address
+ * order and adds the bytes it copied to *@copied, also when it fails.
+ */
 int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
-		     void __user *buf, bool write, u64 *device_faults);
+		     void __user *buf, bool write, u64 *device_faults,
+		     u64 *copied);
 int mirror_query(struct mirror *m, unsigned long start, unsigned long end,
 		 u32 __user *states);
 u64 mirror_count_mapped(struct mirror *m, unsigned long start,

@@ -66,6 +66,8 @@ static const char *const HMM_MIRROR_DEVICE_PATH;
 #define HMM_MIRROR_FEAT_EXIT ...
 #define HMM_MIRROR_FEAT_STATS ...
 #define HMM_MIRROR_FEAT_SNAPSHOT_RUNS ...
+#define HMM_MIRROR_FEAT_RW_COPIED ...
+#define HMM_MIRROR_FEAT_ADDR_LIMIT ...
 
 #define HMM_MIRROR_FAULT_WRITE ...
 
@@ -98,9 +100,18 @@ struct hmm_mirror_info {
     uint32_t page_shift;
     uint64_t features;
     uint64_t ioctls;
+    uint64_t addr_limit;
     ...;
 };
 void hmm_mirror_info_init(struct hmm_mirror_info *info);
+
+struct hmm_mirror_rw_result {
+    uint32_t size;
+    uint64_t bytes_copied;
+    uint64_t device_faults;
+    ...;
+};
+void hmm_mirror_rw_result_init(struct hmm_mirror_rw_result *res);
 
 struct hmm_mirror_event_record {
     uint32_t size;
@@ -136,6 +147,7 @@ void hmm_mirror_counters_init(struct hmm_mirror_counters *c);
 /* ---- libhmm_mirror.h: functions ---- */
 int hmm_mirror_open(struct hmm_mirror **out);
 int hmm_mirror_open_path(const char *path, struct hmm_mirror **out);
+int hmm_mirror_from_fd(int fd, struct hmm_mirror **out);
 void hmm_mirror_close(struct hmm_mirror *m);
 int hmm_mirror_fd(const struct hmm_mirror *m);
 
@@ -169,6 +181,10 @@ int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr, void *buf,
                     uint64_t length, uint64_t *device_faults);
 int hmm_mirror_write(struct hmm_mirror *m, uint64_t addr, const void *buf,
                      uint64_t length, uint64_t *device_faults);
+int hmm_mirror_read_ex(struct hmm_mirror *m, uint64_t addr, void *buf,
+                       uint64_t length, struct hmm_mirror_rw_result *res);
+int hmm_mirror_write_ex(struct hmm_mirror *m, uint64_t addr, const void *buf,
+                        uint64_t length, struct hmm_mirror_rw_result *res);
 
 int hmm_mirror_events_config(struct hmm_mirror *m, uint32_t reasons,
                              uint32_t queue_len);

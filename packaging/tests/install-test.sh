@@ -19,6 +19,7 @@ prefix=/usr/local
 root=$stage$prefix
 passed=0 failed=0 skipped=0
 here=$(cd "$(dirname "$0")/../.." && pwd)
+abiversion=$(sed -n 's/^#define HMM_MIRROR_ABI_VERSION[[:space:]]*\([0-9]*\)$/\1/p' "$here/abi/hmm_mirror.h")
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -121,7 +122,7 @@ tool() {
 	local out
 	out=$(env -u LD_LIBRARY_PATH "$root/bin/hmm-mirror" --version) || return 1
 	echo "$out"
-	[ "$out" = "hmm-mirror $version (libhmm_mirror $libversion, ABI version 2)" ] &&
+	[ "$out" = "hmm-mirror $version (libhmm_mirror $libversion, ABI version $abiversion)" ] &&
 	readelf -d "$root/bin/hmm-mirror" | grep -q 'R.*PATH.*\[\$ORIGIN/../lib\]'
 }
 check "the staged tool runs with the staged library (RUNPATH \$ORIGIN/../lib)" tool

@@ -195,6 +195,8 @@ std::vector<Row> Rows(uint64_t page) {
       {"range at a kernel address", with_range(kKernelAddr, page)},
       {"range beyond the user address space",
        with_range(uint64_t{1} << 56, page)},
+      {"range reaching past addr_limit (HANDSHAKE)",
+       with_range((uint64_t{1} << 48) - page, 2 * page)},
       {"unmapped range", with_range(uint64_t{1} << 46, page)},
       {"user pointer NULL", with_pointer(0)},
       {"user pointer to a kernel address", with_pointer(kKernelAddr)},

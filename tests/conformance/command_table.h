@@ -134,7 +134,8 @@ class ArgFactory {
     switch (c.id) {
       case Cmd::kHandshake: {
         hmm_mirror_handshake hs = MakeHandshake();
-        std::memcpy(out, &hs, sizeof(hs));
+        hs.size = HMM_MIRROR_HANDSHAKE_SIZE_VER1;
+        std::memcpy(out, &hs, HMM_MIRROR_HANDSHAKE_SIZE_VER1);
         break;
       }
       case Cmd::kFault: {
@@ -156,7 +157,8 @@ class ArgFactory {
       case Cmd::kRead:
       case Cmd::kWrite: {
         hmm_mirror_rw rw = MakeRw(addr, length, rwbuf_.data());
-        std::memcpy(out, &rw, sizeof(rw));
+        rw.size = HMM_MIRROR_RW_SIZE_VER1;
+        std::memcpy(out, &rw, HMM_MIRROR_RW_SIZE_VER1);
         break;
       }
       case Cmd::kAttach: {

@@ -24,7 +24,12 @@ void ExpectSameAnswer(const hmm_mirror_handshake& a,
   EXPECT_EQ(a.features_supported, b.features_supported);
   EXPECT_EQ(a.ioctls_supported, b.ioctls_supported);
   EXPECT_EQ(a.page_shift, b.page_shift);
+  EXPECT_EQ(a.addr_limit, b.addr_limit);
 }
+
+// The feature bits ABI version 3 added, which older callers do not get.
+constexpr uint64_t kVersion3Features =
+    HMM_MIRROR_FEAT_RW_COPIED | HMM_MIRROR_FEAT_ADDR_LIMIT;
 
 TEST_F(HandshakeTest, VersionOneStructGetsTheVersionOneAnswer) {
   hmm_mirror_handshake hs = MakeHandshake();
@@ -67,6 +72,7 @@ TEST_F(HandshakeTest, OutputFieldsAreIgnoredOnInput) {
   dirty.features_supported = ~0ULL;
   dirty.ioctls_supported = 0x5555555555555555ULL;
   dirty.page_shift = 99;
+  dirty.addr_limit = 0x123456789000ULL;
   ASSERT_EQ(kSuccess, dev_.Handshake(&dirty));
   ExpectSameAnswer(clean, dirty);
 }
@@ -165,7 +171,8 @@ constexpr uint64_t kKnownFeatures =
     HMM_MIRROR_FEAT_EVENTS | HMM_MIRROR_FEAT_LAZY_NOTIFIERS |
     HMM_MIRROR_FEAT_FILE_BACKED | HMM_MIRROR_FEAT_FORK |
     HMM_MIRROR_FEAT_EXIT | HMM_MIRROR_FEAT_STATS |
-    HMM_MIRROR_FEAT_SNAPSHOT_RUNS;
+    HMM_MIRROR_FEAT_SNAPSHOT_RUNS | HMM_MIRROR_FEAT_RW_COPIED |
+    HMM_MIRROR_FEAT_ADDR_LIMIT;
 
 TEST_F(HandshakeTest, OnlyDefinedFeatureBitsAreAdvertised) {
   hmm_mirror_handshake hs = MakeHandshake();
@@ -219,7 +226,7 @@ TEST(FeatureNamesTest, NamesEveryDefinedBit) {
   EXPECT_EQ(FeatureNames(HMM_MIRROR_FEAT_ATTACH), "HMM_MIRROR_FEAT_ATTACH (bit 5)");
   EXPECT_EQ(FeatureNames(HMM_MIRROR_FEAT_STATS | HMM_MIRROR_FEAT_EXIT),
             "HMM_MIRROR_FEAT_EXIT (bit 10), HMM_MIRROR_FEAT_STATS (bit 11)");
-  for (unsigned bit = 0; bit < 12; ++bit)
+  for (unsigned bit = 0; bit < 15; ++bit)
     EXPECT_EQ(FeatureNames(1ULL << bit).find("feature ("), std::string::npos)
         << bit;
 }
@@ -234,14 +241,65 @@ TEST_F(HandshakeTest, ACallerIsAnsweredAsAModuleOfItsVersionWas) {
   EXPECT_EQ(v1.features_supported & HMM_MIRROR_FEAT_SNAPSHOT_RUNS, 0u)
       << "a version-1 module had no SNAPSHOT runs";
   EXPECT_EQ(v1.features_supported,
-            now.features_supported & ~uint64_t{HMM_MIRROR_FEAT_SNAPSHOT_RUNS});
+            now.features_supported &
+                ~(uint64_t{HMM_MIRROR_FEAT_SNAPSHOT_RUNS} | kVersion3Features));
   EXPECT_EQ(v1.ioctls_supported, now.ioctls_supported);
+  EXPECT_EQ(v1.addr_limit, 0u) << "a version-1 module had no addr_limit";
+  // Version 2: SNAPSHOT runs, not what version 3 added.
+  hmm_mirror_handshake v2 = MakeHandshake();
+  v2.abi_version = 2;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&v2));
+  EXPECT_EQ(v2.module_abi_version, 2u);
+  EXPECT_EQ(v2.features_supported, now.features_supported & ~kVersion3Features);
+  EXPECT_EQ(v2.addr_limit, 0u) << "a version-2 module had no addr_limit";
   // A caller newer than the module gets the module's version.
   hmm_mirror_handshake newer = MakeHandshake();
   newer.abi_version = 1000;
   ASSERT_EQ(kSuccess, dev_.Handshake(&newer));
   ExpectSameAnswer(newer, now);
   EXPECT_EQ(now.module_abi_version, uint32_t{HMM_MIRROR_ABI_VERSION});
+}
+
+// ABI version 3: the device's address limit.
+TEST_F(HandshakeTest, AddrLimitIsTheEndOfTheDevicePageTable) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  hs.addr_limit = 0xdeadbeef;  // an out field: ignored on input
+  ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
+  ASSERT_GE(hs.module_abi_version, 3u);
+  EXPECT_EQ(hs.addr_limit, uint64_t{1} << 48);
+  EXPECT_EQ(hs.features_supported & kVersion3Features, kVersion3Features)
+      << "features_supported = 0x" << std::hex << hs.features_supported;
+  RecordProperty("addr_limit", std::to_string(hs.addr_limit));
+}
+
+TEST_F(HandshakeTest, VersionOneSizedCallerOfVersion3GetsNoAddrLimit) {
+  // A caller that asks for version 3 with the 48-byte struct gets the
+  // version-3 answer in the fields it has, and nothing past them.
+  struct {
+    hmm_mirror_handshake hs;
+    uint8_t after[64];
+  } old;
+  std::memset(&old, kCanaryByte, sizeof(old));
+  old.hs = MakeHandshake();
+  old.hs.size = HMM_MIRROR_HANDSHAKE_SIZE_VER1;
+  std::memset(&old.hs.addr_limit, kCanaryByte, sizeof(old.hs.addr_limit));
+  ASSERT_EQ(kSuccess, dev_.Handshake(&old.hs));
+  EXPECT_EQ(old.hs.module_abi_version, uint32_t{HMM_MIRROR_ABI_VERSION});
+  EXPECT_EQ(old.hs.features_supported & kVersion3Features, kVersion3Features);
+  EXPECT_TRUE(IsFilledWith(&old.hs.addr_limit, sizeof(old.hs.addr_limit),
+                           kCanaryByte))
+      << "addr_limit written past the caller's size";
+  EXPECT_TRUE(IsFilledWith(old.after, sizeof(old.after), kCanaryByte));
+}
+
+TEST_F(HandshakeTest, VersionTwoCallerWithTheNewStructGetsAZeroAddrLimit) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  hs.abi_version = 2;
+  hs.addr_limit = ~uint64_t{0};
+  ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
+  EXPECT_EQ(hs.module_abi_version, 2u);
+  EXPECT_EQ(hs.addr_limit, 0u);
+  EXPECT_EQ(hs.features_supported & kVersion3Features, 0u);
 }
 
 }  // namespace

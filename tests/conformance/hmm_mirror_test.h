@@ -159,6 +159,17 @@ inline uint64_t OsPageSize() {
   return static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+// Is the user address space 47 bits (x86-64 with 4-level paging)?  Then
+// 1 << 47 is beyond TASK_SIZE.  With 5-level paging it is a user address.
+inline bool UserSpaceIs47Bit() {
+  void* hint = reinterpret_cast<void*>(uintptr_t{1} << 47);
+  void* p = mmap(hint, OsPageSize(), PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p == MAP_FAILED) return true;
+  munmap(p, OsPageSize());
+  return p != hint;
+}
+
 // ---------------------------------------------------------------------------
 // Argument structs
 
@@ -714,6 +725,9 @@ inline std::string FeatureNames(uint64_t features) {
       {HMM_MIRROR_FEAT_FORK, "HMM_MIRROR_FEAT_FORK"},
       {HMM_MIRROR_FEAT_EXIT, "HMM_MIRROR_FEAT_EXIT"},
       {HMM_MIRROR_FEAT_STATS, "HMM_MIRROR_FEAT_STATS"},
+      {HMM_MIRROR_FEAT_SNAPSHOT_RUNS, "HMM_MIRROR_FEAT_SNAPSHOT_RUNS"},
+      {HMM_MIRROR_FEAT_RW_COPIED, "HMM_MIRROR_FEAT_RW_COPIED"},
+      {HMM_MIRROR_FEAT_ADDR_LIMIT, "HMM_MIRROR_FEAT_ADDR_LIMIT"},
   };
   std::ostringstream os;
   const char* sep = "";

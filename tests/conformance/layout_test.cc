@@ -20,9 +20,11 @@ namespace {
 
 // --- struct hmm_mirror_handshake: size flags abi_version module_abi_version
 //     features_wanted features_supported ioctls_supported page_shift reserved
-static_assert(sizeof(hmm_mirror_handshake) == HMM_MIRROR_HANDSHAKE_SIZE_VER1,
+//     (version 1, 48 bytes) addr_limit (version 3)
+static_assert(HMM_MIRROR_HANDSHAKE_SIZE_VER1 == 48);
+static_assert(sizeof(hmm_mirror_handshake) == HMM_MIRROR_HANDSHAKE_SIZE_VER3,
               "sizeof(struct hmm_mirror_handshake) != "
-              "HMM_MIRROR_HANDSHAKE_SIZE_VER1: the header's constant and "
+              "HMM_MIRROR_HANDSHAKE_SIZE_VER3: the header's constant and "
               "struct disagree (ABI bug in abi/hmm_mirror.h)");
 static_assert(offsetof(hmm_mirror_handshake, size) == 0);
 static_assert(offsetof(hmm_mirror_handshake, flags) == 4);
@@ -33,8 +35,9 @@ static_assert(offsetof(hmm_mirror_handshake, features_supported) == 24);
 static_assert(offsetof(hmm_mirror_handshake, ioctls_supported) == 32);
 static_assert(offsetof(hmm_mirror_handshake, page_shift) == 40);
 static_assert(offsetof(hmm_mirror_handshake, reserved) == 44);
-static_assert(sizeof(hmm_mirror_handshake) == 48,
-              "the nine documented fields of hmm_mirror_handshake take 48 "
+static_assert(offsetof(hmm_mirror_handshake, addr_limit) == 48);
+static_assert(sizeof(hmm_mirror_handshake) == 56,
+              "the ten documented fields of hmm_mirror_handshake take 56 "
               "bytes");
 
 // --- struct hmm_mirror_fault: size flags addr length pages_mapped retries
@@ -71,14 +74,19 @@ static_assert(HMM_MIRROR_PAGES_RUNS == 1);
 static_assert(HMM_MIRROR_FEAT_SNAPSHOT_RUNS == (1ULL << 12));
 
 // --- struct hmm_mirror_rw: size flags addr length buf device_faults
-static_assert(sizeof(hmm_mirror_rw) == HMM_MIRROR_RW_SIZE_VER1);
+// (version 1, 40 bytes) bytes_copied (version 3)
+static_assert(HMM_MIRROR_RW_SIZE_VER1 == 40);
+static_assert(sizeof(hmm_mirror_rw) == HMM_MIRROR_RW_SIZE_VER3);
 static_assert(offsetof(hmm_mirror_rw, size) == 0);
 static_assert(offsetof(hmm_mirror_rw, flags) == 4);
 static_assert(offsetof(hmm_mirror_rw, addr) == 8);
 static_assert(offsetof(hmm_mirror_rw, length) == 16);
 static_assert(offsetof(hmm_mirror_rw, buf) == 24);
 static_assert(offsetof(hmm_mirror_rw, device_faults) == 32);
-static_assert(sizeof(hmm_mirror_rw) == 40);
+static_assert(offsetof(hmm_mirror_rw, bytes_copied) == 40);
+static_assert(sizeof(hmm_mirror_rw) == 48);
+static_assert(HMM_MIRROR_FEAT_RW_COPIED == (1ULL << 13));
+static_assert(HMM_MIRROR_FEAT_ADDR_LIMIT == (1ULL << 14));
 
 // --- struct hmm_mirror_attach: size flags pidfd reserved
 static_assert(sizeof(hmm_mirror_attach) == HMM_MIRROR_ATTACH_SIZE_VER1);
@@ -135,7 +143,10 @@ static_assert(std::is_same_v<decltype(hmm_mirror_handshake::size), __u32>);
 static_assert(std::is_same_v<decltype(hmm_mirror_handshake::features_wanted),
                              __u64>);
 static_assert(std::is_same_v<decltype(hmm_mirror_pages::states), __u64>);
+static_assert(std::is_same_v<decltype(hmm_mirror_handshake::addr_limit),
+                             __u64>);
 static_assert(std::is_same_v<decltype(hmm_mirror_rw::buf), __u64>);
+static_assert(std::is_same_v<decltype(hmm_mirror_rw::bytes_copied), __u64>);
 static_assert(std::is_same_v<decltype(hmm_mirror_attach::pidfd), __u32>);
 static_assert(std::is_same_v<decltype(hmm_mirror_event::seq), __u64>);
 static_assert(std::is_same_v<decltype(hmm_mirror_events::queue_len), __u32>);
@@ -146,7 +157,7 @@ static_assert(std::is_same_v<decltype(hmm_mirror_stats::mirrors), __u64>);
 
 // --- Commands: _IO(0xB2, nr), no size or direction bits.
 static_assert(HMM_MIRROR_IOC_MAGIC == 0xB2);
-static_assert(HMM_MIRROR_ABI_VERSION == 2);
+static_assert(HMM_MIRROR_ABI_VERSION == 3);
 
 #define HMM_PIN_COMMAND(cmd, nr)                          \
   static_assert(_IOC_TYPE(cmd) == 0xB2, #cmd " magic");   \
@@ -209,11 +220,11 @@ static_assert(HMM_MIRROR_PAGE_ORDER(0x0903U) == 9);
 static_assert(HMM_MIRROR_PAGE_ORDER(0x120fU) == 18);
 
 TEST(Layout, StructSizesAreTheNewestVersionSizes) {
-  EXPECT_EQ(sizeof(hmm_mirror_handshake), size_t{HMM_MIRROR_HANDSHAKE_SIZE_VER1});
+  EXPECT_EQ(sizeof(hmm_mirror_handshake), size_t{HMM_MIRROR_HANDSHAKE_SIZE_VER3});
   EXPECT_EQ(sizeof(hmm_mirror_fault), size_t{HMM_MIRROR_FAULT_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_pages), size_t{HMM_MIRROR_PAGES_SIZE_VER2});
   EXPECT_EQ(sizeof(hmm_mirror_run), size_t{HMM_MIRROR_RUN_SIZE});
-  EXPECT_EQ(sizeof(hmm_mirror_rw), size_t{HMM_MIRROR_RW_SIZE_VER1});
+  EXPECT_EQ(sizeof(hmm_mirror_rw), size_t{HMM_MIRROR_RW_SIZE_VER3});
   EXPECT_EQ(sizeof(hmm_mirror_attach), size_t{HMM_MIRROR_ATTACH_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_event), size_t{HMM_MIRROR_EVENT_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_events), size_t{HMM_MIRROR_EVENTS_SIZE_VER1});
@@ -223,6 +234,8 @@ TEST(Layout, StructSizesAreTheNewestVersionSizes) {
 TEST(Layout, StructsAreWholeNumbersOfU64) {
   // No tail padding can hide between versions: each struct ends on an
   // 8-byte boundary, so an array of records (read()) steps by sizeof.
+  EXPECT_EQ(sizeof(hmm_mirror_handshake) % 8, 0u);
+  EXPECT_EQ(sizeof(hmm_mirror_rw) % 8, 0u);
   EXPECT_EQ(sizeof(hmm_mirror_attach) % 8, 0u);
   EXPECT_EQ(sizeof(hmm_mirror_event) % 8, 0u);
   EXPECT_EQ(sizeof(hmm_mirror_events) % 8, 0u);
@@ -230,6 +243,17 @@ TEST(Layout, StructsAreWholeNumbersOfU64) {
   EXPECT_EQ(offsetof(hmm_mirror_stats, pages_invalidated),
             offsetof(hmm_mirror_stats, invalidations) +
                 HMM_MIRROR_EVENT_NR_REASONS * sizeof(__u64));
+}
+
+TEST(Layout, Version3FieldsStartWhereTheVersion1StructsEnded) {
+  // Grown at the end, with nothing between the old end and the new field.
+  EXPECT_EQ(offsetof(hmm_mirror_handshake, addr_limit),
+            size_t{HMM_MIRROR_HANDSHAKE_SIZE_VER1});
+  EXPECT_EQ(offsetof(hmm_mirror_rw, bytes_copied),
+            size_t{HMM_MIRROR_RW_SIZE_VER1});
+  EXPECT_EQ(HMM_MIRROR_HANDSHAKE_SIZE_VER3,
+            HMM_MIRROR_HANDSHAKE_SIZE_VER1 + sizeof(__u64));
+  EXPECT_EQ(HMM_MIRROR_RW_SIZE_VER3, HMM_MIRROR_RW_SIZE_VER1 + sizeof(__u64));
 }
 
 TEST(Layout, EveryStructStartsWithSizeThenFlags) {

@@ -37,8 +37,26 @@ check() {
 }
 
 # --allow-dirty: the check is about the tree as it is, committed or not.
+#
+# To build hmm-mirror against the packaged hmm-mirror-sys, cargo unpacks
+# the latter into $CARGO_HOME/registry/src/-<hash of the temporary
+# registry's path>/hmm-mirror-sys-<version>, and reuses that copy as long
+# as it exists: with the version unchanged, a change to hmm-mirror-sys
+# (a new function, say) would be verified against the copy of the first
+# run and fail.  So the packages go to a target directory named after what
+# hmm-mirror-sys holds, which moves (and unpacks afresh) when that changes;
+# the directories of older contents are removed.
 package() {
-	$CARGO package --workspace --locked --allow-dirty
+	local sum dir
+	sum=$(cd hmm-mirror-sys &&
+		$CARGO package --list --locked --allow-dirty -p hmm-mirror-sys |
+		LC_ALL=C sort | while read -r f; do
+			[ -f "$f" ] && { echo "$f"; cat "$f"; }
+		done | sha256sum | cut -c1-16) || return 1
+	dir=$CARGO_TARGET_DIR/package-$sum
+	find "$CARGO_TARGET_DIR" -maxdepth 1 -name 'package-*' ! -name "package-$sum" \
+		-exec rm -rf {} +
+	CARGO_TARGET_DIR=$dir $CARGO package --workspace --locked --allow-dirty
 }
 
 # has LIST FILE...: every FILE is a line of LIST.

@@ -65,7 +65,7 @@ static const struct {
 	{ HMM_LIB_NR_EVENT_READ, EAGAIN, "no event record arrived in time" },
 	{ HMM_LIB_NR_EVENT_READ, ESRCH, "end of the event stream: the mirrored address space exited" },
 	{ HMM_LIB_NR_ANY, EOPNOTSUPP, "the module does not support this" },
-	{ HMM_LIB_NR_ANY, EINVAL, "the range is not page aligned, is empty, wraps around, or reaches beyond the user address space; or a flag or field is not valid" },
+	{ HMM_LIB_NR_ANY, EINVAL, "the range is not page aligned, is empty, wraps around, or reaches beyond the user address space or the device's address limit (hmm_mirror_info.addr_limit); or a flag or field is not valid" },
 	{ HMM_LIB_NR_ANY, ESRCH, "the mirrored address space is gone (the process exited)" },
 	{ HMM_LIB_NR_ANY, ENOTTY, "the module does not know this command" },
 	{ HMM_LIB_NR_ANY, E2BIG, "the struct is larger than the module knows and its tail is not zero" },

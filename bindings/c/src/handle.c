@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -13,8 +14,9 @@
 
 #include "internal.h"
 
-_Static_assert(sizeof(struct hmm_mirror_info) == HMM_MIRROR_INFO_SIZE_VER1,
-	       "struct hmm_mirror_info layout");
+_Static_assert(sizeof(struct hmm_mirror_info) == HMM_MIRROR_INFO_SIZE_VER1 + 8 &&
+	       offsetof(struct hmm_mirror_info, addr_limit) ==
+	       HMM_MIRROR_INFO_SIZE_VER1, "struct hmm_mirror_info layout");
 
 int hmm_lib_ioctl(const struct hmm_mirror *m, unsigned long cmd, void *arg)
 {
@@ -113,6 +115,17 @@ static int handshake(const struct hmm_mirror *m, const char *call,
 	return 0;
 }
 
+/* Keep what the handshake @hs answered in @m. */
+static void keep(struct hmm_mirror *m, const struct hmm_mirror_handshake *hs)
+{
+	m->abi_version = hs->module_abi_version;
+	m->features = hs->features_supported;
+	m->ioctls = hs->ioctls_supported;
+	m->page_shift = hs->page_shift;
+	m->addr_limit = (hs->features_supported & HMM_MIRROR_FEAT_ADDR_LIMIT) ?
+			hs->addr_limit : 0;
+}
+
 HMM_LIB_EXPORT int hmm_mirror_open_path(const char *path,
 					struct hmm_mirror **out)
 {
@@ -142,10 +155,76 @@ HMM_LIB_EXPORT int hmm_mirror_open_path(const char *path,
 		free(m);
 		return ret;
 	}
-	m->abi_version = hs.module_abi_version;
-	m->features = hs.features_supported;
-	m->ioctls = hs.ioctls_supported;
-	m->page_shift = hs.page_shift;
+	keep(m, &hs);
+	*out = m;
+	return 0;
+}
+
+/* What @fd is, for messages: "/dev/null", "socket:[1234]", ... */
+static void fd_path(int fd, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, size - 1);
+	if (n < 0)
+		snprintf(buf, size, "?");
+	else
+		buf[n] = 0;
+}
+
+HMM_LIB_EXPORT int hmm_mirror_from_fd(int fd, struct hmm_mirror **out)
+{
+	static const char call[] = "hmm_mirror_from_fd";
+	struct hmm_mirror_handshake hs;
+	struct hmm_mirror *m;
+	char what[PATH_MAX];
+	int fl, fdfl, err;
+
+	if (out)
+		*out = NULL;
+	if (!out)
+		return hmm_lib_fail(EINVAL, call, "out is NULL", "fd=%d", fd);
+	if (fd < 0)
+		return hmm_lib_fail(EBADF, call, "fd is negative", "fd=%d", fd);
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	if (fl < 0 || fdfl < 0)
+		return hmm_lib_fail(errno, call, errno == EBADF ?
+				    "not an open file descriptor" : NULL,
+				    "fd=%d", fd);
+	fd_path(fd, what, sizeof(what));
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return hmm_lib_fail(ENOMEM, call, NULL, "fd=%d", fd);
+	m->fd = fd;
+	memset(&hs, 0, sizeof(hs));
+	err = handshake(m, call, &hs);
+	if (err == -ENOTTY) {
+		char why[PATH_MAX + 96];
+
+		snprintf(why, sizeof(why),
+			 "not an hmm_mirror device: the descriptor is %s, which does not know the handshake ioctl",
+			 what);
+		err = hmm_lib_fail(ENOTTY, call, why, "fd=%d", fd);
+	}
+	if (err) {
+		free(m);
+		return err;
+	}
+	/*
+	 * Close-on-exec, as hmm_mirror_open() opens the device, and
+	 * non-blocking, which the event reads need; nothing else.
+	 */
+	if ((!(fdfl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC)) ||
+	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK))) {
+		err = hmm_lib_fail(errno, call, NULL, "fd=%d", fd);
+		fcntl(fd, F_SETFD, fdfl);
+		free(m);
+		return err;
+	}
+	keep(m, &hs);
 	*out = m;
 	return 0;
 }
@@ -195,6 +274,8 @@ HMM_LIB_EXPORT int hmm_mirror_handshake(struct hmm_mirror *m,
 	out.page_shift = hs.page_shift;
 	out.features = hs.features_supported;
 	out.ioctls = hs.ioctls_supported;
+	out.addr_limit = (hs.features_supported & HMM_MIRROR_FEAT_ADDR_LIMIT) ?
+			 hs.addr_limit : 0;
 	hmm_lib_copy_sized(info, info->size, &out, sizeof(out));
 	return 0;
 }

@@ -31,6 +31,7 @@ struct hmm_mirror {
 	uint32_t abi_version;	/* the module's */
 	uint64_t features;
 	uint64_t ioctls;
+	uint64_t addr_limit;	/* 0: the module does not say (ABI < 3) */
 };
 
 /*

@@ -2,8 +2,9 @@
 /*
  * memory.c - the commands on ranges of the mirrored address space: FAULT,
  * SNAPSHOT, QUERY, READ and WRITE.  Ranges are checked here, before any
- * system call, with the rules of abi/README.md "Ranges" (the upper limit,
- * the address-space size, is only known to the kernel).
+ * system call, with the rules of abi/README.md "Ranges" (the device's
+ * address limit when the module says it; the end of the mirrored address
+ * space is only known to the kernel).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,7 +20,7 @@ static int check_range(const struct hmm_mirror *m, uint64_t addr,
 		       uint64_t length, const char *call, const char *args)
 {
 	uint64_t mask = (1ULL << m->page_shift) - 1;
-	char why[96];
+	char why[128];
 
 	if (!length)
 		return hmm_lib_fail(EINVAL, call, "length is 0", "%s", args);
@@ -32,6 +33,12 @@ static int check_range(const struct hmm_mirror *m, uint64_t addr,
 	if (addr + length < addr)
 		return hmm_lib_fail(EINVAL, call, "addr + length wraps around",
 				    "%s", args);
+	if (m->addr_limit && addr + length > m->addr_limit) {
+		snprintf(why, sizeof(why),
+			 "the range reaches past the device's address limit 0x%" PRIx64 " (addr_limit of the handshake)",
+			 m->addr_limit);
+		return hmm_lib_fail(EINVAL, call, why, "%s", args);
+	}
 	return 0;
 }
 
@@ -178,14 +185,22 @@ HMM_LIB_EXPORT int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr,
 			 "hmm_mirror_query", addr, length, states, states_len);
 }
 
+_Static_assert(sizeof(struct hmm_mirror_rw_result) ==
+	       HMM_MIRROR_RW_RESULT_SIZE_VER1, "struct hmm_mirror_rw_result layout");
+
+/*
+ * READ or WRITE; *@out receives the bytes copied and the device faults,
+ * on failure too (0 and 0 when nothing reached the module).
+ */
 static int rw_cmd(struct hmm_mirror *m, unsigned int nr, const char *call,
 		  uint64_t addr, const void *buf, uint64_t length,
-		  uint64_t *device_faults)
+		  struct hmm_mirror_rw_result *out)
 {
 	struct hmm_mirror_rw rw;
 	char args[160];
 	int ret;
 
+	memset(out, 0, sizeof(*out));
 	ret = hmm_lib_check(m, HMM_MIRROR_FEAT_DEVICE_RW, call);
 	if (ret)
 		return ret;
@@ -203,25 +218,79 @@ static int rw_cmd(struct hmm_mirror *m, unsigned int nr, const char *call,
 	rw.buf = (uint64_t)(uintptr_t)buf;
 	ret = hmm_lib_ioctl(m, nr == HMM_MIRROR_NR_READ ?
 			    HMM_MIRROR_IOC_READ : HMM_MIRROR_IOC_WRITE, &rw);
-	if (ret)
-		return hmm_lib_fail_cmd(ret, m, nr, call, "%s", args);
-	if (device_faults)
-		*device_faults = rw.device_faults;
-	return 0;
+	if (!ret) {
+		/* A module of ABI 2 does not write bytes_copied: all of it. */
+		out->bytes_copied = length;
+		out->device_faults = rw.device_faults;
+		return 0;
+	}
+	/* ABI 3 says how far a failed copy got; ABI 2 wrote nothing. */
+	if (m->features & HMM_MIRROR_FEAT_RW_COPIED) {
+		out->bytes_copied = rw.bytes_copied < length ?
+				    rw.bytes_copied : length;
+		out->device_faults = rw.device_faults;
+	}
+	return hmm_lib_fail_cmd(ret, m, nr, call, "%s", args);
 }
 
 HMM_LIB_EXPORT int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr,
 				   void *buf, uint64_t length,
 				   uint64_t *device_faults)
 {
-	return rw_cmd(m, HMM_MIRROR_NR_READ, "hmm_mirror_read", addr, buf,
-		      length, device_faults);
+	struct hmm_mirror_rw_result res;
+	int ret;
+
+	ret = rw_cmd(m, HMM_MIRROR_NR_READ, "hmm_mirror_read", addr, buf,
+		     length, &res);
+	if (!ret && device_faults)
+		*device_faults = res.device_faults;
+	return ret;
 }
 
 HMM_LIB_EXPORT int hmm_mirror_write(struct hmm_mirror *m, uint64_t addr,
 				    const void *buf, uint64_t length,
 				    uint64_t *device_faults)
 {
-	return rw_cmd(m, HMM_MIRROR_NR_WRITE, "hmm_mirror_write", addr, buf,
-		      length, device_faults);
+	struct hmm_mirror_rw_result res;
+	int ret;
+
+	ret = rw_cmd(m, HMM_MIRROR_NR_WRITE, "hmm_mirror_write", addr, buf,
+		     length, &res);
+	if (!ret && device_faults)
+		*device_faults = res.device_faults;
+	return ret;
+}
+
+/* The _ex calls: @res checked, then filled whatever happens. */
+static int rw_ex(struct hmm_mirror *m, unsigned int nr, const char *call,
+		 uint64_t addr, const void *buf, uint64_t length,
+		 struct hmm_mirror_rw_result *res)
+{
+	struct hmm_mirror_rw_result out;
+	int ret;
+
+	if (res && res->size < HMM_MIRROR_RW_RESULT_SIZE_VER1)
+		return hmm_lib_fail(EINVAL, call,
+				    "res->size is too small: initialise it with hmm_mirror_rw_result_init()",
+				    "res->size=%u", res->size);
+	ret = rw_cmd(m, nr, call, addr, buf, length, &out);
+	if (res)
+		hmm_lib_copy_sized(res, res->size, &out, sizeof(out));
+	return ret;
+}
+
+HMM_LIB_EXPORT int hmm_mirror_read_ex(struct hmm_mirror *m, uint64_t addr,
+				      void *buf, uint64_t length,
+				      struct hmm_mirror_rw_result *res)
+{
+	return rw_ex(m, HMM_MIRROR_NR_READ, "hmm_mirror_read_ex", addr, buf,
+		     length, res);
+}
+
+HMM_LIB_EXPORT int hmm_mirror_write_ex(struct hmm_mirror *m, uint64_t addr,
+				       const void *buf, uint64_t length,
+				       struct hmm_mirror_rw_result *res)
+{
+	return rw_ex(m, HMM_MIRROR_NR_WRITE, "hmm_mirror_write_ex", addr, buf,
+		     length, res);
 }

@@ -22,6 +22,8 @@ static const char *const feature_names[] = {
 	[10] = "exit",
 	[11] = "stats",
 	[12] = "snapshot_runs",
+	[13] = "rw_copied",
+	[14] = "addr_limit",
 };
 
 static const char *const command_names[] = {
@@ -48,9 +50,11 @@ static const char *const reason_names[] = {
 	[HMM_MIRROR_EVENT_LOST] = "lost",
 };
 
-_Static_assert(sizeof(feature_names) / sizeof(feature_names[0]) == 13,
+_Static_assert(sizeof(feature_names) / sizeof(feature_names[0]) == 15,
 	       "a name for every HMM_MIRROR_FEAT_* bit");
-_Static_assert(HMM_MIRROR_FEAT_SNAPSHOT_RUNS == 1ULL << 12,
+_Static_assert(HMM_MIRROR_FEAT_SNAPSHOT_RUNS == 1ULL << 12 &&
+	       HMM_MIRROR_FEAT_RW_COPIED == 1ULL << 13 &&
+	       HMM_MIRROR_FEAT_ADDR_LIMIT == 1ULL << 14,
 	       "feature bits moved");
 
 HMM_LIB_EXPORT const char *hmm_mirror_feature_name(uint64_t feature)

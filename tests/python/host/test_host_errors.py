@@ -28,6 +28,14 @@ def test_errno_to_class(code: int, cls: type, builtin: type) -> None:
     assert str(err) == f"[Errno {code}] msg"
 
 
+def test_bytes_copied() -> None:
+    assert error_from_result(-errno.EFAULT, "x").bytes_copied is None
+    err = error_from_result(-errno.EFAULT, "x", bytes_copied=4096)
+    assert err.bytes_copied == 4096 and err.errno == errno.EFAULT
+    perm = error_from_result(-errno.EPERM, "x", bytes_copied=0)
+    assert perm.bytes_copied == 0 and type(perm) is hmm_mirror.MirrorPermissionError
+
+
 def test_errno_names() -> None:
     assert error_from_result(-errno.EBUSY, "x").errno_name == "EBUSY"
     # A value the library does not name falls back to Python's table.

@@ -65,6 +65,43 @@ def test_not_an_hmm_mirror_device() -> None:
     assert "not an hmm_mirror device" in str(info.value)
 
 
+def test_from_fd_refuses_a_descriptor_that_is_not_the_device(tmp_path) -> None:
+    fd = os.open("/dev/null", os.O_RDWR)
+    try:
+        with pytest.raises(hmm_mirror.HmmMirrorError) as info:
+            hmm_mirror.Mirror.from_fd(fd)
+        assert info.value.errno == errno.ENOTTY
+        assert f"hmm_mirror_from_fd(fd={fd})" in str(info.value)
+        assert "not an hmm_mirror device" in str(info.value)
+        assert "/dev/null" in str(info.value)
+        assert info.value.bytes_copied is None
+        os.fstat(fd)  # left open
+        assert os.get_blocking(fd) is True  # and unchanged
+    finally:
+        os.close(fd)
+    r, w = os.pipe()
+    try:
+        with pytest.raises(hmm_mirror.HmmMirrorError) as info:
+            hmm_mirror.Mirror.from_fd(r)
+        assert "pipe:[" in str(info.value)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_from_fd_bad_arguments() -> None:
+    with pytest.raises(hmm_mirror.HmmMirrorError) as info:
+        hmm_mirror.Mirror.from_fd(-1)
+    assert info.value.errno == errno.EBADF
+    with pytest.raises(hmm_mirror.HmmMirrorError) as info:
+        hmm_mirror.Mirror.from_fd(1 << 40)
+    assert info.value.errno == errno.EBADF
+    with pytest.raises(TypeError):
+        hmm_mirror.Mirror.from_fd("3")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        hmm_mirror.Mirror.from_fd(True)
+
+
 def test_regular_file_is_not_a_device(tmp_path) -> None:
     f = tmp_path / "plain"
     f.write_bytes(b"")

@@ -85,8 +85,10 @@ def test_features() -> None:
     every = hm.Feature(0)
     for f in hm.Feature:
         every |= f
-    assert int(every) == (1 << 13) - 1  # the twelve ABI v1 bits and SNAPSHOT_RUNS
+    # The twelve ABI v1 bits, SNAPSHOT_RUNS (v2), RW_COPIED and ADDR_LIMIT (v3).
+    assert int(every) == (1 << 15) - 1
     assert hm.Feature.SNAPSHOT_RUNS.names == ["snapshot_runs"]
+    assert (hm.Feature.RW_COPIED | hm.Feature.ADDR_LIMIT).names == ["rw_copied", "addr_limit"]
     assert hm.Feature.FAULT == lib.HMM_MIRROR_FEAT_FAULT
     assert (hm.Feature.FAULT | hm.Feature.STATS).names == ["fault", "stats"]
     assert hm.Feature(1 << 40).names == ["bit40"]  # a future bit is kept
@@ -102,6 +104,18 @@ def test_info_from_struct() -> None:
     assert info.page_size == 4096
     assert info.features == hm.Feature.FAULT | hm.Feature.QUERY
     assert info.commands == ["HANDSHAKE", "FAULT", "QUERY"]
+    assert info.addr_limit is None  # not reported (ABI 2 and older)
+    c.addr_limit = 1 << 48
+    assert hm.Info._from_c(c).addr_limit == 1 << 48
+
+
+def test_copy_result() -> None:
+    r = hm.CopyResult(8192, 1)
+    assert r.bytes_copied == 8192 and r.device_faults == 1
+    assert r == (8192, 1)
+    res = ffi.new("struct hmm_mirror_rw_result *")
+    lib.hmm_mirror_rw_result_init(res)
+    assert res.size == ffi.sizeof("struct hmm_mirror_rw_result") == 24
 
 
 def test_event_reasons() -> None:

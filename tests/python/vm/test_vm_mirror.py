@@ -5,6 +5,7 @@ import array
 import errno
 import mmap
 import os
+import socket
 
 import pytest
 
@@ -224,7 +225,7 @@ def test_read_and_write_target(mirror: hm.Mirror, target: hm.ScriptedTarget, ps:
     assert mirror.read(addr + 10, 5) == b"aaaaa"  # unaligned: enclosing pages
     assert mirror.read(addr, 0) == b""
     data = bytes(range(256)) * (ps // 256)
-    assert mirror.write(addr + ps, data) >= 0
+    assert mirror.write(addr + ps, data).bytes_copied == ps
     assert target.peek(addr + ps, 256) == bytes(range(256))
     assert mirror.read(addr + ps + 1, 3) == b"\x01\x02\x03"
     target.poke(addr, b"CPU")
@@ -236,10 +237,10 @@ def test_read_into_and_write_buffers(mirror: hm.Mirror, target: hm.ScriptedTarge
                                      ps: int, kind: int) -> None:
     addr = target.mmap(2 * ps, fill=0x7A)
     buf = _buffers(2 * ps)[kind]
-    faults = mirror.read_into(addr, buf)
-    assert faults == 1  # one device fault for the missing run
+    done = mirror.read_into(addr, buf)
+    assert done == hm.CopyResult(bytes_copied=2 * ps, device_faults=1)  # one fault for the run
     assert bytes(memoryview(buf).cast("B")) == b"z" * 2 * ps
-    assert mirror.read_into(addr, buf) == 0  # still mapped: no fault
+    assert mirror.read_into(addr, buf).device_faults == 0  # still mapped: no fault
     view = memoryview(buf).cast("B")
     view[:4] = b"dev!"
     mirror.write(addr, buf)
@@ -298,3 +299,114 @@ def test_mirror_any_program(ps: int) -> None:
         assert any(r.state.valid and r.state.writable for r in snap)
         top = snap[-1]
         assert top.state.valid and m.read(top.end - ps, ps)
+
+
+# ---------------------------------------------------------------- ABI 3, from_fd
+
+def test_read_into_and_write_report_what_they_copied(mirror: hm.Mirror,
+                                                     target: hm.ScriptedTarget,
+                                                     ps: int) -> None:
+    addr = target.mmap(12 * ps, fill=0x41)
+    buf = bytearray(12 * ps)
+    done = mirror.read_into(addr, buf)
+    assert done == hm.CopyResult(12 * ps, 1)
+    assert done.bytes_copied == 12 * ps and done.device_faults == 1
+    assert mirror.write(addr, buf).bytes_copied == 12 * ps
+    # Pages 0-3 mapped by the device, 4-7 PROT_NONE: a copy stops there.
+    mirror.fault(addr, 4 * ps, write=True)
+    target.mprotect(addr + 4 * ps, 4 * ps, "none")
+    buf[:] = b"\xee" * len(buf)
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.read_into(addr, buf)
+    assert info.value.errno == errno.EFAULT
+    assert info.value.bytes_copied == 4 * ps
+    assert buf[:4 * ps] == b"A" * 4 * ps and buf[4 * ps:] == b"\xee" * 8 * ps
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.write(addr, bytes(12 * ps))
+    assert info.value.bytes_copied == 4 * ps
+    # read() counts from the address asked for, not the page before it.
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.read(addr + 100, 8 * ps)
+    assert info.value.bytes_copied == 4 * ps - 100
+    # Refused arguments: nothing copied; other calls: not applicable.
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.write(addr, bytes(100))
+    assert info.value.errno == errno.EINVAL and info.value.bytes_copied == 0
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.fault(addr + 4 * ps, ps)
+    assert info.value.bytes_copied is None
+
+
+def test_handshake_reports_the_address_limit(mirror: hm.Mirror, ps: int) -> None:
+    assert mirror.info.abi_version == 3
+    assert hm.Feature.ADDR_LIMIT in mirror.features
+    limit = mirror.info.addr_limit
+    assert limit == 1 << 48
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.snapshot(limit - ps, 2 * ps)
+    assert info.value.errno == errno.EINVAL
+    assert "address limit 0x1000000000000" in str(info.value)
+
+
+def test_from_fd_of_a_descriptor_sent_over_a_unix_socket(ps: int) -> None:
+    """A broker opens the device and sends the descriptor with SCM_RIGHTS:
+    the receiver's mirror is the broker's, and reads its memory."""
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:  # the broker
+        status = 1
+        try:
+            parent.close()
+            mem = mmap.mmap(-1, 4 * ps)
+            mem[:] = b"broker" + bytes(4 * ps - 6)
+            fd = os.open(hm.DEVICE_PATH, os.O_RDWR | os.O_CLOEXEC)
+            socket.send_fds(child, [hm.address_of(mem).to_bytes(8, "little")], [fd])
+            os.close(fd)
+            child.recv(1)  # until the receiver is done
+            status = 0
+        finally:
+            os._exit(status)
+    child.close()
+    try:
+        msg, fds, _, _ = socket.recv_fds(parent, 8, 1)
+        assert len(fds) == 1
+        addr = int.from_bytes(msg, "little")
+        with hm.Mirror.from_fd(fds[0]) as m:
+            assert m.fileno() == fds[0] and m.pid is None
+            assert m.path == hm.DEVICE_PATH
+            assert os.get_blocking(fds[0]) is False
+            assert m.read(addr, 6) == b"broker"
+            assert m.query(addr, ps)[0].valid
+        with pytest.raises(OSError):
+            os.fstat(fds[0])  # closed with the mirror
+    finally:
+        parent.close()
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_from_fd_of_a_duplicate_shares_the_mirror(ps: int) -> None:
+    mem = mmap.mmap(-1, 2 * ps)
+    mem[:4] = b"same"
+    addr = hm.address_of(mem)
+    with hm.Mirror() as mine:
+        mine.fault(addr, 2 * ps)
+        with hm.Mirror.from_fd(os.dup(mine.fileno())) as other:
+            assert other.info == mine.info
+            assert all(s.valid for s in other.query(addr, 2 * ps))
+            assert other.read(addr, 4) == b"same"
+        assert mine.read(addr, 4) == b"same"  # still open
+
+
+def test_from_fd_refuses_what_is_not_the_device() -> None:
+    fd = os.open("/dev/null", os.O_RDWR)
+    try:
+        with pytest.raises(hm.HmmMirrorError) as info:
+            hm.Mirror.from_fd(fd)
+        assert info.value.errno == errno.ENOTTY
+        assert "not an hmm_mirror device" in str(info.value)
+        assert "/dev/null" in str(info.value)
+        os.fstat(fd)  # still open
+        assert os.get_blocking(fd) is True  # flags unchanged
+    finally:
+        os.close(fd)

@@ -46,7 +46,7 @@ extern "C" {
 
 /* The library's own version (not the kernel ABI version). */
 #define HMM_MIRROR_LIB_VERSION_MAJOR	1
-#define HMM_MIRROR_LIB_VERSION_MINOR	1
+#define HMM_MIRROR_LIB_VERSION_MINOR	2
 #define HMM_MIRROR_LIB_VERSION_PATCH	0
 
 /* Where hmm_mirror_open() finds the device. */
@@ -58,7 +58,7 @@ extern "C" {
  * order.
  */
 #ifndef _UAPI_LINUX_HMM_MIRROR_H
-#define HMM_MIRROR_ABI_VERSION		2
+#define HMM_MIRROR_ABI_VERSION		3
 
 /* Feature bits: hmm_mirror_features(), struct hmm_mirror_info.features. */
 #define HMM_MIRROR_FEAT_FAULT		(1ULL << 0)
@@ -74,6 +74,8 @@ extern "C" {
 #define HMM_MIRROR_FEAT_EXIT		(1ULL << 10)
 #define HMM_MIRROR_FEAT_STATS		(1ULL << 11)
 #define HMM_MIRROR_FEAT_SNAPSHOT_RUNS	(1ULL << 12)
+#define HMM_MIRROR_FEAT_RW_COPIED	(1ULL << 13)
+#define HMM_MIRROR_FEAT_ADDR_LIMIT	(1ULL << 14)
 
 /* hmm_mirror_fault() flags. */
 #define HMM_MIRROR_FAULT_WRITE		(1U << 0)
@@ -145,6 +147,31 @@ int hmm_mirror_open(struct hmm_mirror **out);
 int hmm_mirror_open_path(const char *path, struct hmm_mirror **out);
 
 /**
+ * hmm_mirror_from_fd() - a handle for an open /dev/hmm_mirror descriptor
+ * @fd: a descriptor of /dev/hmm_mirror, for example one received over a
+ *	unix socket (SCM_RIGHTS) from the process that opened the device
+ * @out: receives the handle; set to NULL on failure
+ *
+ * Makes sure @fd is the hmm_mirror device by doing the handshake on it,
+ * and keeps the answer as hmm_mirror_open() does.  The mirror is the one
+ * behind the descriptor, bound to the address space it was bound to: the
+ * opener's (the process that sent it), or the one it was attached to.
+ * Since 1.2.
+ *
+ * On success the handle owns @fd: hmm_mirror_close() closes it.  The
+ * library sets close-on-exec on @fd and O_NONBLOCK on its open file
+ * description (hmm_mirror_event_next() needs it), which every descriptor
+ * of that description shares, in other processes too.  On failure @fd is
+ * left open and unchanged.
+ *
+ * Return: 0, -EBADF (@fd is not an open descriptor), -ENOTTY (@fd is not
+ * /dev/hmm_mirror: hmm_mirror_last_error() names what it is), -EINVAL
+ * (@out is NULL), -EPROTO (the module's handshake does not fit this
+ * library or machine), or another negative errno of the handshake.
+ */
+int hmm_mirror_from_fd(int fd, struct hmm_mirror **out);
+
+/**
  * hmm_mirror_close() - close the mirror; NULL is ignored
  *
  * The device page table goes away with the last reference to the file (a
@@ -177,6 +204,10 @@ int hmm_mirror_fd(const struct hmm_mirror *m);
  * @page_shift: log2 of the page size ranges are measured in
  * @features: every HMM_MIRROR_FEAT_* the module supports
  * @ioctls: bit n set when the module has command number n
+ * @addr_limit: the end (exclusive) of the addresses the device page table
+ *	can map, 1 << 48: a range reaching past it is -EINVAL, even where
+ *	the process maps memory (5-level paging).  0 when the module does
+ *	not say (ABI 2 and older, no HMM_MIRROR_FEAT_ADDR_LIMIT).  Since 1.2.
  */
 struct hmm_mirror_info {
 	uint32_t size;
@@ -185,6 +216,7 @@ struct hmm_mirror_info {
 	uint32_t page_shift;
 	uint64_t features;
 	uint64_t ioctls;
+	uint64_t addr_limit;
 };
 #define HMM_MIRROR_INFO_SIZE_VER1	32
 
@@ -340,7 +372,8 @@ int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr, uint64_t length,
  *
  * Return: 0, -EINVAL (bad range, NULL @buf), -EFAULT (not mapped or not
  * readable, or a part of @buf not mapped or not writable), -EBUSY,
- * -ESRCH.  On error, a prefix may have been copied.
+ * -ESRCH.  On error, a prefix may have been copied:
+ * hmm_mirror_read_ex() says how long.
  */
 int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr, void *buf,
 		    uint64_t length, uint64_t *device_faults);
@@ -352,6 +385,58 @@ int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr, void *buf,
  */
 int hmm_mirror_write(struct hmm_mirror *m, uint64_t addr, const void *buf,
 		     uint64_t length, uint64_t *device_faults);
+
+/**
+ * struct hmm_mirror_rw_result - what hmm_mirror_read_ex() and
+ * hmm_mirror_write_ex() copied
+ * @size: set by the caller (hmm_mirror_rw_result_init())
+ * @reserved: 0
+ * @bytes_copied: bytes copied from @addr on: the length on success; on
+ *	failure, [addr, addr + bytes_copied) was copied and nothing after it
+ *	was (0 when the arguments were refused).  A module without
+ *	HMM_MIRROR_FEAT_RW_COPIED (ABI 2) does not say how far a failed copy
+ *	got: 0 then.
+ * @device_faults: device faults taken to map missing pages
+ */
+struct hmm_mirror_rw_result {
+	uint32_t size;
+	uint32_t reserved;
+	uint64_t bytes_copied;
+	uint64_t device_faults;
+};
+#define HMM_MIRROR_RW_RESULT_SIZE_VER1	24
+
+static inline void hmm_mirror_rw_result_init(struct hmm_mirror_rw_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->size = sizeof(*res);
+}
+
+/**
+ * hmm_mirror_read_ex() - hmm_mirror_read() that says how much it copied
+ * @res: if not NULL, receives the bytes copied and the device faults
+ *	taken, on success and on failure (@res->size set by the caller)
+ *
+ * The copy goes in address order, so on failure @res->bytes_copied is
+ * where it stopped: the data before it is in @buf.  Since 1.2.
+ *
+ * Return: as hmm_mirror_read(), and -EINVAL for a small @res->size.
+ */
+int hmm_mirror_read_ex(struct hmm_mirror *m, uint64_t addr, void *buf,
+		       uint64_t length, struct hmm_mirror_rw_result *res);
+
+/**
+ * hmm_mirror_write_ex() - hmm_mirror_write() that says how much it copied
+ * @res: if not NULL, receives the bytes copied and the device faults
+ *	taken, on success and on failure (@res->size set by the caller)
+ *
+ * On failure, the memory from @addr + @res->bytes_copied on is unchanged.
+ * Since 1.2.
+ *
+ * Return: as hmm_mirror_write(), and -EINVAL for a small @res->size.
+ */
+int hmm_mirror_write_ex(struct hmm_mirror *m, uint64_t addr, const void *buf,
+			uint64_t length, struct hmm_mirror_rw_result *res);
 
 /* ------------------------------------------------------------------------
  * Invalidation events
@@ -520,7 +605,7 @@ const char *hmm_mirror_strerror(int err);
 const char *hmm_mirror_errno_name(int err);
 
 /**
- * hmm_mirror_lib_version() - "1.1.0", the library's version string
+ * hmm_mirror_lib_version() - "1.2.0", the library's version string
  * (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)
  */
 const char *hmm_mirror_lib_version(void);

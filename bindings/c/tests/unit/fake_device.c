@@ -40,8 +40,9 @@ int fake_device_create(void)
 		return -errno;
 	fake.module_abi_version = HMM_MIRROR_ABI_VERSION;
 	fake.page_shift = 12;
-	fake.features = (1ULL << 13) - 1;
+	fake.features = (1ULL << 15) - 1;
 	fake.ioctls = (1ULL << 9) - 1;
+	fake.addr_limit = 1ULL << 48;
 	return 0;
 }
 
@@ -100,6 +101,8 @@ static int answer(unsigned int nr, void *arg)
 		hs->features_supported = fake.features;
 		hs->ioctls_supported = fake.ioctls;
 		hs->page_shift = fake.page_shift;
+		if (hs->size >= HMM_MIRROR_HANDSHAKE_SIZE_VER3)
+			hs->addr_limit = fake.addr_limit;
 		return 0;
 	}
 	case HMM_MIRROR_NR_FAULT: {
@@ -137,6 +140,8 @@ static int answer(unsigned int nr, void *arg)
 			memset((void *)(uintptr_t)rw->buf, fake.fill_byte,
 			       rw->length);
 		rw->device_faults = 1;
+		if (rw->size >= HMM_MIRROR_RW_SIZE_VER3)
+			rw->bytes_copied = rw->length;
 		return 0;
 	}
 	case HMM_MIRROR_NR_ATTACH:
@@ -180,6 +185,13 @@ int ioctl(int fd, unsigned long request, ...)
 	err = fake.fail_errno[nr];
 	if (!err)
 		err = answer(nr, arg);
+	else if (nr == HMM_MIRROR_NR_READ || nr == HMM_MIRROR_NR_WRITE) {
+		struct hmm_mirror_rw *rw = arg;
+
+		/* As a module of ABI 3 fails part way. */
+		rw->device_faults = 1;
+		rw->bytes_copied = fake.fail_bytes_copied;
+	}
 	if (err) {
 		errno = err;
 		return -1;

@@ -29,11 +29,14 @@ struct fake_device {
 	uint32_t page_shift;
 	uint64_t features;
 	uint64_t ioctls;
+	uint64_t addr_limit;
 	/* Commands seen, by number; and the last argument of each. */
 	unsigned int calls[FAKE_NR_COMMANDS];
 	unsigned char last_arg[FAKE_NR_COMMANDS][256];
 	/* Non-zero: the next commands with that number fail with it. */
 	int fail_errno[FAKE_NR_COMMANDS];
+	/* What a failing READ or WRITE reports as bytes_copied (ABI 3). */
+	uint64_t fail_bytes_copied;
 	/* What SNAPSHOT and QUERY write in every entry, READ in every byte. */
 	uint32_t fill_state;
 	uint8_t fill_byte;

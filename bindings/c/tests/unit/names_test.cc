@@ -18,10 +18,11 @@ namespace {
 TEST(NamesTest, EveryFeatureBitHasAName) {
   const char* want[] = {"fault", "snapshot", "device_rw", "query", "huge_entries",
                         "attach", "events", "lazy_notifiers", "file_backed",
-                        "fork", "exit", "stats", "snapshot_runs"};
-  for (unsigned bit = 0; bit < 13; bit++)
+                        "fork", "exit", "stats", "snapshot_runs",
+                        "rw_copied", "addr_limit"};
+  for (unsigned bit = 0; bit < 15; bit++)
     EXPECT_STREQ(hmm_mirror_feature_name(1ULL << bit), want[bit]) << bit;
-  EXPECT_EQ(hmm_mirror_feature_name(1ULL << 13), nullptr);
+  EXPECT_EQ(hmm_mirror_feature_name(1ULL << 15), nullptr);
   EXPECT_EQ(hmm_mirror_feature_name(0), nullptr);
   EXPECT_EQ(hmm_mirror_feature_name(3), nullptr);
   EXPECT_STREQ(hmm_mirror_feature_name(HMM_MIRROR_FEAT_ATTACH), "attach");

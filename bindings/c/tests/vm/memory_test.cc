@@ -88,9 +88,26 @@ TEST_F(MemoryTest, WriteFaultOnReadOnlyMemoryIsEperm) {
   EXPECT_EQ(hmm_mirror_write(m_, r.addr(), buf.data(), buf.size(), nullptr), -EPERM);
 }
 
-TEST_F(MemoryTest, RangeBeyondUserSpaceIsRejectedByTheModule) {
+TEST_F(MemoryTest, RangeBeyondUserSpaceIsRejected) {
   std::vector<uint32_t> states(1);
+  // A kernel address: past the device's address limit too, which the
+  // library checks itself when the module reports it (ABI 3).
   EXPECT_EQ(hmm_mirror_snapshot(m_, 0xffff800000000000ULL, page_, states.data(), 1), -EINVAL);
+  EXPECT_NE(LastError().find(hmm_mirror_features(m_) & HMM_MIRROR_FEAT_ADDR_LIMIT
+                                 ? "past the device's address limit"
+                                 : "beyond the user address space"),
+            std::string::npos)
+      << LastError();
+  // Below the limit but above a 47-bit user space (4-level paging): the
+  // module's refusal.
+  void* hint = reinterpret_cast<void*>(1ULL << 47);
+  void* p = mmap(hint, page_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                 -1, 0);
+  if (p != MAP_FAILED) {
+    munmap(p, page_);
+    if (p == hint) return;  // 5-level paging: that is user space
+  }
+  EXPECT_EQ(hmm_mirror_snapshot(m_, 1ULL << 47, page_, states.data(), 1), -EINVAL);
   EXPECT_NE(LastError().find("beyond the user address space"), std::string::npos)
       << LastError();
 }
@@ -135,6 +152,39 @@ TEST_F(MemoryTest, MunmapRemovesDeviceEntries) {
   std::vector<uint32_t> states(8, 0xdead);
   ASSERT_EQ(hmm_mirror_query(m_, addr, len, states.data(), 8), 0) << LastError();
   for (uint32_t s : states) EXPECT_EQ(s, 0u);
+}
+
+TEST_F(MemoryTest, ReadExAndWriteExSayHowMuchTheyCopied) {
+  REQUIRE_FEATURE(m_, HMM_MIRROR_FEAT_RW_COPIED);
+  Region r(12);
+  std::memset(r.data(), 0x2d, r.size());
+  std::vector<uint8_t> buf(r.size(), 0);
+  struct hmm_mirror_rw_result res;
+  hmm_mirror_rw_result_init(&res);
+  ASSERT_EQ(hmm_mirror_write_ex(m_, r.addr(), buf.data(), 4 * page_, &res), 0) << LastError();
+  EXPECT_EQ(res.bytes_copied, 4 * page_);
+  // Pages 0-3 mapped by the device (the WRITE), 4-7 PROT_NONE.
+  ASSERT_EQ(mprotect(r.data() + 4 * page_, 4 * page_, PROT_NONE), 0);
+  std::memset(buf.data(), 0x77, buf.size());
+  hmm_mirror_rw_result_init(&res);
+  EXPECT_EQ(hmm_mirror_read_ex(m_, r.addr(), buf.data(), r.size(), &res), -EFAULT);
+  EXPECT_EQ(res.bytes_copied, 4 * page_);
+  EXPECT_EQ(buf[4 * page_ - 1], 0) << "the pages before were copied";
+  EXPECT_EQ(buf[4 * page_], 0x77) << "nothing from bytes_copied on";
+  EXPECT_NE(LastError().find("hmm_mirror_read_ex("), std::string::npos) << LastError();
+}
+
+TEST_F(MemoryTest, RangesPastTheAddressLimitAreRefusedWithTheReason) {
+  REQUIRE_FEATURE(m_, HMM_MIRROR_FEAT_ADDR_LIMIT);
+  const uint64_t limit = 1ULL << 48;
+  // Memory above the limit exists on 5-level paging (the test VM has it).
+  void* p = mmap(reinterpret_cast<void*>(1ULL << 50), 2 * page_, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_POPULATE, -1, 0);
+  const uint64_t addr = p == MAP_FAILED ? limit : U64(p);
+  EXPECT_EQ(hmm_mirror_fault(m_, addr, 2 * page_, 0, nullptr, nullptr), -EINVAL);
+  EXPECT_NE(LastError().find("address limit 0x1000000000000"), std::string::npos)
+      << LastError();
+  if (p != MAP_FAILED) munmap(p, 2 * page_);
 }
 
 }  // namespace

@@ -5,12 +5,48 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "vm_test.h"
 
 namespace libhmm_vm {
 namespace {
+
+// One descriptor, and a word of data, over a unix socket (SCM_RIGHTS).
+bool SendFd(int sock, int fd, uint64_t word) {
+  struct iovec iov = {&word, sizeof(word)};
+  alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof(ctl);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return sendmsg(sock, &msg, 0) == static_cast<ssize_t>(sizeof(word));
+}
+
+// The descriptor received, or -1.
+int RecvFd(int sock, uint64_t* word) {
+  struct iovec iov = {word, sizeof(*word)};
+  alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof(ctl);
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != static_cast<ssize_t>(sizeof(*word)))
+    return -1;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
 
 using SessionTest = LibTest;
 
@@ -69,6 +105,96 @@ TEST_F(SessionTest, TwoHandlesAreTwoMirrors) {
   ASSERT_EQ(hmm_mirror_query(other, r.addr(), r.size(), states.data(), 4), 0);
   for (uint32_t s : states) EXPECT_EQ(s, 0u);
   hmm_mirror_close(other);
+}
+
+// A broker opens the device and hands the descriptor to a helper over a
+// unix socket: the helper's handle is the broker's mirror, bound to the
+// broker's address space, and reads the broker's memory through it.
+TEST(FromFdTest, ADescriptorSentOverAUnixSocketMirrorsTheSender) {
+  const size_t pages = 8;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // the broker
+    close(sv[0]);
+    const size_t len = pages * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) _exit(1);
+    std::memset(p, 0x6b, len);
+    int fd = open(HMM_MIRROR_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+    if (fd < 0 || !SendFd(sv[1], fd, U64(p))) _exit(2);
+    close(fd);
+    char c;
+    while (read(sv[1], &c, 1) > 0) {
+    }
+    _exit(0);
+  }
+  close(sv[1]);
+  uint64_t addr = 0;
+  int fd = RecvFd(sv[0], &addr);
+  ASSERT_GE(fd, 0) << "nothing received";
+
+  struct hmm_mirror* m = nullptr;
+  ASSERT_EQ(hmm_mirror_from_fd(fd, &m), 0) << LastError();
+  EXPECT_EQ(hmm_mirror_fd(m), fd);
+  EXPECT_TRUE(fcntl(fd, F_GETFL) & O_NONBLOCK);
+  const uint64_t page = hmm_mirror_page_size(m);
+  std::vector<uint8_t> buf(pages * page, 0);
+  struct hmm_mirror_rw_result res;
+  hmm_mirror_rw_result_init(&res);
+  ASSERT_EQ(hmm_mirror_read_ex(m, addr, buf.data(), buf.size(), &res), 0) << LastError();
+  EXPECT_EQ(res.bytes_copied, buf.size());
+  EXPECT_EQ(buf.front(), 0x6b);
+  EXPECT_EQ(buf.back(), 0x6b);
+  // The device maps the broker's pages now: QUERY through the same fd.
+  std::vector<uint32_t> states(pages, 0);
+  ASSERT_EQ(hmm_mirror_query(m, addr, buf.size(), states.data(), pages), 0);
+  EXPECT_TRUE(states[0] & HMM_MIRROR_PAGE_VALID);
+  hmm_mirror_close(m);
+  EXPECT_EQ(fcntl(fd, F_GETFD), -1) << "the handle closes the descriptor it owns";
+  close(sv[0]);  // the broker exits
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST(FromFdTest, DevNullIsRefused) {
+  int fd = open("/dev/null", O_RDWR);
+  ASSERT_GE(fd, 0);
+  struct hmm_mirror* m = nullptr;
+  EXPECT_EQ(hmm_mirror_from_fd(fd, &m), -ENOTTY);
+  EXPECT_EQ(m, nullptr);
+  EXPECT_NE(LastError().find("not an hmm_mirror device"), std::string::npos) << LastError();
+  EXPECT_NE(LastError().find("/dev/null"), std::string::npos) << LastError();
+  EXPECT_EQ(fcntl(fd, F_GETFD), 0) << "still open, flags unchanged";
+  close(fd);
+}
+
+TEST_F(SessionTest, FromFdOfADuplicateSharesTheMirror) {
+  int fd = fcntl(hmm_mirror_fd(m_), F_DUPFD_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  struct hmm_mirror* other = nullptr;
+  ASSERT_EQ(hmm_mirror_from_fd(fd, &other), 0) << LastError();
+  EXPECT_EQ(hmm_mirror_features(other), hmm_mirror_features(m_));
+  Region r(4);
+  ASSERT_EQ(hmm_mirror_fault(m_, r.addr(), r.size(), 0, nullptr, nullptr), 0) << LastError();
+  std::vector<uint32_t> states(4, 0);
+  ASSERT_EQ(hmm_mirror_query(other, r.addr(), r.size(), states.data(), 4), 0);
+  for (uint32_t s : states) EXPECT_TRUE(s & HMM_MIRROR_PAGE_VALID);
+  hmm_mirror_close(other);
+  // m_'s own descriptor is still open.
+  EXPECT_EQ(hmm_mirror_query(m_, r.addr(), r.size(), states.data(), 4), 0) << LastError();
+}
+
+TEST_F(SessionTest, HandshakeReportsTheAddressLimit) {
+  REQUIRE_FEATURE(m_, HMM_MIRROR_FEAT_ADDR_LIMIT);
+  struct hmm_mirror_info info;
+  hmm_mirror_info_init(&info);
+  ASSERT_EQ(hmm_mirror_handshake(m_, &info), 0) << LastError();
+  EXPECT_EQ(info.abi_version, 3u);
+  EXPECT_EQ(info.addr_limit, 1ULL << 48);
 }
 
 TEST(SessionPermissionTest, OpenWithoutPermissionIsExplained) {

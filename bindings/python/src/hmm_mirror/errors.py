@@ -31,7 +31,17 @@ class HmmMirrorError(OSError):
     and ``errno_name`` the symbolic name ("EFAULT").  ``str(err)`` reads
     ``[Errno 14] hmm_mirror_fault(addr=0x..., length=0x..., read): EFAULT:
     part of the range is not mapped, or not readable (PROT_NONE)``.
+
+    ``bytes_copied``: for a failed :meth:`Mirror.read`,
+    :meth:`~Mirror.read_into` or :meth:`~Mirror.write`, the bytes copied
+    before the failure, from the start of the range: those were copied and
+    nothing after them was (0 when the arguments were refused).  None for
+    other calls, and when the module does not say (ABI 2, no
+    :attr:`Feature.RW_COPIED`).
     """
+
+    #: Bytes a failed READ or WRITE copied, or None.
+    bytes_copied: Optional[int] = None
 
     @property
     def errno_name(self) -> str:
@@ -75,11 +85,13 @@ _BY_ERRNO: Dict[int, Type[HmmMirrorError]] = {
 }
 
 
-def error_from_result(ret: int, message: Optional[str] = None) -> HmmMirrorError:
+def error_from_result(ret: int, message: Optional[str] = None, *,
+                      bytes_copied: Optional[int] = None) -> HmmMirrorError:
     """The exception for a negative libhmm_mirror return value ``ret``.
 
     Call it right after the failing call, in the same thread: the message
     comes from hmm_mirror_last_error(), which is per thread.
+    ``bytes_copied`` becomes the exception's attribute of that name.
     """
     code = -ret if ret < 0 else ret
     if message is None:
@@ -87,7 +99,9 @@ def error_from_result(ret: int, message: Optional[str] = None) -> HmmMirrorError
         if not message:
             message = ffi.string(lib.hmm_mirror_strerror(code)).decode(errors="replace")
     cls = _BY_ERRNO.get(code, HmmMirrorError)
-    return cls(code, message)
+    err = cls(code, message)
+    err.bytes_copied = bytes_copied
+    return err
 
 
 def check(ret: int) -> int:

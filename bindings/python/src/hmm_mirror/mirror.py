@@ -10,7 +10,8 @@ from typing import (Any, AsyncIterator, Iterable, Iterator, List, Literal,
 
 from ._hmm_mirror_cffi import ffi, lib
 from .errors import HmmMirrorError, MirrorClosedError, check, error_from_result
-from .model import Event, EventReason, FaultResult, Feature, Info, Stats, reasons_mask
+from .model import (CopyResult, Event, EventReason, FaultResult, Feature, Info, Stats,
+                    reasons_mask)
 from .states import PageRange, PageState, _states, collapse
 
 __all__ = ["Mirror", "DEVICE_PATH", "address_of"]
@@ -71,7 +72,12 @@ class Mirror:
         self.path: str = os.fspath(path) if path is not None else DEVICE_PATH
         out = ffi.new("struct hmm_mirror **")
         check(lib.hmm_mirror_open_path(self.path.encode(), out))
-        self._h = ffi.gc(out[0], lib.hmm_mirror_close)
+        self._adopt(out[0], pid, pidfd, events, queue_len)
+
+    def _adopt(self, handle: Any, pid: Optional[int], pidfd: Optional[int],
+               events: Union[bool, Reasons], queue_len: int) -> None:
+        """Own the library handle, then what the constructor was asked."""
+        self._h = ffi.gc(handle, lib.hmm_mirror_close)
         try:
             self._info = self.handshake()
             if pid is not None:
@@ -83,6 +89,47 @@ class Mirror:
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    def from_fd(cls, fd: int, *, events: Union[bool, Reasons] = False,
+                queue_len: int = 0) -> "Mirror":
+        """A mirror for a descriptor of /dev/hmm_mirror opened elsewhere, for
+        example received over a unix socket (:func:`socket.recv_fds`) from
+        the process that opened the device::
+
+            msg, fds, flags, addr = socket.recv_fds(sock, 64, 1)
+            with hmm_mirror.Mirror.from_fd(fds[0]) as m:
+                data = m.read(remote_addr, 4096)
+
+        The mirror is the one behind the descriptor, bound to the address
+        space it was bound to: the opener's (the sender), or the one it was
+        attached to (:attr:`pid` is None: this object does not know which).
+
+        The handshake checks that ``fd`` is the device: anything else
+        raises :class:`~hmm_mirror.HmmMirrorError` with errno ENOTTY and a
+        message naming what ``fd`` is.  On success the mirror owns ``fd``
+        (:meth:`close` closes it; pass ``os.dup(fd)`` to keep yours) and
+        sets close-on-exec on it, and O_NONBLOCK on its open file
+        description, which every descriptor of it shares.  On failure
+        ``fd`` is left open and unchanged.  ``events`` and ``queue_len`` as
+        for the constructor.
+        """
+        if isinstance(fd, bool) or not isinstance(fd, int):
+            raise TypeError(f"from_fd() needs a file descriptor (an int), not "
+                            f"{type(fd).__name__}")
+        out = ffi.new("struct hmm_mirror **")
+        # fds above INT_MAX cannot exist: the library says EBADF for -1.
+        check(lib.hmm_mirror_from_fd(fd if 0 <= fd <= 0x7fffffff else -1, out))
+        m = cls.__new__(cls)
+        m._h = None
+        m._pid = None
+        m._reasons = None
+        try:
+            m.path = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            m.path = DEVICE_PATH
+        m._adopt(out[0], None, None, events, queue_len)
+        return m
 
     # ------------------------------------------------------------------
     # lifetime
@@ -273,6 +320,21 @@ class Mirror:
             return collapse(addr, values, self.page_size)
         return _states(values)
 
+    def _copy(self, fn: Any, addr: int, cbuf: Any, length: int,
+              skip: int = 0) -> CopyResult:
+        """READ or WRITE; a failure raises with ``bytes_copied`` (less the
+        ``skip`` bytes before what the caller asked for)."""
+        h = self._handle()
+        res = ffi.new("struct hmm_mirror_rw_result *")
+        lib.hmm_mirror_rw_result_init(res)
+        ret = fn(h, addr, cbuf, length, res)
+        if ret < 0:
+            copied: Optional[int] = None
+            if self.features & Feature.RW_COPIED:
+                copied = max(0, int(res.bytes_copied) - skip)
+            raise error_from_result(ret, bytes_copied=copied)
+        return CopyResult(int(res.bytes_copied), int(res.device_faults))
+
     def read(self, addr: int, length: int) -> bytes:
         """``length`` bytes at ``addr``, read through the device page table
         the way a device would (missing pages are faulted first).
@@ -280,7 +342,9 @@ class Mirror:
         ``addr`` and ``length`` need not be page aligned: the enclosing
         pages are read and the bytes asked for returned.  The kernel copies
         into a fresh buffer and the returned bytes are one more copy;
-        :meth:`read_into` copies straight into your buffer.
+        :meth:`read_into` copies straight into your buffer.  When the read
+        fails part way, the exception's ``bytes_copied`` counts the bytes
+        from ``addr`` on that arrived (they are not returned).
         """
         _check_range(addr, length)
         if length == 0:
@@ -289,16 +353,24 @@ class Mirror:
         start = addr & ~mask
         end = (addr + length + mask) & ~mask
         buf = ffi.new("char[]", end - start)
-        check(lib.hmm_mirror_read(self._handle(), start, buf, end - start, ffi.NULL))
+        try:
+            self._copy(lib.hmm_mirror_read_ex, start, buf, end - start, addr - start)
+        except HmmMirrorError as err:
+            if err.bytes_copied is not None:
+                err.bytes_copied = min(err.bytes_copied, length)
+            raise
         return bytes(ffi.unpack(buf + (addr - start), length))
 
-    def read_into(self, addr: int, buffer: Any) -> int:
+    def read_into(self, addr: int, buffer: Any) -> CopyResult:
         """Fill the writable ``buffer`` (bytearray, memoryview, mmap, array,
         numpy array ...: any C-contiguous writable buffer) with the bytes at
         ``addr``, copied by the kernel straight into it.
 
         The length read is the buffer's size in bytes, a multiple of the
-        page size.  Returns the number of device faults taken.
+        page size.  Returns the bytes copied (all of them) and the device
+        faults taken, as a :class:`~hmm_mirror.CopyResult`.  When the copy
+        fails part way the exception's ``bytes_copied`` says how far it got:
+        the buffer holds those bytes, and nothing after them was written.
         """
         _check_range(addr, 0)
         try:
@@ -306,23 +378,22 @@ class Mirror:
         except BufferError as err:
             raise TypeError(f"read_into() needs a writable buffer, not "
                             f"{type(buffer).__name__}: {err}") from err
-        faults = ffi.new("uint64_t *")
-        check(lib.hmm_mirror_read(self._handle(), addr, cbuf, len(cbuf), faults))
-        return int(faults[0])
+        return self._copy(lib.hmm_mirror_read_ex, addr, cbuf, len(cbuf))
 
-    def write(self, addr: int, data: Any) -> int:
+    def write(self, addr: int, data: Any) -> CopyResult:
         """Write ``data`` (bytes or any C-contiguous buffer, used in place)
         at ``addr`` through the device page table, faulting for write where
         the device has no writable entry.
 
         The length is ``data``'s size in bytes, a multiple of the page
-        size.  Returns the number of device faults taken.
+        size.  Returns the bytes copied (all of them) and the device faults
+        taken, as a :class:`~hmm_mirror.CopyResult`.  When the copy fails
+        part way the exception's ``bytes_copied`` says how far it got: the
+        memory from ``addr + bytes_copied`` on is unchanged.
         """
         _check_range(addr, 0)
         cbuf = ffi.from_buffer(data)
-        faults = ffi.new("uint64_t *")
-        check(lib.hmm_mirror_write(self._handle(), addr, cbuf, len(cbuf), faults))
-        return int(faults[0])
+        return self._copy(lib.hmm_mirror_write_ex, addr, cbuf, len(cbuf))
 
     # ------------------------------------------------------------------
     # events

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Union
 
 from ._hmm_mirror_cffi import ffi, lib
 
@@ -15,6 +15,7 @@ __all__ = [
     "Feature",
     "Info",
     "FaultResult",
+    "CopyResult",
     "EventReason",
     "Event",
     "Stats",
@@ -38,6 +39,8 @@ class Feature(enum.IntFlag):
     EXIT = lib.HMM_MIRROR_FEAT_EXIT
     STATS = lib.HMM_MIRROR_FEAT_STATS
     SNAPSHOT_RUNS = lib.HMM_MIRROR_FEAT_SNAPSHOT_RUNS
+    RW_COPIED = lib.HMM_MIRROR_FEAT_RW_COPIED
+    ADDR_LIMIT = lib.HMM_MIRROR_FEAT_ADDR_LIMIT
 
     @property
     def names(self) -> List[str]:
@@ -67,6 +70,11 @@ class Info:
     features: Feature
     #: Bit n set when the module has command number n.
     ioctls: int
+    #: The end (exclusive) of the addresses the device page table can map,
+    #: ``1 << 48``: a range reaching past it is EINVAL, even where the process
+    #: maps memory (5-level paging).  None when the module does not say
+    #: (:attr:`Feature.ADDR_LIMIT` missing: ABI 2 and older).
+    addr_limit: Optional[int] = None
 
     @property
     def page_size(self) -> int:
@@ -87,7 +95,7 @@ class Info:
     def _from_c(cls, c: Any) -> "Info":
         return cls(abi_version=c.abi_version, lib_abi_version=c.lib_abi_version,
                    page_shift=c.page_shift, features=Feature(c.features),
-                   ioctls=c.ioctls)
+                   ioctls=c.ioctls, addr_limit=int(c.addr_limit) or None)
 
 
 class FaultResult(NamedTuple):
@@ -97,6 +105,16 @@ class FaultResult(NamedTuple):
     pages_mapped: int
     #: Times the kernel walk restarted because an invalidation raced with it.
     retries: int
+
+
+class CopyResult(NamedTuple):
+    """What :meth:`Mirror.read_into` and :meth:`Mirror.write` report."""
+
+    #: Bytes copied: all of them (a failure raises, with the bytes copied
+    #: before it as the exception's ``bytes_copied``).
+    bytes_copied: int
+    #: Device faults taken to map missing pages.
+    device_faults: int
 
 
 class EventReason(enum.IntEnum):

@@ -2,7 +2,7 @@
 // bindings/c/include/hmm_mirror/libhmm_mirror.h: do not edit.
 // Regenerate with `make rust-bindings` (see README.md).
 
-pub const HMM_MIRROR_ABI_VERSION: u32 = 2;
+pub const HMM_MIRROR_ABI_VERSION: u32 = 3;
 pub const HMM_MIRROR_IOC_MAGIC: u32 = 178;
 pub const HMM_MIRROR_FEAT_FAULT: u64 = 1;
 pub const HMM_MIRROR_FEAT_SNAPSHOT: u64 = 2;
@@ -17,7 +17,10 @@ pub const HMM_MIRROR_FEAT_FORK: u64 = 512;
 pub const HMM_MIRROR_FEAT_EXIT: u64 = 1024;
 pub const HMM_MIRROR_FEAT_STATS: u64 = 2048;
 pub const HMM_MIRROR_FEAT_SNAPSHOT_RUNS: u64 = 4096;
+pub const HMM_MIRROR_FEAT_RW_COPIED: u64 = 8192;
+pub const HMM_MIRROR_FEAT_ADDR_LIMIT: u64 = 16384;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER1: u32 = 48;
+pub const HMM_MIRROR_HANDSHAKE_SIZE_VER3: u32 = 56;
 pub const HMM_MIRROR_FAULT_WRITE: u32 = 1;
 pub const HMM_MIRROR_FAULT_SIZE_VER1: u32 = 40;
 pub const HMM_MIRROR_PAGE_VALID: u32 = 1;
@@ -30,6 +33,7 @@ pub const HMM_MIRROR_PAGES_SIZE_VER1: u32 = 40;
 pub const HMM_MIRROR_PAGES_SIZE_VER2: u32 = 48;
 pub const HMM_MIRROR_RUN_SIZE: u32 = 24;
 pub const HMM_MIRROR_RW_SIZE_VER1: u32 = 40;
+pub const HMM_MIRROR_RW_SIZE_VER3: u32 = 48;
 pub const HMM_MIRROR_ATTACH_SIZE_VER1: u32 = 16;
 pub const HMM_MIRROR_EVENT_UNMAP: u32 = 0;
 pub const HMM_MIRROR_EVENT_CLEAR: u32 = 1;
@@ -56,10 +60,11 @@ pub const HMM_MIRROR_NR_ATTACH: u32 = 6;
 pub const HMM_MIRROR_NR_EVENTS: u32 = 7;
 pub const HMM_MIRROR_NR_STATS: u32 = 8;
 pub const HMM_MIRROR_LIB_VERSION_MAJOR: u32 = 1;
-pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 1;
+pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 2;
 pub const HMM_MIRROR_LIB_VERSION_PATCH: u32 = 0;
 pub const HMM_MIRROR_DEVICE_PATH: &::core::ffi::CStr = c"/dev/hmm_mirror";
 pub const HMM_MIRROR_INFO_SIZE_VER1: u32 = 32;
+pub const HMM_MIRROR_RW_RESULT_SIZE_VER1: u32 = 24;
 pub const HMM_MIRROR_EVENT_RECORD_SIZE_VER1: u32 = 48;
 pub const HMM_MIRROR_COUNTERS_SIZE_VER1: u32 = 160;
 pub type __u32 = ::core::ffi::c_uint;
@@ -74,6 +79,10 @@ pub type __u64 = ::core::ffi::c_ulonglong;
  @ioctls_supported: out: bit n set when the command with number n exists
  @page_shift: out: log2 of the page size all ranges are measured in
  @reserved: must be 0
+ @addr_limit: out (ABI 3): the end, exclusive, of the addresses the device
+	page table can map (1 << 48); a range reaching beyond it is EINVAL
+	even where the process can map memory (5-level paging).  Written as
+	0 to a caller of an older @abi_version.
 
  Has no side effects and may be repeated; "out" fields are ignored on input.
  Wanting an unsupported feature is not an error: the caller compares
@@ -90,12 +99,13 @@ pub struct hmm_mirror_handshake {
     pub ioctls_supported: __u64,
     pub page_shift: __u32,
     pub reserved: __u32,
+    pub addr_limit: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
     [
         "Size of hmm_mirror_handshake",
-    ][::core::mem::size_of::<hmm_mirror_handshake>() - 48usize];
+    ][::core::mem::size_of::<hmm_mirror_handshake>() - 56usize];
     [
         "Alignment of hmm_mirror_handshake",
     ][::core::mem::align_of::<hmm_mirror_handshake>() - 8usize];
@@ -126,6 +136,9 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_handshake::reserved",
     ][::core::mem::offset_of!(hmm_mirror_handshake, reserved) - 44usize];
+    [
+        "Offset of field: hmm_mirror_handshake::addr_limit",
+    ][::core::mem::offset_of!(hmm_mirror_handshake, addr_limit) - 48usize];
 };
 /** struct hmm_mirror_fault - HMM_MIRROR_IOC_FAULT
  @size: sizeof(struct hmm_mirror_fault)
@@ -276,6 +289,12 @@ const _: () = {
  @length: length of the range in bytes
  @buf: user pointer to the caller's buffer of @length bytes
  @device_faults: out: device faults taken to map missing pages
+ @bytes_copied: out (ABI 3): bytes copied, from @addr on: @length on
+	success.  When the call fails, the module writes the struct back to
+	a caller whose @size holds this field, with the bytes copied before
+	the failure (0 when nothing was): [addr, addr + bytes_copied) was
+	copied, nothing from there on was.  Only a struct that cannot be
+	read, or whose @size is refused, is left untouched.
 
  Copies between @buf and the range through the device page table, the way
  a device would: pages the device does not map (or, for WRITE, maps
@@ -289,10 +308,11 @@ pub struct hmm_mirror_rw {
     pub length: __u64,
     pub buf: __u64,
     pub device_faults: __u64,
+    pub bytes_copied: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of hmm_mirror_rw"][::core::mem::size_of::<hmm_mirror_rw>() - 40usize];
+    ["Size of hmm_mirror_rw"][::core::mem::size_of::<hmm_mirror_rw>() - 48usize];
     ["Alignment of hmm_mirror_rw"][::core::mem::align_of::<hmm_mirror_rw>() - 8usize];
     [
         "Offset of field: hmm_mirror_rw::size",
@@ -312,6 +332,9 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_rw::device_faults",
     ][::core::mem::offset_of!(hmm_mirror_rw, device_faults) - 32usize];
+    [
+        "Offset of field: hmm_mirror_rw::bytes_copied",
+    ][::core::mem::offset_of!(hmm_mirror_rw, bytes_copied) - 40usize];
 };
 /** struct hmm_mirror_attach - HMM_MIRROR_IOC_ATTACH
  @size: sizeof(struct hmm_mirror_attach)
@@ -532,7 +555,11 @@ pub struct hmm_mirror {
  @lib_abi_version: the ABI version this library speaks
  @page_shift: log2 of the page size ranges are measured in
  @features: every HMM_MIRROR_FEAT_* the module supports
- @ioctls: bit n set when the module has command number n*/
+ @ioctls: bit n set when the module has command number n
+ @addr_limit: the end (exclusive) of the addresses the device page table
+	can map, 1 << 48: a range reaching past it is -EINVAL, even where
+	the process maps memory (5-level paging).  0 when the module does
+	not say (ABI 2 and older, no HMM_MIRROR_FEAT_ADDR_LIMIT).  Since 1.2.*/
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
 pub struct hmm_mirror_info {
@@ -542,10 +569,11 @@ pub struct hmm_mirror_info {
     pub page_shift: u32,
     pub features: u64,
     pub ioctls: u64,
+    pub addr_limit: u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of hmm_mirror_info"][::core::mem::size_of::<hmm_mirror_info>() - 32usize];
+    ["Size of hmm_mirror_info"][::core::mem::size_of::<hmm_mirror_info>() - 40usize];
     [
         "Alignment of hmm_mirror_info",
     ][::core::mem::align_of::<hmm_mirror_info>() - 8usize];
@@ -567,6 +595,9 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_info::ioctls",
     ][::core::mem::offset_of!(hmm_mirror_info, ioctls) - 24usize];
+    [
+        "Offset of field: hmm_mirror_info::addr_limit",
+    ][::core::mem::offset_of!(hmm_mirror_info, addr_limit) - 32usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -596,6 +627,45 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_page_run::reserved",
     ][::core::mem::offset_of!(hmm_mirror_page_run, reserved) - 20usize];
+};
+/** struct hmm_mirror_rw_result - what hmm_mirror_read_ex() and
+ hmm_mirror_write_ex() copied
+ @size: set by the caller (hmm_mirror_rw_result_init())
+ @reserved: 0
+ @bytes_copied: bytes copied from @addr on: the length on success; on
+	failure, [addr, addr + bytes_copied) was copied and nothing after it
+	was (0 when the arguments were refused).  A module without
+	HMM_MIRROR_FEAT_RW_COPIED (ABI 2) does not say how far a failed copy
+	got: 0 then.
+ @device_faults: device faults taken to map missing pages*/
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_rw_result {
+    pub size: u32,
+    pub reserved: u32,
+    pub bytes_copied: u64,
+    pub device_faults: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of hmm_mirror_rw_result",
+    ][::core::mem::size_of::<hmm_mirror_rw_result>() - 24usize];
+    [
+        "Alignment of hmm_mirror_rw_result",
+    ][::core::mem::align_of::<hmm_mirror_rw_result>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_rw_result::size",
+    ][::core::mem::offset_of!(hmm_mirror_rw_result, size) - 0usize];
+    [
+        "Offset of field: hmm_mirror_rw_result::reserved",
+    ][::core::mem::offset_of!(hmm_mirror_rw_result, reserved) - 4usize];
+    [
+        "Offset of field: hmm_mirror_rw_result::bytes_copied",
+    ][::core::mem::offset_of!(hmm_mirror_rw_result, bytes_copied) - 8usize];
+    [
+        "Offset of field: hmm_mirror_rw_result::device_faults",
+    ][::core::mem::offset_of!(hmm_mirror_rw_result, device_faults) - 16usize];
 };
 /** struct hmm_mirror_event_record - one invalidation event
  @size: set by the caller (hmm_mirror_event_record_init())
@@ -769,6 +839,31 @@ unsafe extern "C" {
         path: *const ::core::ffi::c_char,
         out: *mut *mut hmm_mirror,
     ) -> ::core::ffi::c_int;
+    /** hmm_mirror_from_fd() - a handle for an open /dev/hmm_mirror descriptor
+ @fd: a descriptor of /dev/hmm_mirror, for example one received over a
+	unix socket (SCM_RIGHTS) from the process that opened the device
+ @out: receives the handle; set to NULL on failure
+
+ Makes sure @fd is the hmm_mirror device by doing the handshake on it,
+ and keeps the answer as hmm_mirror_open() does.  The mirror is the one
+ behind the descriptor, bound to the address space it was bound to: the
+ opener's (the process that sent it), or the one it was attached to.
+ Since 1.2.
+
+ On success the handle owns @fd: hmm_mirror_close() closes it.  The
+ library sets close-on-exec on @fd and O_NONBLOCK on its open file
+ description (hmm_mirror_event_next() needs it), which every descriptor
+ of that description shares, in other processes too.  On failure @fd is
+ left open and unchanged.
+
+ Return: 0, -EBADF (@fd is not an open descriptor), -ENOTTY (@fd is not
+ /dev/hmm_mirror: hmm_mirror_last_error() names what it is), -EINVAL
+ (@out is NULL), -EPROTO (the module's handshake does not fit this
+ library or machine), or another negative errno of the handshake.*/
+    pub fn hmm_mirror_from_fd(
+        fd: ::core::ffi::c_int,
+        out: *mut *mut hmm_mirror,
+    ) -> ::core::ffi::c_int;
     /** hmm_mirror_close() - close the mirror; NULL is ignored
 
  The device page table goes away with the last reference to the file (a
@@ -908,7 +1003,8 @@ unsafe extern "C" {
 
  Return: 0, -EINVAL (bad range, NULL @buf), -EFAULT (not mapped or not
  readable, or a part of @buf not mapped or not writable), -EBUSY,
- -ESRCH.  On error, a prefix may have been copied.*/
+ -ESRCH.  On error, a prefix may have been copied:
+ hmm_mirror_read_ex() says how long.*/
     pub fn hmm_mirror_read(
         m: *mut hmm_mirror,
         addr: u64,
@@ -925,6 +1021,36 @@ unsafe extern "C" {
         buf: *const ::core::ffi::c_void,
         length: u64,
         device_faults: *mut u64,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_read_ex() - hmm_mirror_read() that says how much it copied
+ @res: if not NULL, receives the bytes copied and the device faults
+	taken, on success and on failure (@res->size set by the caller)
+
+ The copy goes in address order, so on failure @res->bytes_copied is
+ where it stopped: the data before it is in @buf.  Since 1.2.
+
+ Return: as hmm_mirror_read(), and -EINVAL for a small @res->size.*/
+    pub fn hmm_mirror_read_ex(
+        m: *mut hmm_mirror,
+        addr: u64,
+        buf: *mut ::core::ffi::c_void,
+        length: u64,
+        res: *mut hmm_mirror_rw_result,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_write_ex() - hmm_mirror_write() that says how much it copied
+ @res: if not NULL, receives the bytes copied and the device faults
+	taken, on success and on failure (@res->size set by the caller)
+
+ On failure, the memory from @addr + @res->bytes_copied on is unchanged.
+ Since 1.2.
+
+ Return: as hmm_mirror_write(), and -EINVAL for a small @res->size.*/
+    pub fn hmm_mirror_write_ex(
+        m: *mut hmm_mirror,
+        addr: u64,
+        buf: *const ::core::ffi::c_void,
+        length: u64,
+        res: *mut hmm_mirror_rw_result,
     ) -> ::core::ffi::c_int;
     /** hmm_mirror_events_config() - choose the events to receive
  @reasons: bit (1 << HMM_MIRROR_EVENT_*) per reason, or
@@ -993,7 +1119,7 @@ unsafe extern "C" {
     /** hmm_mirror_errno_name() - "EINVAL" for @err (negative or positive), NULL
  for a value the library does not name*/
     pub fn hmm_mirror_errno_name(err: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
-    /** hmm_mirror_lib_version() - "1.1.0", the library's version string
+    /** hmm_mirror_lib_version() - "1.2.0", the library's version string
  (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)*/
     pub fn hmm_mirror_lib_version() -> *const ::core::ffi::c_char;
 }

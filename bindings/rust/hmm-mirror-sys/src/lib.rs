@@ -22,7 +22,7 @@
 //! ```
 //! use hmm_mirror_sys as sys;
 //!
-//! // The library's version string, "1.1.0".
+//! // The library's version string, "1.2.0".
 //! // SAFETY: returns a pointer to a static NUL-terminated string.
 //! let v = unsafe { core::ffi::CStr::from_ptr(sys::hmm_mirror_lib_version()) };
 //! assert_eq!(
@@ -63,6 +63,7 @@ pub const fn hmm_mirror_page_order(state: u32) -> u32 {
 const INFO_SIZE: u32 = core::mem::size_of::<hmm_mirror_info>() as u32;
 const RECORD_SIZE: u32 = core::mem::size_of::<hmm_mirror_event_record>() as u32;
 const COUNTERS_SIZE: u32 = core::mem::size_of::<hmm_mirror_counters>() as u32;
+const RW_RESULT_SIZE: u32 = core::mem::size_of::<hmm_mirror_rw_result>() as u32;
 
 impl hmm_mirror_info {
     /// `hmm_mirror_info_init()`: all zero, with `size` set.
@@ -74,6 +75,19 @@ impl hmm_mirror_info {
             page_shift: 0,
             features: 0,
             ioctls: 0,
+            addr_limit: 0,
+        }
+    }
+}
+
+impl hmm_mirror_rw_result {
+    /// `hmm_mirror_rw_result_init()`: all zero, with `size` set.
+    pub const fn new() -> Self {
+        Self {
+            size: RW_RESULT_SIZE,
+            reserved: 0,
+            bytes_copied: 0,
+            device_faults: 0,
         }
     }
 }

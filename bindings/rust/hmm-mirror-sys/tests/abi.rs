@@ -67,6 +67,8 @@ fn table() -> Table {
         HMM_MIRROR_FEAT_EVENTS, HMM_MIRROR_FEAT_LAZY_NOTIFIERS, HMM_MIRROR_FEAT_FILE_BACKED,
         HMM_MIRROR_FEAT_FORK, HMM_MIRROR_FEAT_EXIT, HMM_MIRROR_FEAT_STATS,
         HMM_MIRROR_FEAT_SNAPSHOT_RUNS, HMM_MIRROR_PAGES_RUNS, HMM_MIRROR_PAGES_SIZE_VER2,
+        HMM_MIRROR_FEAT_RW_COPIED, HMM_MIRROR_FEAT_ADDR_LIMIT,
+        HMM_MIRROR_HANDSHAKE_SIZE_VER3, HMM_MIRROR_RW_SIZE_VER3,
         HMM_MIRROR_RUN_SIZE,
         HMM_MIRROR_HANDSHAKE_SIZE_VER1, HMM_MIRROR_FAULT_WRITE, HMM_MIRROR_FAULT_SIZE_VER1,
         HMM_MIRROR_PAGE_VALID, HMM_MIRROR_PAGE_WRITE, HMM_MIRROR_PAGE_ERROR,
@@ -87,16 +89,16 @@ fn table() -> Table {
         HMM_MIRROR_LIB_VERSION_MAJOR, HMM_MIRROR_LIB_VERSION_MINOR,
         HMM_MIRROR_LIB_VERSION_PATCH,
         HMM_MIRROR_INFO_SIZE_VER1, HMM_MIRROR_EVENT_RECORD_SIZE_VER1,
-        HMM_MIRROR_COUNTERS_SIZE_VER1,
+        HMM_MIRROR_COUNTERS_SIZE_VER1, HMM_MIRROR_RW_RESULT_SIZE_VER1,
     );
     layout!(t: hmm_mirror_handshake {
         size, flags, abi_version, module_abi_version, features_wanted,
-        features_supported, ioctls_supported, page_shift, reserved });
+        features_supported, ioctls_supported, page_shift, reserved, addr_limit });
     layout!(t: hmm_mirror_fault { size, flags, addr, length, pages_mapped, retries });
     layout!(t: hmm_mirror_pages { size, flags, addr, length, states, states_len, nr_runs });
     layout!(t: hmm_mirror_run { addr, length, state, reserved });
     layout!(t: hmm_mirror_page_run { addr, length, state, reserved });
-    layout!(t: hmm_mirror_rw { size, flags, addr, length, buf, device_faults });
+    layout!(t: hmm_mirror_rw { size, flags, addr, length, buf, device_faults, bytes_copied });
     layout!(t: hmm_mirror_attach { size, flags, pidfd, reserved });
     layout!(t: hmm_mirror_event { size, reason, start, end, seq, pages, flags, reserved });
     layout!(t: hmm_mirror_events { size, flags, reasons, queue_len });
@@ -104,7 +106,9 @@ fn table() -> Table {
         size, flags, device_faults, fault_calls, pages_faulted, fault_retries,
         invalidations, pages_invalidated, events_delivered, events_lost,
         notifiers, dpt_tables, dpt_pages, mirrors });
-    layout!(t: hmm_mirror_info { size, abi_version, lib_abi_version, page_shift, features, ioctls });
+    layout!(t: hmm_mirror_info {
+        size, abi_version, lib_abi_version, page_shift, features, ioctls, addr_limit });
+    layout!(t: hmm_mirror_rw_result { size, reserved, bytes_copied, device_faults });
     layout!(t: hmm_mirror_event_record { size, reason, start, end, seq, pages, flags, reserved });
     layout!(t: hmm_mirror_counters {
         size, global, device_faults, fault_calls, pages_faulted, fault_retries,
@@ -130,6 +134,10 @@ fn table() -> Table {
         "HMM_MIRROR_COUNTERS_INIT_SIZE".into(),
         u64::from(hmm_mirror_counters::new().size),
     );
+    t.rows.insert(
+        "HMM_MIRROR_RW_RESULT_INIT_SIZE".into(),
+        u64::from(hmm_mirror_rw_result::new().size),
+    );
     t
 }
 
@@ -140,9 +148,12 @@ static unsigned long long record_init_size(void)
 { struct hmm_mirror_event_record x; hmm_mirror_event_record_init(&x); return x.size; }
 static unsigned long long counters_init_size(void)
 { struct hmm_mirror_counters x; hmm_mirror_counters_init(&x); return x.size; }
+static unsigned long long rw_result_init_size(void)
+{ struct hmm_mirror_rw_result x; hmm_mirror_rw_result_init(&x); return x.size; }
 #define HMM_MIRROR_INFO_INIT_SIZE info_init_size()
 #define HMM_MIRROR_EVENT_RECORD_INIT_SIZE record_init_size()
 #define HMM_MIRROR_COUNTERS_INIT_SIZE counters_init_size()
+#define HMM_MIRROR_RW_RESULT_INIT_SIZE rw_result_init_size()
 "#;
 
 /// Compiles and runs a C program that prints "expression=value" for

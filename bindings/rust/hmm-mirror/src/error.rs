@@ -6,7 +6,10 @@
 //! permission`.  The crate turns both into an [`io::Error`] whose
 //! [`kind()`](io::Error::kind) is the one of the errno, whose `Display` is
 //! the library's message, and which carries an [`Error`] with the errno
-//! itself ([`ErrorExt::errno`] gets it back).
+//! itself ([`ErrorExt::errno`] gets it back) and, for a failed
+//! [`Mirror::read`](crate::Mirror::read) or
+//! [`Mirror::write`](crate::Mirror::write), the bytes it copied
+//! ([`ErrorExt::bytes_copied`]).
 
 use std::ffi::{c_int, CStr};
 use std::fmt;
@@ -20,6 +23,7 @@ use hmm_mirror_sys as sys;
 pub struct Error {
     errno: i32,
     message: String,
+    bytes_copied: Option<u64>,
 }
 
 impl Error {
@@ -37,6 +41,16 @@ impl Error {
     /// `"EINVAL"`, ...: the errno's name, if the library knows it.
     pub fn errno_name(&self) -> Option<&'static str> {
         errno_name(self.errno)
+    }
+
+    /// For a failed [`Mirror::read`](crate::Mirror::read) or
+    /// [`Mirror::write`](crate::Mirror::write): the bytes copied before
+    /// the failure, counted from the start of the range.  Those bytes were
+    /// copied and nothing after them was; 0 when the arguments were
+    /// refused.  `None` for other calls, and when the module does not say
+    /// (no [`Features::RW_COPIED`](crate::Features::RW_COPIED): ABI 2).
+    pub fn bytes_copied(&self) -> Option<u64> {
+        self.bytes_copied
     }
 }
 
@@ -71,6 +85,14 @@ pub trait ErrorExt {
     /// The positive errno: that of the library's [`Error`] inside, or
     /// [`io::Error::raw_os_error`].  `None` for other errors.
     fn errno(&self) -> Option<i32>;
+
+    /// [`Error::bytes_copied`] of the library's [`Error`] inside: how far
+    /// a failed [`Mirror::read`](crate::Mirror::read) or
+    /// [`Mirror::write`](crate::Mirror::write) got.  `None` for other
+    /// errors.
+    fn bytes_copied(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl ErrorExt for io::Error {
@@ -78,16 +100,29 @@ impl ErrorExt for io::Error {
         self.raw_os_error()
             .or_else(|| self.get_ref()?.downcast_ref::<Error>().map(Error::errno))
     }
+
+    fn bytes_copied(&self) -> Option<u64> {
+        self.get_ref()?
+            .downcast_ref::<Error>()
+            .and_then(Error::bytes_copied)
+    }
 }
 
 /// `Ok(())` for a non-negative library return value; otherwise the
 /// [`io::Error`] built from the negative errno and the thread's message.
 /// Must be called on the thread that made the call, right after it.
 pub(crate) fn check(ret: c_int) -> io::Result<()> {
+    check_copied(ret, None)
+}
+
+/// [`check`] for READ and WRITE: the error carries `bytes_copied`.
+pub(crate) fn check_copied(ret: c_int, bytes_copied: Option<u64>) -> io::Result<()> {
     if ret >= 0 {
         Ok(())
     } else {
-        Err(last_error(ret.saturating_neg()).into())
+        let mut e = last_error(ret.saturating_neg());
+        e.bytes_copied = bytes_copied;
+        Err(e.into())
     }
 }
 
@@ -100,6 +135,7 @@ pub(crate) fn last_error(errno: i32) -> Error {
     Error {
         errno,
         message: msg.to_string_lossy().into_owned(),
+        bytes_copied: None,
     }
 }
 
@@ -166,6 +202,7 @@ mod tests {
         let e: io::Error = Error {
             errno: libc::EPERM,
             message: "x: EPERM: why".into(),
+            bytes_copied: None,
         }
         .into();
         assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
@@ -181,6 +218,7 @@ mod tests {
         let e = Error {
             errno: libc::EINVAL,
             message: String::new(),
+            bytes_copied: None,
         };
         assert!(e.to_string().starts_with("EINVAL: "), "{e}");
     }
@@ -192,6 +230,18 @@ mod tests {
             Some(libc::EIO)
         );
         assert_eq!(io::Error::other("no errno").errno(), None);
+    }
+
+    #[test]
+    fn bytes_copied_travels_in_the_io_error() {
+        let e = check_copied(-libc::EFAULT, Some(8192)).unwrap_err();
+        assert_eq!(e.errno(), Some(libc::EFAULT));
+        assert_eq!(e.bytes_copied(), Some(8192));
+        let inner = e.get_ref().unwrap().downcast_ref::<Error>().unwrap();
+        assert_eq!(inner.bytes_copied(), Some(8192));
+        assert_eq!(check(-libc::EFAULT).unwrap_err().bytes_copied(), None);
+        assert_eq!(io::Error::from_raw_os_error(libc::EIO).bytes_copied(), None);
+        assert!(check_copied(0, Some(1)).is_ok());
     }
 
     #[test]

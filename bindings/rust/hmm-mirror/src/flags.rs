@@ -51,6 +51,11 @@ bitflags! {
         const STATS = sys::HMM_MIRROR_FEAT_STATS;
         /// `SNAPSHOT` as runs of pages with one state (ABI 2)
         const SNAPSHOT_RUNS = sys::HMM_MIRROR_FEAT_SNAPSHOT_RUNS;
+        /// `READ` and `WRITE` report the bytes copied, also when they
+        /// fail part way (ABI 3)
+        const RW_COPIED = sys::HMM_MIRROR_FEAT_RW_COPIED;
+        /// the handshake reports the device's address limit (ABI 3)
+        const ADDR_LIMIT = sys::HMM_MIRROR_FEAT_ADDR_LIMIT;
     }
 }
 
@@ -489,8 +494,10 @@ mod tests {
             "exit",
             "stats",
             "snapshot_runs",
+            "rw_copied",
+            "addr_limit",
         ];
-        assert_eq!(Features::all().iter().count(), 13);
+        assert_eq!(Features::all().iter().count(), 15);
         for (bit, flag) in Features::all().iter().enumerate() {
             assert_eq!(flag.bits(), 1 << bit);
             assert_eq!(flag.name(), Some(names[bit]));

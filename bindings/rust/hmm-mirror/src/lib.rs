@@ -57,10 +57,10 @@ pub use hmm_mirror_sys as sys;
 pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
 pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, PageState, Reasons};
-pub use mirror::{Faulted, Info, Mirror};
+pub use mirror::{Copied, Faulted, Info, Mirror};
 pub use stats::Stats;
 
-/// libhmm_mirror's version, `"1.1.0"`.
+/// libhmm_mirror's version, `"1.2.0"`.
 ///
 /// ```
 /// assert!(hmm_mirror::lib_version().starts_with("1."));
@@ -106,6 +106,18 @@ mod tests {
     }
 
     #[test]
+    fn from_fd_refuses_a_descriptor_that_is_not_the_device() {
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let err = Mirror::from_fd(null.into()).unwrap_err();
+        assert_eq!(err.errno(), Some(libc::ENOTTY), "{err}");
+        let msg = err.to_string();
+        assert!(msg.starts_with("hmm_mirror_from_fd(fd="), "{msg}");
+        assert!(msg.contains("not an hmm_mirror device"), "{msg}");
+        assert!(msg.contains("/dev/null"), "{msg}");
+        assert_eq!(err.bytes_copied(), None);
+    }
+
+    #[test]
     fn a_directory_is_an_error() {
         let err = Mirror::open_path("/").unwrap_err();
         assert_eq!(err.errno(), Some(libc::EISDIR), "{err}");
@@ -119,7 +131,7 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(ABI_VERSION, 2);
+        assert_eq!(ABI_VERSION, 3);
         assert_eq!(
             lib_version(),
             format!(

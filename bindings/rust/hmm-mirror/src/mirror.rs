@@ -1,8 +1,8 @@
 //! The mirror handle.
 
-use std::ffi::{c_int, CString};
+use std::ffi::{c_int, CStr, CString};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr::{self, NonNull};
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hmm_mirror_sys as sys;
 
-use crate::error::check;
+use crate::error::{check, check_copied};
 use crate::events::{timeout_ms, Event, Events};
 use crate::flags::{Access, Commands, Features, PageRun, PageState, Reasons};
 use crate::stats::Stats;
@@ -29,6 +29,11 @@ pub struct Info {
     pub features: Features,
     /// Every command the module has.
     pub commands: Commands,
+    /// The end (exclusive) of the addresses the device page table can map,
+    /// `1 << 48`: a range reaching past it is `EINVAL`, even where the
+    /// process maps memory (5-level paging).  `None` when the module does
+    /// not say ([`Features::ADDR_LIMIT`] missing: ABI 2 and older).
+    pub addr_limit: Option<u64>,
 }
 
 /// The result of [`Mirror::fault`].
@@ -40,6 +45,24 @@ pub struct Faulted {
     /// How often the kernel walk restarted because an invalidation raced
     /// with it.
     pub retries: u64,
+}
+
+/// The result of [`Mirror::read`] and [`Mirror::write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Copied {
+    /// Bytes copied: the whole buffer (the call failed otherwise, and
+    /// [`ErrorExt::bytes_copied`](crate::ErrorExt::bytes_copied) of the
+    /// error says how far it got).
+    pub bytes: u64,
+    /// Device faults taken to map missing pages.
+    pub device_faults: u64,
+}
+
+/// Where a handle comes from; both end with the library's handshake.
+enum Source<'a> {
+    Path(&'a CStr),
+    Fd(BorrowedFd<'a>),
 }
 
 /// One mirror: an open `/dev/hmm_mirror`, a software device with its own
@@ -131,11 +154,51 @@ impl Mirror {
     pub fn open_path(path: impl AsRef<Path>) -> io::Result<Mirror> {
         let path = CString::new(path.as_ref().as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+        Self::open_source(Source::Path(&path))
+    }
+
+    /// A mirror for a descriptor of `/dev/hmm_mirror` opened elsewhere,
+    /// for example received over a unix socket (`SCM_RIGHTS`) from the
+    /// process that opened the device.  The mirror is the one behind the
+    /// descriptor, bound to the address space it was bound to: the
+    /// opener's, or the one it was attached to.
+    ///
+    /// The handshake checks that `fd` is the device: anything else fails
+    /// with `ENOTTY` and a message naming what it is.  On success the
+    /// `Mirror` owns the descriptor (and sets close-on-exec on it, and
+    /// `O_NONBLOCK` on its open file description, which every descriptor
+    /// of that description shares); on failure it is closed with `fd`.
+    ///
+    /// ```
+    /// use std::fs::File;
+    /// use hmm_mirror::{ErrorExt, Mirror};
+    ///
+    /// let err = Mirror::from_fd(File::open("/dev/null")?.into()).unwrap_err();
+    /// assert_eq!(err.errno(), Some(libc::ENOTTY));
+    /// assert!(err.to_string().contains("not an hmm_mirror device"), "{err}");
+    /// assert!(err.to_string().contains("/dev/null"), "{err}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn from_fd(fd: OwnedFd) -> io::Result<Mirror> {
+        let m = Self::open_source(Source::Fd(fd.as_fd()))?;
+        // The handle owns the descriptor now: give up ours without closing.
+        let _ = fd.into_raw_fd();
+        Ok(m)
+    }
+
+    fn open_source(source: Source<'_>) -> io::Result<Mirror> {
         let mut raw = ptr::null_mut();
-        // SAFETY: `path` is NUL-terminated and `raw` is a valid out
-        // pointer; both outlive the call.
-        check(unsafe { sys::hmm_mirror_open_path(path.as_ptr(), &mut raw) })?;
-        let raw = NonNull::new(raw).expect("hmm_mirror_open_path returned 0 and no handle");
+        // SAFETY: a path is NUL-terminated and a descriptor is open, both
+        // for the whole call (borrowed); `raw` is a valid out pointer.
+        // hmm_mirror_from_fd() takes the descriptor only on success, and
+        // from_fd() then gives up its ownership.
+        check(unsafe {
+            match source {
+                Source::Path(path) => sys::hmm_mirror_open_path(path.as_ptr(), &mut raw),
+                Source::Fd(fd) => sys::hmm_mirror_from_fd(fd.as_raw_fd(), &mut raw),
+            }
+        })?;
+        let raw = NonNull::new(raw).expect("the library returned 0 and no handle");
         // SAFETY: `raw` is the valid handle just opened.
         let (fd, features, page_size) = unsafe {
             (
@@ -203,6 +266,7 @@ impl Mirror {
             page_shift: info.page_shift,
             features: Features::from_bits_retain(info.features),
             commands: Commands::from_bits_retain(info.ioctls),
+            addr_limit: (info.addr_limit != 0).then_some(info.addr_limit),
         })
     }
 
@@ -377,47 +441,79 @@ impl Mirror {
 
     /// Copies `buf.len()` bytes at `addr` of the mirrored address space
     /// into `buf`, through the device page table (faulting missing pages
-    /// the way a device would).  Returns the device faults taken.
+    /// the way a device would).  Returns the bytes copied (all of them)
+    /// and the device faults taken.
     ///
-    /// `buf.len()` must be a multiple of the page size.  On error a prefix
-    /// may have been copied.  Errors: `EINVAL`, `EFAULT` (not mapped or
-    /// not readable), `EBUSY`, `ESRCH`.
-    pub fn read(&self, addr: u64, buf: &mut [u8]) -> io::Result<u64> {
-        let mut faults = 0;
+    /// `buf.len()` must be a multiple of the page size.  Errors: `EINVAL`
+    /// (also for a range past [`Info::addr_limit`]), `EFAULT` (not mapped
+    /// or not readable), `EBUSY`, `ESRCH`.  The copy goes in address
+    /// order, and on error [`ErrorExt::bytes_copied`](crate::ErrorExt::bytes_copied)
+    /// says how far it got: `buf[..n]` holds the data, nothing after it
+    /// was written.
+    ///
+    /// ```no_run
+    /// use hmm_mirror::{ErrorExt, Mirror};
+    ///
+    /// let mirror = Mirror::open()?;
+    /// # let addr = 0;
+    /// let mut buf = vec![0u8; 16 * mirror.page_size() as usize];
+    /// match mirror.read(addr, &mut buf) {
+    ///     Ok(done) => assert_eq!(done.bytes, buf.len() as u64),
+    ///     Err(e) => println!("{e}; the first {:?} bytes arrived", e.bytes_copied()),
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> io::Result<Copied> {
+        let mut res = sys::hmm_mirror_rw_result::new();
         // SAFETY: `self.raw` is valid; `buf` is writable for `buf.len()`
-        // bytes and exclusively borrowed, so the kernel may fill it.
-        check(unsafe {
-            sys::hmm_mirror_read(
+        // bytes and exclusively borrowed, so the kernel may fill it; `res`
+        // is a valid, size-initialised struct the library fills.
+        let ret = unsafe {
+            sys::hmm_mirror_read_ex(
                 self.raw.as_ptr(),
                 addr,
                 buf.as_mut_ptr().cast(),
                 buf.len() as u64,
-                &mut faults,
+                &mut res,
             )
-        })?;
-        Ok(faults)
+        };
+        self.copied(ret, &res)
     }
 
     /// Copies `buf` to `addr` of the mirrored address space through the
-    /// device page table.  Returns the device faults taken.  See "Memory
-    /// safety" above for writing to your own address space.
+    /// device page table.  Returns the bytes copied (all of them) and the
+    /// device faults taken.  See "Memory safety" above for writing to your
+    /// own address space.
     ///
     /// Errors as [`read`](Self::read), and `EPERM` for memory without
-    /// write permission.
-    pub fn write(&self, addr: u64, buf: &[u8]) -> io::Result<u64> {
-        let mut faults = 0;
+    /// write permission; on error the memory from `addr +`
+    /// [`bytes_copied`](crate::ErrorExt::bytes_copied) on is unchanged.
+    pub fn write(&self, addr: u64, buf: &[u8]) -> io::Result<Copied> {
+        let mut res = sys::hmm_mirror_rw_result::new();
         // SAFETY: `self.raw` is valid; `buf` is readable for `buf.len()`
-        // bytes and the kernel only reads it.
-        check(unsafe {
-            sys::hmm_mirror_write(
+        // bytes and the kernel only reads it; `res` is a valid,
+        // size-initialised struct the library fills.
+        let ret = unsafe {
+            sys::hmm_mirror_write_ex(
                 self.raw.as_ptr(),
                 addr,
                 buf.as_ptr().cast(),
                 buf.len() as u64,
-                &mut faults,
+                &mut res,
             )
-        })?;
-        Ok(faults)
+        };
+        self.copied(ret, &res)
+    }
+
+    /// The result of a READ or WRITE; a failure carries the bytes copied
+    /// when the module says them.
+    fn copied(&self, ret: c_int, res: &sys::hmm_mirror_rw_result) -> io::Result<Copied> {
+        let known = self.features.contains(Features::RW_COPIED);
+        check_copied(ret, known.then_some(res.bytes_copied))?;
+        Ok(Copied {
+            bytes: res.bytes_copied,
+            device_faults: res.device_faults,
+        })
     }
 
     /// Chooses the invalidation reasons reported as events (empty: stop)

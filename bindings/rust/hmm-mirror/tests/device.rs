@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::ErrorKind;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use common::{mirror, page_size, pattern, Mapping};
 use hmm_mirror::{Access, Commands, ErrorExt, Features, Mirror, PageFlags, PageState};
@@ -20,10 +20,11 @@ fn hmm_fds() -> usize {
 
 #[test]
 #[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
-fn handshake_reports_abi_2_and_every_feature() {
+fn handshake_reports_abi_3_and_every_feature() {
     let m = mirror();
     let info = m.info().unwrap();
-    assert_eq!(info.abi_version, 2);
+    assert_eq!(info.abi_version, 3);
+    assert_eq!(info.addr_limit, Some(1 << 48));
     assert_eq!(info.lib_abi_version, hmm_mirror::ABI_VERSION);
     assert_eq!(1u64 << info.page_shift, page_size() as u64);
     assert_eq!(m.page_size(), page_size() as u64);
@@ -176,17 +177,21 @@ fn read_and_write_go_through_the_device() {
     let map = Mapping::anon(4);
     map.fill(7);
     let mut buf = vec![0u8; map.len() as usize];
-    let faults = m.read(map.addr(), &mut buf).unwrap();
-    assert!(faults >= 1, "the first read faults the pages in");
+    let done = m.read(map.addr(), &mut buf).unwrap();
+    assert!(
+        done.device_faults >= 1,
+        "the first read faults the pages in"
+    );
+    assert_eq!(done.bytes, map.len());
     assert_eq!(buf, map.to_vec());
     assert_eq!(
-        m.read(map.addr(), &mut buf).unwrap(),
+        m.read(map.addr(), &mut buf).unwrap().device_faults,
         0,
         "still mapped: no fault"
     );
 
     let data: Vec<u8> = (0..buf.len()).map(|i| pattern(99, i)).collect();
-    m.write(map.addr(), &data).unwrap();
+    assert_eq!(m.write(map.addr(), &data).unwrap().bytes, map.len());
     assert_eq!(map.to_vec(), data, "the CPU sees what the device wrote");
 }
 
@@ -355,4 +360,82 @@ fn a_mirror_moves_to_another_thread() {
     .unwrap();
     assert!(m.query(addr, len).unwrap().iter().all(|s| s.is_valid()));
     std::thread::spawn(move || drop(m)).join().unwrap();
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn a_failed_read_or_write_says_how_far_it_got() {
+    let m = mirror();
+    let page = page_size();
+    let map = Mapping::anon(12);
+    map.fill(5);
+    // Pages 0-3 mapped by the device, 4-7 PROT_NONE: the READ copies 0-3.
+    m.fault(map.addr(), 4 * page as u64, Access::Write).unwrap();
+    map.protect(4, 4, libc::PROT_NONE);
+    let mut buf = vec![0xeeu8; 12 * page];
+    let err = m.read(map.addr(), &mut buf).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EFAULT), "{err}");
+    assert_eq!(err.bytes_copied(), Some(4 * page as u64), "{err}");
+    assert!(buf[..4 * page]
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == pattern(5, i)));
+    assert!(
+        buf[4 * page..].iter().all(|&b| b == 0xee),
+        "nothing after it"
+    );
+    let err = m.write(map.addr(), &buf).unwrap_err();
+    assert_eq!(err.bytes_copied(), Some(4 * page as u64), "{err}");
+    // Refused arguments: nothing copied.
+    let err = m.read(map.addr() + 1, &mut buf[..page]).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EINVAL));
+    assert_eq!(err.bytes_copied(), Some(0));
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn ranges_past_the_address_limit_are_einval_with_the_reason() {
+    let m = mirror();
+    let limit = m.info().unwrap().addr_limit.expect("ABI 3 reports it");
+    let page = page_size() as u64;
+    let err = m.snapshot(limit - page, 2 * page).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EINVAL));
+    assert!(
+        err.to_string().contains("address limit 0x1000000000000"),
+        "{err}"
+    );
+    let mut buf = vec![0u8; page as usize];
+    let err = m.read(limit, &mut buf).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EINVAL));
+    assert_eq!(err.bytes_copied(), Some(0));
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn from_fd_of_an_opened_device_and_of_a_clone() {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/hmm_mirror")
+        .unwrap();
+    let m = Mirror::from_fd(file.into()).unwrap();
+    assert_eq!(m.info().unwrap().addr_limit, Some(1 << 48));
+    let map = Mapping::anon(4);
+    map.fill(3);
+    let mut buf = vec![0u8; map.len() as usize];
+    assert_eq!(m.read(map.addr(), &mut buf).unwrap().bytes, map.len());
+    assert_eq!(buf, map.to_vec());
+    // A second handle on a duplicate of the descriptor: the same mirror.
+    let other = Mirror::from_fd(m.as_fd().try_clone_to_owned().unwrap()).unwrap();
+    assert!(other
+        .query(map.addr(), map.len())
+        .unwrap()
+        .iter()
+        .all(|s| s.is_valid()));
+    drop(other);
+    assert!(m
+        .query(map.addr(), map.len())
+        .unwrap()
+        .iter()
+        .all(|s| s.is_valid()));
 }
