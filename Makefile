@@ -168,13 +168,17 @@ host-test: $(HOST_TEST_TARGETS) ## the host suites of make test (no VM)
 # inside one VM boot with two NUMA nodes and reserved huge pages.  A failure
 # that leaves no report (module build, boot) counts as one failed test.
 VM_RESULTS ?= $(RESULTS)/vm
+# A kernel's suites take about 4 minutes on a quiet machine and up to 8.5
+# measured beside kernel builds and other VMs: the limit only catches a hung
+# guest.
+VM_TEST_TIMEOUT ?= 1200
 vm-test: $(VM_SUITES) ## the VM suites of make test on KDIR's kernel, in one VM boot
 	@scripts/require.sh vm
 	@mkdir -p $(VM_RESULTS)
 	@$(MAKE) --no-print-directory module || \
 		{ echo "vm-test: building the module for $(KREL) failed"; \
 		  echo "0 1 0" > $(VM_RESULTS)/module-build.counts; exit 1; }
-	@$(VM) --numa --module $(MODULE) --scratch $(VM_RESULTS) -- \
+	@$(VM) --numa --timeout $${VM_TIMEOUT:-$(VM_TEST_TIMEOUT)} --module $(MODULE) --scratch $(VM_RESULTS) -- \
 		tests/vm/guest-suite.sh $(VM_RESULTS) $(VM_SUITES) || \
 		{ rc=$$?; echo "vm-test: VM run failed (status $$rc)"; \
 		  echo "0 1 0" > $(VM_RESULTS)/vm-runner.counts; exit $$rc; }
