@@ -7,7 +7,8 @@
 #                       from bench/targets.json
 #   make bench-publish  keep the last run as bench/results/DATE-RELEASE.json,
 #                       refresh the tables of bench/README.md and its plot
-# Not part of `make test`.
+# Not part of `make test`; bench-report-test (report.py against its data
+# and the README's tables) is.
 
 BENCH_DIR := $(BUILD)/bench
 # One binary per kernel: it is compiled against that kernel's test_hmm uapi.
@@ -19,7 +20,7 @@ BENCH_SRCS := $(wildcard bench/*.c bench/cases/*.c)
 # made from (never copied into this repository): KDIR is a project kernel's.
 BENCH_UAPI := $(wildcard $(KDIR)/source/lib/test_hmm_uapi.h)
 
-.PHONY: bench bench-bin bench-publish
+.PHONY: bench bench-bin bench-publish bench-report-test
 
 ##@ Custom kernels and benchmarks
 bench: ## hmm_mirror vs the kernel's test_hmm on the project kernel (KVER=7.3: on the 7.3 one)
@@ -36,3 +37,10 @@ bench-publish: ## keep the last make bench run in bench/results/ and refresh ben
 	@bench/report.py --publish $(BENCH_DIR)/results.json --readme bench/README.md
 	@if [ -s $(BENCH_DIR)/throughput.png ]; then cp $(BENCH_DIR)/throughput.png bench/throughput.png; \
 		echo "bench-publish: bench/throughput.png"; fi
+
+##@ Single suites and test builds
+# Part of make test: the verdicts of bench/report.py and the README's tables.
+bench-report-test: ## check bench/report.py, bench/targets.json and bench/README.md's generated tables
+	@mkdir -p $(RESULTS)
+	@python3 bench/test_report.py $(RESULTS)/bench_report.counts
+HOST_TEST_TARGETS += bench-report-test
