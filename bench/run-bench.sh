@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # run-bench.sh: `make bench`.  Builds (or reuses) the project kernel, builds
 # hmm_mirror.ko for it and the benchmark, boots ONE VM with hmm_mirror.ko and
-# test_hmm.ko loaded, runs build/bench/hmm_bench there, copies the results
-# to build/bench/ and plots them on the host.
+# test_hmm.ko loaded, runs build/bench/bin-<release>/hmm_bench there, copies
+# the results to build/bench/, judges the targets (bench/report.py, from
+# bench/targets.json: printed and appended to results.txt) and plots the
+# results on the host.
 #
 # Environment: BENCH_MAX_MB BENCH_MIN_MB BENCH_REPS BENCH_MODES BENCH_CASES
-# BENCH_LAT_ITERS BENCH_SCALE_MB BENCH_DPT_MAX_MB (passed to the guest; see
-# bench/README.md), BENCH_FLAVOUR (default|debug; default: default),
-# BENCH_MEM (guest MiB, default 6144), BENCH_CPUS (default 2),
+# BENCH_LAT_ITERS BENCH_SCALE_MB BENCH_DPT_MAX_MB BENCH_NO_WARMUP BENCH_NO_SPIN
+# (passed to the guest; see bench/README.md), BENCH_FLAVOUR (default|debug;
+# default: default), BENCH_MEM (guest MiB, default 6144), BENCH_CPUS (default 2),
 # BENCH_TIMEOUT (s, default 1800), BENCH_PLOT=0 (skip the plot),
 # BENCH_NICE (niceness of the VM, default -10: it competes with host load),
 # KVER (the project kernel's source: 6.1, the default, or 7.3),
@@ -34,10 +36,10 @@ make --no-print-directory -C "$REPO" bench-bin KDIR="$KDIR" >&2
 BIN=$OUT/bin-$REL/hmm_bench
 
 mkdir -p "$OUT/vm"
-rm -f "$OUT/vm/results.json" "$OUT/vm/results.txt"
+rm -f "$OUT/vm/results.json" "$OUT/vm/results.txt" "$OUT/throughput.png"
 export KDIR KERNEL VM_MODDIR
 export VM_HUGEPAGES=
-export VM_PASS_ENV="BENCH_MAX_MB BENCH_MIN_MB BENCH_REPS BENCH_MODES BENCH_CASES BENCH_LAT_ITERS BENCH_SCALE_MB BENCH_DPT_MAX_MB"
+export VM_PASS_ENV="BENCH_MAX_MB BENCH_MIN_MB BENCH_REPS BENCH_MODES BENCH_CASES BENCH_LAT_ITERS BENCH_SCALE_MB BENCH_DPT_MAX_MB BENCH_NO_WARMUP BENCH_NO_SPIN"
 start=$(date +%s)
 msg "booting $KERNEL with hmm_mirror.ko and test_hmm.ko (${BENCH_MEM:-6144} MiB, ${BENCH_CPUS:-2} CPUs, TCG)"
 # The host may be busy (2 cores, other builds): run the guest at a higher
@@ -54,11 +56,14 @@ msg "VM run: $(( $(date +%s) - start )) s, status $rc"
 echo "host load after: $(cat /proc/loadavg)" >>"$OUT/host.txt"
 echo "VM run: $(( $(date +%s) - start )) s at nice $NICE" >>"$OUT/host.txt"
 [[ $rc == 0 && -s $OUT/vm/results.json ]] || { msg "the benchmark failed (console: $BUILD/vm/$REL/last-run.log)"; exit 1; }
+# The verdicts come from the data: bench/targets.json against the results.
+python3 "$REPO/bench/report.py" "$OUT/vm/results.json" >"$OUT/targets.txt"
+cat "$OUT/targets.txt"
+cat "$OUT/vm/results.txt" "$OUT/targets.txt" >"$OUT/results.txt"
 cp "$OUT/vm/results.json" "$OUT/results.json"
-cp "$OUT/vm/results.txt" "$OUT/results.txt"
 cp "$OUT/vm/results.json" "$OUT/results-$REL.json"
-cp "$OUT/vm/results.txt" "$OUT/results-$REL.txt"
-msg "results: $OUT/results.json, $OUT/results.txt"
+cp "$OUT/results.txt" "$OUT/results-$REL.txt"
+msg "results: $OUT/results.json, $OUT/results.txt (make bench-publish keeps them in bench/results/)"
 
 if [[ ${BENCH_PLOT:-1} != 0 ]]; then
     PY=python3

@@ -24,8 +24,9 @@ kernel-debug: ## the project kernel plus KASAN, lockdep, kmemleak, DEBUG_VM (KVE
 # KASAN and lockdep make TCG several times slower: a long timeout.
 # Debian's 6.1.192 warns in hugetlb_split() (it asserts the i_mmap lock,
 # which __vma_adjust() does not hold there) on any munmap that splits a
-# private hugetlb mapping, with no module loaded (bench/README.md, "Debug
-# kernel"): that report, and only that one, is not a failure.
+# private hugetlb mapping, with no module loaded (scripts/kernel/README.md,
+# scripts/kernel/repro-hugetlb-split.py): that report, and only that one,
+# is not a failure.
 TEST_DEBUG_KNOWN_WARNINGS := at include/linux/fs\.h:[0-9]+ hugetlb_split\+
 
 test-debug: ## the VM suites on the debug kernel (kmemleak scan at the end)
