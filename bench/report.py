@@ -332,7 +332,9 @@ def figure_rows(runs):
         sizes = run.sizes(case, mode)
         return sizes[-1] if sizes else None
 
-    def speed(case, ref):
+    def figure(case, ref, text):
+        """A cell of @case at the run's largest size: hmm_mirror's, dmirror's
+        and @ref's times (ns) formatted by @text(size, th, td, tc)."""
         def cell(run, mode):
             n = at_largest(run, case, mode)
             h = n and run.result(case, mode, "hmm_mirror", n)
@@ -340,21 +342,16 @@ def figure_rows(runs):
             c = n and run.result(case, mode, ref, n)
             if not (h and d and c):
                 return ""
-            th, td, tc = value_ns(h), value_ns(d), value_ns(c)
-            return "%s: %.2f GB/s, %.2fx, %.2fx" % (size_str(n), n / th, td / th, tc / th)
+            return text(n, value_ns(h), value_ns(d), value_ns(c))
         return cell
 
+    def speed(case, ref):
+        return figure(case, ref, lambda n, th, td, tc: "%s: %.2f GB/s, %.2fx, %.2fx" % (
+            size_str(n), n / th, td / th, tc / th))
+
     def cost(case, ref):
-        def cell(run, mode):
-            n = at_largest(run, case, mode)
-            h = n and run.result(case, mode, "hmm_mirror", n)
-            d = n and run.result(case, mode, "dmirror", n)
-            c = n and run.result(case, mode, ref, n)
-            if not (h and d and c):
-                return ""
-            th, td, tc = value_ns(h), value_ns(d), value_ns(c)
-            return "%s: %.3f ms, %.3fx, %.3fx" % (size_str(n), th / 1e6, th / td, th / tc)
-        return cell
+        return figure(case, ref, lambda n, th, td, tc: "%s: %.3f ms, %.3fx, %.3fx" % (
+            size_str(n), th / 1e6, th / td, th / tc))
 
     def fault_part(run, mode):
         n = at_largest(run, "fault_only", mode)

@@ -474,6 +474,20 @@ mkdir -p -- "$(dirname -- "$LOG")" && : >"$LOG" || die "cannot write log file $L
 LOG=$(realpath -- "$LOG")
 
 sq() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; } # POSIX sh single-quoting
+# A guest function NAME that mounts the 9p shares TAG0, TAG1 ... (one per
+# host DIR, the qemu -virtfs of the same tag) at their own paths, with OPTS.
+mount_function() { # NAME TAG OPTS DIR...
+    local name=$1 tag=$2 opts=$3 i=0 d
+    shift 3
+    echo "$name() {"
+    for d in "$@"; do
+        echo "    mkdir -p $(sq "/host$d") 2>/dev/null"
+        echo "    mount -t 9p -o trans=virtio,version=9p2000.L,$opts $tag$i $(sq "/host$d") || return 1"
+        i=$((i + 1))
+    done
+    echo "    return 0"
+    echo "}"
+}
 
 # Module(s) to load in the guest, with their in-tree dependencies first.
 MOD_LOAD=()
@@ -512,20 +526,8 @@ done
     echo "KMEMLEAK=$(sq "${VM_KMEMLEAK:-1}")"
     echo "GUEST_RELEASE=$(sq "$RELEASE")"
     echo "GUEST_MODDIR=$(sq "$GUEST_MODDIR")"
-    echo "mount_hidden() {"
-    for i in "${!HIDDEN_DIRS[@]}"; do
-        echo "    mkdir -p $(sq "/host${HIDDEN_DIRS[$i]}") 2>/dev/null"
-        echo "    mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=${VM_9P_CACHE:-loose} hid$i $(sq "/host${HIDDEN_DIRS[$i]}") || return 1"
-    done
-    echo "    return 0"
-    echo "}"
-    echo "mount_rw() {"
-    for i in "${!RW_DIRS[@]}"; do
-        echo "    mkdir -p $(sq "/host${RW_DIRS[$i]}") 2>/dev/null"
-        echo "    mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=512000,cache=mmap rw$i $(sq "/host${RW_DIRS[$i]}") || return 1"
-    done
-    echo "    return 0"
-    echo "}"
+    mount_function mount_hidden hid "ro,msize=512000,cache=${VM_9P_CACHE:-loose}" "${HIDDEN_DIRS[@]}"
+    mount_function mount_rw rw "rw,msize=512000,cache=mmap" "${RW_DIRS[@]}"
     echo "load_modules() {"
     for e in "${MOD_LOAD[@]}"; do
         f=${e%%|*} a=${e#*|}

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../fd_passing.h"
 #include "unit_test.h"
 
 namespace {
@@ -118,39 +119,16 @@ TEST_F(FromFdTest, ADescriptorReceivedWithScmRights) {
     close(sv[0]);
     int fd = open(fake.path, O_RDWR | O_CLOEXEC);
     if (fd < 0) _exit(1);
-    char byte = 'm';
-    struct iovec iov = {&byte, 1};
-    alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    _exit(sendmsg(sv[1], &msg, 0) == 1 ? 0 : 2);
+    _exit(hmm_mirror_test::SendFd(sv[1], fd, 0x6d) ? 0 : 2);
   }
   close(sv[1]);
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof(ctl);
-  ASSERT_EQ(recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC), 1);
+  uint64_t word = 0;
+  int fd = hmm_mirror_test::RecvFd(sv[0], &word);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  ASSERT_NE(c, nullptr);
-  ASSERT_EQ(c->cmsg_type, SCM_RIGHTS);
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(word, 0x6du);
   close(sv[0]);
 
   struct hmm_mirror* m = nullptr;

@@ -8,45 +8,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "../fd_passing.h"
 #include "vm_test.h"
 
 namespace libhmm_vm {
 namespace {
 
-// One descriptor, and a word of data, over a unix socket (SCM_RIGHTS).
-bool SendFd(int sock, int fd, uint64_t word) {
-  struct iovec iov = {&word, sizeof(word)};
-  alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof(ctl);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  return sendmsg(sock, &msg, 0) == static_cast<ssize_t>(sizeof(word));
-}
-
-// The descriptor received, or -1.
-int RecvFd(int sock, uint64_t* word) {
-  struct iovec iov = {word, sizeof(*word)};
-  alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof(ctl);
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != static_cast<ssize_t>(sizeof(*word)))
-    return -1;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-  return fd;
-}
+using hmm_mirror_test::RecvFd;
+using hmm_mirror_test::SendFd;
 
 using SessionTest = LibTest;
 
