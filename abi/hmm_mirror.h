@@ -46,6 +46,8 @@
 /* Since ABI version 3. */
 #define HMM_MIRROR_FEAT_RW_COPIED	(1ULL << 13)
 #define HMM_MIRROR_FEAT_ADDR_LIMIT	(1ULL << 14)
+/* Every feature bit this header defines: a module of this version has all. */
+#define HMM_MIRROR_FEAT_ALL		((HMM_MIRROR_FEAT_ADDR_LIMIT << 1) - 1)
 
 /**
  * struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -285,6 +287,9 @@ struct hmm_mirror_events {
 	__u32 queue_len;
 };
 #define HMM_MIRROR_EVENTS_SIZE_VER1	16
+/* queue_len: 0 asks for the default; more than the maximum is EINVAL. */
+#define HMM_MIRROR_EVENTS_DEFAULT_LEN	1024
+#define HMM_MIRROR_EVENTS_MAX_LEN	65536
 
 /* struct hmm_mirror_stats.flags */
 #define HMM_MIRROR_STATS_GLOBAL		(1U << 0)	/* whole module */
@@ -334,6 +339,8 @@ struct hmm_mirror_stats {
 #define HMM_MIRROR_NR_ATTACH		0x06
 #define HMM_MIRROR_NR_EVENTS		0x07
 #define HMM_MIRROR_NR_STATS		0x08
+/* Commands are numbered 0 to HMM_MIRROR_NR_COMMANDS - 1. */
+#define HMM_MIRROR_NR_COMMANDS		9
 
 #define HMM_MIRROR_IOC_HANDSHAKE	_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_HANDSHAKE)
 #define HMM_MIRROR_IOC_FAULT		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_FAULT)

@@ -25,6 +25,9 @@
 #include "procmaps.h"
 #include "runs.h"
 
+#define HMM_STR2(x) #x
+#define HMM_STR(x) HMM_STR2(x)
+
 #define USER_LIMIT (1ULL << 47)
 
 struct watch {
@@ -69,7 +72,8 @@ static void help(void)
 	       "  -r, --reasons LIST  comma-separated reasons to report: unmap, clear,\n"
 	       "                      protection, migrate, release, soft-dirty,\n"
 	       "                      exclusive, other, or all (the default)\n"
-	       "  -q, --queue N       event queue length (default 1024, at most 65536)\n"
+	       "  -q, --queue N       event queue length (default " HMM_STR(HMM_MIRROR_EVENTS_DEFAULT_LEN)
+	       ", at most " HMM_STR(HMM_MIRROR_EVENTS_MAX_LEN) ")\n"
 	       "  -n, --count N       stop after N events (LOST lines included)\n"
 	       "  -t, --timeout SEC   stop after SEC seconds (a fraction too: 0.5)\n"
 	       "  -s, --stats         print this mirror's counters when stopping\n"
@@ -331,8 +335,9 @@ int cmd_watch(int argc, char **argv)
 				return usage_error("bad reason list '%s'", optarg);
 			break;
 		case 'q':
-			if (!parse_u64(optarg, &queue) || !queue || queue > 65536)
-				return usage_error("bad queue length '%s' (1 to 65536)", optarg);
+			if (!parse_u64(optarg, &queue) || !queue || queue > HMM_MIRROR_EVENTS_MAX_LEN)
+				return usage_error("bad queue length '%s' (1 to %d)", optarg,
+						   HMM_MIRROR_EVENTS_MAX_LEN);
 			break;
 		case 'n':
 			if (!parse_u64(optarg, &count) || !count)

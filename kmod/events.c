@@ -14,8 +14,6 @@
 
 #include "mirror.h"
 
-#define EVENTS_DEFAULT_LEN	1024
-#define EVENTS_MAX_LEN		65536
 /* Records handed out per read() pass. */
 #define EVENTS_READ_BATCH	16
 
@@ -57,8 +55,8 @@ int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len)
 	if (reasons & ~HMM_MIRROR_EVENT_ALL_REASONS)
 		return -EINVAL;
 	if (!queue_len)
-		queue_len = EVENTS_DEFAULT_LEN;
-	if (queue_len > EVENTS_MAX_LEN)
+		queue_len = HMM_MIRROR_EVENTS_DEFAULT_LEN;
+	if (queue_len > HMM_MIRROR_EVENTS_MAX_LEN)
 		return -EINVAL;
 
 	/* Allocate before locking: the notifier takes m->lock. */

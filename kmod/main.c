@@ -40,21 +40,7 @@ static_assert(offsetof(struct hmm_mirror_event, flags) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, invalidations) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 
-#define HMM_MIRROR_FEATURES	(HMM_MIRROR_FEAT_FAULT | \
-				 HMM_MIRROR_FEAT_SNAPSHOT | \
-				 HMM_MIRROR_FEAT_DEVICE_RW | \
-				 HMM_MIRROR_FEAT_QUERY | \
-				 HMM_MIRROR_FEAT_HUGE_ENTRIES | \
-				 HMM_MIRROR_FEAT_ATTACH | \
-				 HMM_MIRROR_FEAT_EVENTS | \
-				 HMM_MIRROR_FEAT_LAZY_NOTIFIERS | \
-				 HMM_MIRROR_FEAT_FILE_BACKED | \
-				 HMM_MIRROR_FEAT_FORK | \
-				 HMM_MIRROR_FEAT_EXIT | \
-				 HMM_MIRROR_FEAT_STATS | \
-				 HMM_MIRROR_FEAT_SNAPSHOT_RUNS | \
-				 HMM_MIRROR_FEAT_RW_COPIED | \
-				 HMM_MIRROR_FEAT_ADDR_LIMIT)
+#define HMM_MIRROR_FEATURES	HMM_MIRROR_FEAT_ALL
 /* What a module of ABI version 2, and of version 1, advertised. */
 #define HMM_MIRROR_FEATURES_VER2 (HMM_MIRROR_FEATURES & \
 				  ~(HMM_MIRROR_FEAT_RW_COPIED | \
@@ -62,15 +48,7 @@ static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 #define HMM_MIRROR_FEATURES_VER1 (HMM_MIRROR_FEATURES_VER2 & \
 				  ~HMM_MIRROR_FEAT_SNAPSHOT_RUNS)
 
-#define HMM_MIRROR_IOCTLS	(BIT_ULL(HMM_MIRROR_NR_HANDSHAKE) | \
-				 BIT_ULL(HMM_MIRROR_NR_FAULT) | \
-				 BIT_ULL(HMM_MIRROR_NR_SNAPSHOT) | \
-				 BIT_ULL(HMM_MIRROR_NR_READ) | \
-				 BIT_ULL(HMM_MIRROR_NR_WRITE) | \
-				 BIT_ULL(HMM_MIRROR_NR_QUERY) | \
-				 BIT_ULL(HMM_MIRROR_NR_ATTACH) | \
-				 BIT_ULL(HMM_MIRROR_NR_EVENTS) | \
-				 BIT_ULL(HMM_MIRROR_NR_STATS))
+#define HMM_MIRROR_IOCTLS	(BIT_ULL(HMM_MIRROR_NR_COMMANDS) - 1)
 
 /*
  * Copy an argument struct that starts with its own __u32 size, following

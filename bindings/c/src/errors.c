@@ -59,7 +59,8 @@ static const struct {
 	{ HMM_MIRROR_NR_ATTACH, EBUSY, "the device already maps pages of the current address space" },
 	{ HMM_LIB_NR_PIDFD_OPEN, ESRCH, "no such process" },
 	{ HMM_LIB_NR_PIDFD_OPEN, ENOSYS, "the kernel has no pidfd_open(2) (Linux 5.3 or later is needed)" },
-	{ HMM_MIRROR_NR_EVENTS, EINVAL, "unknown reason bits, or a queue length above 65536" },
+	{ HMM_MIRROR_NR_EVENTS, EINVAL, "unknown reason bits, or a queue length above "
+	  HMM_STR(HMM_MIRROR_EVENTS_MAX_LEN) },
 	{ HMM_MIRROR_NR_EVENTS, EBUSY, "the queue length cannot change while records are queued" },
 	{ HMM_LIB_NR_EVENT_READ, EINVAL, "events were never enabled: call hmm_mirror_events_config() first" },
 	{ HMM_LIB_NR_EVENT_READ, EAGAIN, "no event record arrived in time" },

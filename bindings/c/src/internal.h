@@ -12,6 +12,10 @@
 #include "hmm_mirror.h"			/* the kernel ABI */
 #include "hmm_mirror/libhmm_mirror.h"	/* the library API */
 
+/* A macro's value as a string literal (version numbers, ABI limits). */
+#define HMM_STR2(x) #x
+#define HMM_STR(x) HMM_STR2(x)
+
 #define HMM_LIB_EXPORT __attribute__((visibility("default")))
 #define HMM_LIB_PRINTF(f, a) __attribute__((format(printf, f, a)))
 

@@ -5,9 +5,6 @@
  */
 #include "internal.h"
 
-#define STR2(x) #x
-#define STR(x) STR2(x)
-
 static const char *const feature_names[] = {
 	[0] = "fault",
 	[1] = "snapshot",
@@ -50,8 +47,11 @@ static const char *const reason_names[] = {
 	[HMM_MIRROR_EVENT_LOST] = "lost",
 };
 
-_Static_assert(sizeof(feature_names) / sizeof(feature_names[0]) == 15,
+_Static_assert(sizeof(feature_names) / sizeof(feature_names[0]) ==
+	       64 - __builtin_clzll(HMM_MIRROR_FEAT_ALL),
 	       "a name for every HMM_MIRROR_FEAT_* bit");
+_Static_assert(sizeof(command_names) / sizeof(command_names[0]) ==
+	       HMM_MIRROR_NR_COMMANDS, "a name for every command");
 _Static_assert(HMM_MIRROR_FEAT_SNAPSHOT_RUNS == 1ULL << 12 &&
 	       HMM_MIRROR_FEAT_RW_COPIED == 1ULL << 13 &&
 	       HMM_MIRROR_FEAT_ADDR_LIMIT == 1ULL << 14,
@@ -85,7 +85,7 @@ HMM_LIB_EXPORT const char *hmm_mirror_event_reason_name(uint32_t reason)
 
 HMM_LIB_EXPORT const char *hmm_mirror_lib_version(void)
 {
-	return STR(HMM_MIRROR_LIB_VERSION_MAJOR) "."
-	       STR(HMM_MIRROR_LIB_VERSION_MINOR) "."
-	       STR(HMM_MIRROR_LIB_VERSION_PATCH);
+	return HMM_STR(HMM_MIRROR_LIB_VERSION_MAJOR) "."
+	       HMM_STR(HMM_MIRROR_LIB_VERSION_MINOR) "."
+	       HMM_STR(HMM_MIRROR_LIB_VERSION_PATCH);
 }

@@ -114,6 +114,9 @@ extern "C" {
 /* Not an invalidation: .pages events were lost because the queue was full. */
 #define HMM_MIRROR_EVENT_LOST		8
 #define HMM_MIRROR_EVENT_ALL_REASONS	((1U << HMM_MIRROR_EVENT_NR_REASONS) - 1)
+/* Event queue length: 0 asks for the default; more than the maximum is EINVAL. */
+#define HMM_MIRROR_EVENTS_DEFAULT_LEN	1024
+#define HMM_MIRROR_EVENTS_MAX_LEN	65536
 #endif /* !_UAPI_LINUX_HMM_MIRROR_H */
 
 /* One mirror: an open /dev/hmm_mirror.  Opaque. */

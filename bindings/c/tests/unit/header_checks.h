@@ -12,5 +12,7 @@ HDR_SAME(HMM_MIRROR_ABI_VERSION, 3);
 HDR_SAME(HMM_MIRROR_PAGE_ORDER(9U << 8), 9);
 HDR_SAME(HMM_MIRROR_EVENT_ALL_REASONS, 0xff);
 HDR_SAME(HMM_MIRROR_EVENT_LOST, 8);
+HDR_SAME(HMM_MIRROR_EVENTS_DEFAULT_LEN, 1024);
+HDR_SAME(HMM_MIRROR_EVENTS_MAX_LEN, 65536);
 HDR_SAME(sizeof(struct hmm_mirror_event_record), sizeof(struct hmm_mirror_event));
 HDR_SAME(sizeof(struct hmm_mirror_counters), sizeof(struct hmm_mirror_stats));

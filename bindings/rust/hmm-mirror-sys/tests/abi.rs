@@ -90,6 +90,8 @@ fn table() -> Table {
         HMM_MIRROR_LIB_VERSION_PATCH,
         HMM_MIRROR_INFO_SIZE_VER1, HMM_MIRROR_EVENT_RECORD_SIZE_VER1,
         HMM_MIRROR_COUNTERS_SIZE_VER1, HMM_MIRROR_RW_RESULT_SIZE_VER1,
+        HMM_MIRROR_FEAT_ALL, HMM_MIRROR_NR_COMMANDS,
+        HMM_MIRROR_EVENTS_DEFAULT_LEN, HMM_MIRROR_EVENTS_MAX_LEN,
     );
     layout!(t: hmm_mirror_handshake {
         size, flags, abi_version, module_abi_version, features_wanted,
