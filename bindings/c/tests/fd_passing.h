@@ -14,15 +14,21 @@
 
 namespace hmm_mirror_test {
 
+// A message of one iovec with room for one descriptor in @ctl.
+inline struct msghdr OneFdMsg(struct iovec* iov, char* ctl, size_t len) {
+  struct msghdr msg = {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = len;
+  return msg;
+}
+
 // Send @fd and @word on @sock; true when both went.
 inline bool SendFd(int sock, int fd, uint64_t word) {
   struct iovec iov = {&word, sizeof(word)};
   alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof(ctl);
+  struct msghdr msg = OneFdMsg(&iov, ctl, sizeof(ctl));
   struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -36,11 +42,7 @@ inline bool SendFd(int sock, int fd, uint64_t word) {
 inline int RecvFd(int sock, uint64_t* word) {
   struct iovec iov = {word, sizeof(*word)};
   alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof(ctl);
+  struct msghdr msg = OneFdMsg(&iov, ctl, sizeof(ctl));
   if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != static_cast<ssize_t>(sizeof(*word)))
     return -1;
   struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
