@@ -31,7 +31,7 @@ export HMM_KERNEL_CHOSEN
 endif
 # An empty value counts as unset (not `?=`): `make test` exports both to the
 # make it starts after setup, empty on a machine that had no kernel headers
-# before setup installed them (tests/make/env-check.sh).
+# before setup installed them (tests/make/env_check.sh).
 ifeq ($(strip $(KDIR)),)
 override KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
 endif
@@ -66,7 +66,7 @@ RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard $(addsuffix /scripts/checkpatch.pl,$(KERNEL_SRC_TREES))))
 
-.PHONY: all help help-test env-test doc-version-test setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
+.PHONY: all help help-test env-test doc-version-test layout-test setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
 .DEFAULT_GOAL := all
 
 # The headings of `make help`, in this order (fragments add rows to them).
@@ -88,7 +88,7 @@ CHECKPATCH ?= $(firstword $(wildcard $(addsuffix /scripts/checkpatch.pl,$(KERNEL
 ##+ DESTDIR, PREFIX, LIBDIR, ...   where make install puts things (packaging/packaging.mk)
 
 # .PHONY targets that `make help` leaves out (help-test checks the rest):
-# the conformance suite's own targets (tests/conformance/conformance.mk;
+# the conformance suite's own targets (tests/kmod/conformance/conformance.mk;
 # vm-test builds the binaries).
 HELP_HIDDEN := conformance conformance-san conformance-clean
 
@@ -96,15 +96,15 @@ HELP_HIDDEN := conformance conformance-san conformance-clean
 # write $HMM_RESULTS/<name>.counts), and host test targets; every fragment
 # adds its own.
 VM_SUITES :=
-HOST_TEST_TARGETS := unit-test help-test env-test doc-version-test
+HOST_TEST_TARGETS := unit-test help-test env-test doc-version-test layout-test
 VM_HUGEPAGES ?= 64
 export VM_HUGEPAGES
 
 include core/core.mk
-include tests/unit/unit.mk
-include tests/fuzz/fuzz.mk
-include tests/conformance/conformance.mk
-include tests/torture/torture.mk
+include tests/core/unit/unit.mk
+include tests/core/fuzz/fuzz.mk
+include tests/kmod/conformance/conformance.mk
+include tests/kmod/torture/torture.mk
 include examples/examples.mk
 include bindings/c/libhmm_mirror.mk
 include cli/cli.mk
@@ -225,20 +225,25 @@ help: ## this list
 # Part of make test: every .PHONY target is in make help.
 help-test: ## check that make help lists every target
 	@mkdir -p $(RESULTS)
-	@scripts/make-help-check.sh "$(MAKE)" $(RESULTS)/make_help.counts
+	@tests/make/help_check.sh "$(MAKE)" $(RESULTS)/make_help.counts
 
 # Part of make test: the make that `make test` starts after setup finds
 # the kernel even when the first one exported KDIR/KERNEL empty.
 env-test: ## check that empty KDIR/KERNEL from a parent make count as unset
 	@mkdir -p $(RESULTS)
-	@scripts/make-env-check.sh "$(MAKE)" $(RESULTS)/make_env.counts
+	@tests/make/env_check.sh "$(MAKE)" $(RESULTS)/make_env.counts
 
 # Part of make test: docs, comments and package versions name the versions
 # the build produces (VERSION, the library header, abi/hmm_mirror.h, the
 # symbol map).
 doc-version-test: ## check that docs name only versions the build produces
 	@mkdir -p $(RESULTS)
-	@scripts/check-doc-versions.py $(RESULTS)/doc_versions.counts
+	@tests/make/doc_versions_check.py $(RESULTS)/doc_versions.counts
+
+# Part of make test: every test where tests/README.md's rule puts it.
+layout-test: ## check that tests follow tests/README.md (place, unique names)
+	@mkdir -p $(RESULTS)
+	@tests/make/layout_check.py $(RESULTS)/layout.counts
 
 clean: ## remove the build directory
 	rm -rf $(BUILD)

@@ -42,5 +42,5 @@ bench-publish: ## keep the last make bench run in bench/results/ and refresh ben
 # Part of make test: the verdicts of bench/report.py and the README's tables.
 bench-report-test: ## check bench/report.py, bench/targets.json and bench/README.md's generated tables
 	@mkdir -p $(RESULTS)
-	@python3 bench/test_report.py $(RESULTS)/bench_report.counts
+	@python3 tests/bench/test_report.py $(RESULTS)/bench_report.counts
 HOST_TEST_TARGETS += bench-report-test

@@ -22,7 +22,7 @@
 # LIBDIR is BINDIR/../lib (the relocatable default, /usr/local); else
 # LIBDIR itself.  The build-tree tool keeps $ORIGIN/../lib (build/lib).
 #
-# tests/cli/cli_test.py runs in the VM (VM_SUITES); it finds the tool and
+# tests/cli/vm/cli_test.py runs in the VM (VM_SUITES); it finds the tool and
 # the target through HMM_CLI and HMM_CLI_TARGET (the VM runner passes HMM_*
 # variables into the guest).  packaging/packaging.mk (install, uninstall,
 # dkms, the project version HMM_MIRROR_VERSION) is included by the top-level Makefile.
@@ -48,7 +48,7 @@ CLI_INSTALL_RUNPATH ?= $(if $(filter $(CLI_SYSTEM_LIBDIRS),$(patsubst %/,%,$(LIB
 	$(filter $(abspath $(BINDIR)/../lib),$(abspath $(LIBDIR))),$$ORIGIN/../lib,$(LIBDIR)))
 
 CLI_TARGET_BIN := $(BUILD)/tests/cli_target
-CLI_TEST := tests/cli/cli_test.py
+CLI_TEST := tests/cli/vm/cli_test.py
 
 .PHONY: cli install-cli uninstall-cli
 ##@ Build (make with no target builds all)
@@ -73,20 +73,20 @@ $(CLI_BIN): $(CLI_OBJS) $(LIBHMM_SO) $(LIBHMM_SO_LINKS)
 	$(CC) -o $@ $(CLI_OBJS) $(LIBHMM_LDFLAGS) -Wl,-rpath,'$$ORIGIN/../lib' \
 		$(LIBHMM_LDLIBS)
 
-$(CLI_TARGET_BIN): tests/cli/cli_target.c
+$(CLI_TARGET_BIN): tests/cli/vm/cli_target.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -g -D_GNU_SOURCE -o $@ $<
 
 # Host unit tests of the helpers (everything but main.o), with the
 # library's fake device for SNAPSHOT in pieces.
 CLI_UNIT_BIN := $(BUILD)/tests/cli_unit
-CLI_UNIT_OBJS := $(BUILD)/cli/tests/cli_unit_test.o \
+CLI_UNIT_OBJS := $(BUILD)/tests/cli/unit/cli_unit_test.o \
 	$(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS)) \
 	$(BUILD)/libhmm_mirror/unit/fake_device.c.o
 
-$(BUILD)/cli/tests/cli_unit_test.o: $(CLI_DIR)/tests/cli_unit_test.cc
+$(BUILD)/tests/cli/unit/cli_unit_test.o: tests/cli/unit/cli_unit_test.cc
 	@mkdir -p $(@D)
-	$(CXX) $(LIBHMM_TEST_CXXFLAGS) -I$(CLI_DIR) -I$(LIBHMM_DIR)/tests/unit \
+	$(CXX) $(LIBHMM_TEST_CXXFLAGS) -I$(CLI_DIR) -I$(LIBHMM_TEST_DIR)/unit \
 		-Iabi $(LIBHMM_INC) -c $< -o $@
 
 $(CLI_UNIT_BIN): $(CLI_UNIT_OBJS) $(LIBHMM_A)
@@ -125,4 +125,4 @@ uninstall-cli: ## remove them
 	rm -f $(DESTDIR)$(BINDIR)/hmm-mirror $(DESTDIR)$(MANDIR)/man1/hmm-mirror.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/hmm-mirror $(DESTDIR)$(ZSHCOMPDIR)/_hmm-mirror
 
--include $(CLI_OBJS:.o=.d) $(BUILD)/cli/tests/cli_unit_test.d
+-include $(CLI_OBJS:.o=.d) $(BUILD)/tests/cli/unit/cli_unit_test.d

@@ -21,7 +21,7 @@
  * returns; so must a driver prototype that mimics it.  The module
  * parameter defer_invalidations=0 gives that behaviour: every invalidation
  * removes the entries before the callback returns (make test runs the
- * conformance suite both ways: tests/conformance/switches_off.sh).  An
+ * conformance suite both ways: tests/kmod/conformance/switches_off.sh).  An
  * invalidation an event is wanted for is always applied at once, since the
  * event reports what the device lost.
  */

@@ -23,7 +23,7 @@
 #   packaging-test   host test (part of make test): install and uninstall
 #                    into a staging DESTDIR, pkg-config, compile and link
 #                    against the staged library, build the staged DKMS tree
-#                    (packaging/tests/install-test.sh lists every check)
+#                    (tests/packaging/install_test.sh lists every check)
 #
 # Variables: DESTDIR (staging root; depmod, ldconfig, groupadd and udevadm
 # are skipped when it is set), PREFIX (/usr/local), BINDIR, LIBDIR,
@@ -162,7 +162,7 @@ dkms-test: $(CLI_BIN) ## dkms add/build/install for each kernel of kernels.list,
 
 packaging-test: $(LIBHMM_SO) $(LIBHMM_A) $(CLI_BIN) $(MODULE) ## install and uninstall into a staging DESTDIR (part of make test)
 	@mkdir -p $(RESULTS)
-	@packaging/tests/install-test.sh "$(MAKE)" $(BUILD)/stage $(KDIR) $(KREL) \
+	@tests/packaging/install_test.sh "$(MAKE)" $(BUILD)/stage $(KDIR) $(KREL) \
 		$(HMM_MIRROR_VERSION) $(LIBHMM_VERSION) $(RESULTS)/packaging_install.counts
 
 HOST_TEST_TARGETS += packaging-test

@@ -11,7 +11,7 @@
 # Headings are printed in the order they first appear (the top-level
 # Makefile, read first, names them all); rows in file order under them.
 # `make help-test` checks that every .PHONY target has a row or is in
-# HELP_HIDDEN (scripts/make-help-check.sh).
+# HELP_HIDDEN (tests/make/help_check.sh).
 
 FNR == 1 { section = "" }
 

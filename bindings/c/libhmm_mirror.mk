@@ -24,6 +24,7 @@
 #                     3 man pages under DESTDIR + PREFIX (default /usr/local)
 
 LIBHMM_DIR := bindings/c
+LIBHMM_TEST_DIR := tests/libhmm_mirror
 LIBHMM_HEADER := $(LIBHMM_DIR)/include/hmm_mirror/libhmm_mirror.h
 LIBHMM_VERSION := $(shell sed -n 's/^\#define HMM_MIRROR_LIB_VERSION_[A-Z]*[[:space:]]*\([0-9]*\)$$/\1/p' $(LIBHMM_HEADER) | paste -sd.)
 LIBHMM_MAJOR := $(firstword $(subst ., ,$(LIBHMM_VERSION)))
@@ -99,28 +100,28 @@ LIBHMM_TEST_LDLIBS := -lgtest_main -lgtest -pthread
 
 # Host unit tests: a fake device (the test binary's own ioctl()) behind the
 # static library, so argument checks can prove no system call was made.
-LIBHMM_UNIT_SRCS := $(sort $(wildcard $(LIBHMM_DIR)/tests/unit/*.cc))
-LIBHMM_UNIT_C_SRCS := $(sort $(wildcard $(LIBHMM_DIR)/tests/unit/*.c))
-LIBHMM_UNIT_OBJS := $(patsubst $(LIBHMM_DIR)/tests/unit/%,$(BUILD)/libhmm_mirror/unit/%.o,$(LIBHMM_UNIT_SRCS) $(LIBHMM_UNIT_C_SRCS))
-LIBHMM_UNIT_SAN_OBJS := $(patsubst $(LIBHMM_DIR)/tests/unit/%,$(BUILD)/libhmm_mirror/unit-san/%.o,$(LIBHMM_UNIT_SRCS) $(LIBHMM_UNIT_C_SRCS))
+LIBHMM_UNIT_SRCS := $(sort $(wildcard $(LIBHMM_TEST_DIR)/unit/*.cc))
+LIBHMM_UNIT_C_SRCS := $(sort $(wildcard $(LIBHMM_TEST_DIR)/unit/*.c))
+LIBHMM_UNIT_OBJS := $(patsubst $(LIBHMM_TEST_DIR)/unit/%,$(BUILD)/libhmm_mirror/unit/%.o,$(LIBHMM_UNIT_SRCS) $(LIBHMM_UNIT_C_SRCS))
+LIBHMM_UNIT_SAN_OBJS := $(patsubst $(LIBHMM_TEST_DIR)/unit/%,$(BUILD)/libhmm_mirror/unit-san/%.o,$(LIBHMM_UNIT_SRCS) $(LIBHMM_UNIT_C_SRCS))
 LIBHMM_UNIT_BIN := $(BUILD)/tests/libhmm_mirror_unit
 LIBHMM_UNIT_SAN_BIN := $(BUILD)/tests/libhmm_mirror_unit_san
 LIBHMM_UNIT_SAN_ENV ?= ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-$(BUILD)/libhmm_mirror/unit/%.cc.o: $(LIBHMM_DIR)/tests/unit/%.cc
+$(BUILD)/libhmm_mirror/unit/%.cc.o: $(LIBHMM_TEST_DIR)/unit/%.cc
 	@mkdir -p $(@D)
 	$(CXX) $(LIBHMM_TEST_CXXFLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
 
-$(BUILD)/libhmm_mirror/unit/%.c.o: $(LIBHMM_DIR)/tests/unit/%.c
+$(BUILD)/libhmm_mirror/unit/%.c.o: $(LIBHMM_TEST_DIR)/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
 
-$(BUILD)/libhmm_mirror/unit-san/%.cc.o: $(LIBHMM_DIR)/tests/unit/%.cc
+$(BUILD)/libhmm_mirror/unit-san/%.cc.o: $(LIBHMM_TEST_DIR)/unit/%.cc
 	@mkdir -p $(@D)
 	$(CXX) $(LIBHMM_TEST_CXXFLAGS) $(LIBHMM_SAN_FLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
 
-$(BUILD)/libhmm_mirror/unit-san/%.c.o: $(LIBHMM_DIR)/tests/unit/%.c
+$(BUILD)/libhmm_mirror/unit-san/%.c.o: $(LIBHMM_TEST_DIR)/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_SAN_FLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
 
@@ -135,11 +136,11 @@ $(LIBHMM_UNIT_SAN_BIN): $(LIBHMM_UNIT_SAN_OBJS) $(LIBHMM_SAN_A)
 
 # VM tests: every call against the real module, through the shared library
 # (found by RUNPATH: the guest sees the build tree at the same path).
-LIBHMM_VM_SRCS := $(sort $(wildcard $(LIBHMM_DIR)/tests/vm/*.cc))
-LIBHMM_VM_OBJS := $(patsubst $(LIBHMM_DIR)/tests/vm/%.cc,$(BUILD)/libhmm_mirror/vm/%.o,$(LIBHMM_VM_SRCS))
+LIBHMM_VM_SRCS := $(sort $(wildcard $(LIBHMM_TEST_DIR)/vm/*.cc))
+LIBHMM_VM_OBJS := $(patsubst $(LIBHMM_TEST_DIR)/vm/%.cc,$(BUILD)/libhmm_mirror/vm/%.o,$(LIBHMM_VM_SRCS))
 LIBHMM_VM_BIN := $(BUILD)/tests/libhmm_mirror_vm
 
-$(BUILD)/libhmm_mirror/vm/%.o: $(LIBHMM_DIR)/tests/vm/%.cc
+$(BUILD)/libhmm_mirror/vm/%.o: $(LIBHMM_TEST_DIR)/vm/%.cc
 	@mkdir -p $(@D)
 	$(CXX) $(LIBHMM_TEST_CXXFLAGS) $(LIBHMM_INC) -c $< -o $@
 
@@ -159,7 +160,7 @@ lib-unit-test: $(LIBHMM_UNIT_BIN) $(LIBHMM_UNIT_SAN_BIN) $(LIBHMM_SO) $(LIBHMM_A
 	$(LIBHMM_UNIT_BIN) --gtest_output=json:$(RESULTS)/libhmm_mirror_unit.json || rc=1; \
 	$(LIBHMM_UNIT_SAN_ENV) $(LIBHMM_UNIT_SAN_BIN) \
 		--gtest_output=json:$(RESULTS)/libhmm_mirror_unit_san.json || rc=1; \
-	$(LIBHMM_DIR)/tests/check-symbols.sh $(LIBHMM_SO) $(LIBHMM_MAP) \
+	$(LIBHMM_TEST_DIR)/check-symbols.sh $(LIBHMM_SO) $(LIBHMM_MAP) \
 		$(LIBHMM_HEADER) $(RESULTS)/libhmm_mirror_symbols.counts || rc=1; \
 	exit $$rc
 

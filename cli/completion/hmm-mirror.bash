@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # bash completion for hmm-mirror(1); installed by `make install` as
 # $(BASHCOMPDIR)/hmm-mirror.  The options are those of each command's
-# --help (packaging/tests/install-test.sh checks that they agree).
+# --help (tests/packaging/install_test.sh checks that they agree).
 
 _hmm_mirror_opts()
 {

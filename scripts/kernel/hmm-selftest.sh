@@ -2,7 +2,7 @@
 # hmm-selftest.sh: `make hmm-selftest`.  The kernel's own HMM selftest
 # (tools/testing/selftests/{mm,vm}/hmm-tests.c of the project kernel's source)
 # run against that kernel's test_hmm.ko: the reference row for the parity
-# table (tests/conformance/PARITY.md) and for the device-memory work.
+# table (tests/kmod/conformance/PARITY.md) and for the device-memory work.
 #
 # Builds (or reuses) the project kernel (build-kernel.sh; KVER=6.1 or 7.3),
 # installs its uapi headers into the build tree (make headers), compiles

@@ -40,6 +40,6 @@ test-debug: ## the VM suites on the debug kernel (kmemleak scan at the end)
 	echo "make test-debug: $$(( $$(date +%s) - start )) s on $$KERNEL"; \
 	python3 tests/report.py $(RESULTS) && [ $$rc -eq 0 ]
 
-# The reference row of tests/conformance/PARITY.md.
+# The reference row of tests/kmod/conformance/PARITY.md.
 hmm-selftest: ## the kernel's own HMM selftest (hmm-tests.c) against test_hmm.ko on the project kernel (KVER=7.3 too)
 	@scripts/kernel/hmm-selftest.sh

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wrapper.h - what src/bindings.rs is generated from (tests/bindings.rs
+ * wrapper.h - what src/bindings.rs is generated from (tests/bindings_current_test.rs
  * regenerates it with bindgen and compares; see README.md).
  *
  * The kernel ABI first, so libhmm_mirror.h skips its copies of the shared

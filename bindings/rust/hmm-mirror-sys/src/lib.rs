@@ -9,7 +9,7 @@
 //! installed one found by pkg-config (the `pkg-config` feature).
 //!
 //! What bindgen cannot translate is written below by hand and tested
-//! against the C compiler (`tests/abi.rs`): the function-like macro
+//! against the C compiler (`tests/abi_layout_test.rs`): the function-like macro
 //! `HMM_MIRROR_PAGE_ORDER()`, and the `static inline` `*_init()` helpers of
 //! libhmm_mirror.h, which become `new()` constructors.
 //!
