@@ -18,6 +18,19 @@ KERNEL_SRC_TREES := $(wildcard $(HMM_CACHE)/src/linux-source-* /usr/src/linux-so
 # The sanitizers of every *-san build (the core, the library, the unit,
 # conformance and fuzz tests): ASan and UBSan, stopping at the first report.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# $(call san_pair,SOURCE,OBJECT,SAN_OBJECT,COMPILE[,SAN_EXTRA]): the rules
+# of a plain and a sanitizer build of the same sources, as patterns
+# (dir/%.c, build/x/%.o, build/x-san/%.o).  COMPILE is the compiler and its
+# flags, written with $$ so that it expands when the rule runs; the
+# sanitizer rule adds $(SAN_FLAGS) and SAN_EXTRA (e.g. its own -O).
+define san_pair
+$(2): $(1)
+	@mkdir -p $$(@D)
+	$(4) -c $$< -o $$@
+$(3): $(1)
+	@mkdir -p $$(@D)
+	$(4) $$(SAN_FLAGS) $(5) -c $$< -o $$@
+endef
 
 # The kernel the module is built for and the VM boots: by default the
 # newest Debian kernel installed.  KDIR= and KERNEL= select another.

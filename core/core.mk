@@ -6,7 +6,7 @@
 #   CORE_LIB      $(BUILD)/core/libhmm_core.a      plain build
 #   CORE_SAN_LIB  $(BUILD)/core-san/libhmm_core.a  ASan + UBSan build
 #   CORE_INC      -I flag for core/ headers
-#   CORE_SAN_FLAGS  sanitizer flags; link users of CORE_SAN_LIB with them
+#   (link users of CORE_SAN_LIB with the top Makefile's SAN_FLAGS)
 #
 # The library holds dpt.o and host_env.o.  host_env.o only provides
 # dpt_table_alloc() and dpt_table_free(), so a program that defines its
@@ -18,7 +18,6 @@ CORE_DIR := core
 CORE_SRCS := $(CORE_DIR)/dpt.c $(CORE_DIR)/event_queue.c $(CORE_DIR)/host_env.c
 CORE_INC := -I$(CORE_DIR)
 CORE_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -MMD -MP
-CORE_SAN_FLAGS := $(SAN_FLAGS)
 
 CORE_OBJS := $(patsubst $(CORE_DIR)/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
 CORE_SAN_OBJS := $(patsubst $(CORE_DIR)/%.c,$(BUILD)/core-san/%.o,$(CORE_SRCS))
@@ -30,13 +29,7 @@ CORE_SAN_LIB := $(BUILD)/core-san/libhmm_core.a
 core: $(CORE_LIB) ## the core as a host library (for the unit tests)
 core-san: $(CORE_SAN_LIB) ## the same under ASan + UBSan
 
-$(BUILD)/core/%.o: $(CORE_DIR)/%.c
-	@mkdir -p $(@D)
-	$(CC) $(CORE_CFLAGS) $(CORE_INC) -c $< -o $@
-
-$(BUILD)/core-san/%.o: $(CORE_DIR)/%.c
-	@mkdir -p $(@D)
-	$(CC) $(CORE_CFLAGS) $(CORE_SAN_FLAGS) $(CORE_INC) -c $< -o $@
+$(eval $(call san_pair,$(CORE_DIR)/%.c,$(BUILD)/core/%.o,$(BUILD)/core-san/%.o,$$(CC) $$(CORE_CFLAGS) $$(CORE_INC)))
 
 $(CORE_LIB): $(CORE_OBJS)
 	@mkdir -p $(@D)

@@ -37,7 +37,6 @@ LIBHMM_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -O2 -g -fPIC \
 	-fvisibility=hidden -D_GNU_SOURCE -MMD -MP
 LIBHMM_CPPFLAGS := -Iabi $(LIBHMM_INC)
-LIBHMM_SAN_FLAGS := $(SAN_FLAGS)
 
 LIBHMM_OBJS := $(patsubst $(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj/%.o,$(LIBHMM_SRCS))
 LIBHMM_SAN_OBJS := $(patsubst $(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj-san/%.o,$(LIBHMM_SRCS))
@@ -65,13 +64,7 @@ $(LIBHMM_MAN_STAMP): $(LIBHMM_HEADER) $(LIBHMM_MAN_GEN)
 	python3 $(LIBHMM_MAN_GEN) $(LIBHMM_HEADER) $(LIBHMM_VERSION) $(LIBHMM_MAN_DIR)
 	@touch $@
 
-$(BUILD)/libhmm_mirror/obj/%.o: $(LIBHMM_DIR)/src/%.c
-	@mkdir -p $(@D)
-	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
-
-$(BUILD)/libhmm_mirror/obj-san/%.o: $(LIBHMM_DIR)/src/%.c
-	@mkdir -p $(@D)
-	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_SAN_FLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
+$(eval $(call san_pair,$(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj/%.o,$(BUILD)/libhmm_mirror/obj-san/%.o,$$(CC) $$(LIBHMM_CFLAGS) $$(LIBHMM_CPPFLAGS)))
 
 $(LIBHMM_SO): $(LIBHMM_OBJS) $(LIBHMM_MAP)
 	@mkdir -p $(@D)
@@ -109,21 +102,8 @@ LIBHMM_UNIT_SAN_BIN := $(BUILD)/tests/libhmm_mirror_unit_san
 LIBHMM_UNIT_SAN_ENV ?= ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-$(BUILD)/libhmm_mirror/unit/%.cc.o: $(LIBHMM_TEST_DIR)/unit/%.cc
-	@mkdir -p $(@D)
-	$(CXX) $(LIBHMM_TEST_CXXFLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
-
-$(BUILD)/libhmm_mirror/unit/%.c.o: $(LIBHMM_TEST_DIR)/unit/%.c
-	@mkdir -p $(@D)
-	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
-
-$(BUILD)/libhmm_mirror/unit-san/%.cc.o: $(LIBHMM_TEST_DIR)/unit/%.cc
-	@mkdir -p $(@D)
-	$(CXX) $(LIBHMM_TEST_CXXFLAGS) $(LIBHMM_SAN_FLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
-
-$(BUILD)/libhmm_mirror/unit-san/%.c.o: $(LIBHMM_TEST_DIR)/unit/%.c
-	@mkdir -p $(@D)
-	$(CC) $(LIBHMM_CFLAGS) $(LIBHMM_SAN_FLAGS) $(LIBHMM_CPPFLAGS) -c $< -o $@
+$(eval $(call san_pair,$(LIBHMM_TEST_DIR)/unit/%.cc,$(BUILD)/libhmm_mirror/unit/%.cc.o,$(BUILD)/libhmm_mirror/unit-san/%.cc.o,$$(CXX) $$(LIBHMM_TEST_CXXFLAGS) $$(LIBHMM_CPPFLAGS)))
+$(eval $(call san_pair,$(LIBHMM_TEST_DIR)/unit/%.c,$(BUILD)/libhmm_mirror/unit/%.c.o,$(BUILD)/libhmm_mirror/unit-san/%.c.o,$$(CC) $$(LIBHMM_CFLAGS) $$(LIBHMM_CPPFLAGS)))
 
 $(LIBHMM_UNIT_BIN): $(LIBHMM_UNIT_OBJS) $(LIBHMM_A)
 	@mkdir -p $(@D)
@@ -131,7 +111,7 @@ $(LIBHMM_UNIT_BIN): $(LIBHMM_UNIT_OBJS) $(LIBHMM_A)
 
 $(LIBHMM_UNIT_SAN_BIN): $(LIBHMM_UNIT_SAN_OBJS) $(LIBHMM_SAN_A)
 	@mkdir -p $(@D)
-	$(CXX) -pthread $(LIBHMM_SAN_FLAGS) -o $@ $(LIBHMM_UNIT_SAN_OBJS) \
+	$(CXX) -pthread $(SAN_FLAGS) -o $@ $(LIBHMM_UNIT_SAN_OBJS) \
 		$(LIBHMM_SAN_A) $(LIBHMM_TEST_LDLIBS)
 
 # VM tests: every call against the real module, through the shared library

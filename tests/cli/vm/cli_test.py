@@ -611,12 +611,17 @@ def test_watch_timeout_and_errors():
     with Target() as t:
         start = time.monotonic()
         res = expect_rc(run("watch", "--pid", t.pid, "--timeout", "1", hex(t.addr("rw"))), 0)
-        check(time.monotonic() - start >= 1 and "timeout after 0 events" in res.err, str(res))
+        took_1 = time.monotonic() - start
+        check(took_1 >= 1 and "timeout after 0 events" in res.err, str(res))
         start = time.monotonic()
         res = expect_rc(run("watch", "--pid", t.pid, "--timeout", "0.3", hex(t.addr("rw"))),
                         0)
         took = time.monotonic() - start
-        check(0.3 <= took < 1 and "timeout after 0 events" in res.err, f"{took} s {res}")
+        # A fraction is honoured, not rounded to a second: measured against
+        # the 1 s run, so the tool's start-up (slow and uneven under TCG on
+        # a loaded host) counts in both.
+        check(took >= 0.3 and took < took_1 - 0.35 and "timeout after 0 events" in res.err,
+              f"{took} s against {took_1} s for 1 s: {res}")
         res = expect_rc(run("watch", "--pid", t.pid, hex(t.addr("none")), t.length("none")), 1)
         check("EFAULT" in res.err and "PROT_NONE" in res.err, str(res))
         res = expect_rc(run("watch", "--pid", t.pid, "--write", hex(t.addr("ro"))), 1)

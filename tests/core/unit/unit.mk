@@ -30,13 +30,7 @@ UNIT_SAN_BIN := $(BUILD)/tests/core_unit_san
 ##@ Single suites and test builds
 unit: $(UNIT_BIN) $(UNIT_SAN_BIN) ## build the core unit tests (plain and ASan/UBSan)
 
-$(BUILD)/tests/core/unit/%.o: $(UNIT_DIR)/%.cc
-	@mkdir -p $(@D)
-	$(CXX) $(UNIT_CXXFLAGS) $(CORE_INC) -c $< -o $@
-
-$(BUILD)/tests/core/unit-san/%.o: $(UNIT_DIR)/%.cc
-	@mkdir -p $(@D)
-	$(CXX) $(UNIT_CXXFLAGS) $(CORE_SAN_FLAGS) $(CORE_INC) -c $< -o $@
+$(eval $(call san_pair,$(UNIT_DIR)/%.cc,$(BUILD)/tests/core/unit/%.o,$(BUILD)/tests/core/unit-san/%.o,$$(CXX) $$(UNIT_CXXFLAGS) $$(CORE_INC)))
 
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_LIB)
 	@mkdir -p $(@D)
@@ -44,7 +38,7 @@ $(UNIT_BIN): $(UNIT_OBJS) $(CORE_LIB)
 
 $(UNIT_SAN_BIN): $(UNIT_SAN_OBJS) $(CORE_SAN_LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(CORE_SAN_FLAGS) -o $@ $(UNIT_SAN_OBJS) $(CORE_SAN_LIB) \
+	$(CXX) $(SAN_FLAGS) -o $@ $(UNIT_SAN_OBJS) $(CORE_SAN_LIB) \
 		$(UNIT_LDLIBS)
 
 unit-test: $(UNIT_BIN) $(UNIT_SAN_BIN) ## run them (part of make test)
