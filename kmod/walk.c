@@ -10,6 +10,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "snapshot_split.h"
 #include "walk.h"
 
 /*
@@ -155,67 +156,6 @@ void mirror_mark_walkers_locked(struct mirror *m, unsigned long start,
 	list_for_each_entry(w, &m->walkers, node)
 		if (w->range.start < end && start < w->range.end)
 			w->hit = true;
-}
-
-void walk_share_init(struct walk_share *s, unsigned long start,
-		     unsigned long end)
-{
-	spin_lock_init(&s->lock);
-	s->lo = start;
-	s->hi = end;
-}
-
-/*
- * Claim [start, *end) going up, or the part of it below the other walker's
- * claims (*end is lowered to where they begin); false if nothing is left.
- */
-static bool walk_share_claim_up(struct walk_share *s, unsigned long start,
-				unsigned long *end)
-{
-	bool ok;
-
-	spin_lock(&s->lock);
-	ok = start < s->hi;
-	if (ok) {
-		*end = min(*end, s->hi);
-		s->lo = *end;
-	}
-	spin_unlock(&s->lock);
-	return ok;
-}
-
-/*
- * Claim a segment going down: a thirty-second of what is left, at least
- * @min_bytes, in whole pieces.  False if nothing is left.
- */
-bool walk_share_claim_down(struct walk_share *s, unsigned long min_bytes,
-			   unsigned long *start, unsigned long *end)
-{
-	unsigned long bytes, from;
-
-	spin_lock(&s->lock);
-	bytes = max((s->hi - min(s->lo, s->hi)) / 32, min_bytes);
-	from = s->hi > s->lo + bytes ?
-	       ALIGN_DOWN(s->hi - bytes, WALK_CHUNK_BYTES) : s->lo;
-	*start = max(from, s->lo);
-	*end = s->hi;
-	if (*start < *end)
-		s->hi = *start;
-	spin_unlock(&s->lock);
-	return *start < *end;
-}
-
-/*
- * Give back the segment last claimed going down, [start, end), not walked
- * in full: the walker going up walks it (again) once it gets there.
- */
-void walk_share_give_back(struct walk_share *s, unsigned long start,
-			  unsigned long end)
-{
-	spin_lock(&s->lock);
-	WARN_ON_ONCE(s->hi != start);
-	s->hi = end;
-	spin_unlock(&s->lock);
 }
 
 /*
