@@ -157,6 +157,23 @@ static const struct walk_ops states_ops = {
 	.hole = states_hole,
 };
 
+/**
+ * mirror_snapshot() - what the CPU page table maps, one state per page
+ * @m: the mirror
+ * @start: first byte of the range, page aligned
+ * @end: end of the range, page aligned, above @start
+ * @states: one HMM_MIRROR_PAGE_* state per page of the range (0: no page)
+ *
+ * SNAPSHOT: walks the CPU page table without faulting and records nothing
+ * in the device page table.  A long walk is shared with a helper on
+ * another CPU (snapshot_split.c), which writes into @states as well.
+ *
+ * Context: Process context, may sleep.  The caller holds bind_sem for
+ * reading; takes what walk_range() takes, and waits for the helper.
+ * Return: 0; -ENOMEM; -EFAULT if @states cannot be written; -ESRCH if the
+ * address space exited; -EINTR on a fatal signal; or another error of the
+ * walk (walk_range()).
+ */
 int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states)
 {
@@ -364,6 +381,27 @@ static int runs_merge(struct runs_out *out, const struct runs_helper_out *h)
 	return runs_copy(NULL, out);
 }
 
+/**
+ * mirror_snapshot_runs() - what the CPU page table maps, as runs
+ * @m: the mirror
+ * @start: first byte of the range, page aligned
+ * @end: end of the range, page aligned, above @start
+ * @runs: room for @max_runs runs, each a maximal stretch of pages with one
+ *	HMM_MIRROR_PAGE_* state, in address order
+ * @max_runs: runs @runs holds, at least 1
+ * @nr_runs: set to the runs written, also on failure
+ *
+ * SNAPSHOT with HMM_MIRROR_PAGES_RUNS.  Once @max_runs runs are written
+ * the walk stops: the runs then cover the range up to the last one's end.
+ * A long walk is shared with a helper on another CPU (snapshot_split.c),
+ * whose runs are merged after the caller's own.
+ *
+ * Context: Process context, may sleep.  The caller holds bind_sem for
+ * reading; takes what walk_range() takes, and waits for the helper.
+ * Return: 0; -ENOMEM; -EFAULT if @runs cannot be written; -ESRCH if the
+ * address space exited; -EINTR on a fatal signal; or another error of the
+ * walk (walk_range()).
+ */
 int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 			 unsigned long end, struct hmm_mirror_run __user *runs,
 			 u64 max_runs, u64 *nr_runs)
