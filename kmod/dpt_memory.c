@@ -69,6 +69,9 @@ void dpt_table_free(struct dpt *t, void *table, bool zeroed)
  * MIRROR_SPARES_MAX); the caller then takes the lock and calls again with
  * *@nr set, which moves them into the pool.  Leftovers go back through
  * mirror_free_extra() after unlocking.
+ *
+ * Context: Process context.  The first call, without m->lock, may sleep
+ * (GFP_KERNEL); the second holds m->lock and does not.
  */
 void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr)
 {
@@ -95,6 +98,8 @@ void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr)
  * mirror_free_extra() - free the pages mirror_refill_spares() left over
  * @extra: the pages
  * @nr: how many
+ *
+ * Context: Any context; does not sleep.
  */
 void mirror_free_extra(void **extra, unsigned int nr)
 {

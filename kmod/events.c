@@ -21,6 +21,7 @@
  * mirror_event_reason() - the ABI's reason for a notifier event
  * @event: why the kernel invalidates (struct mmu_notifier_range)
  *
+ * Context: Any context.
  * Return: an HMM_MIRROR_EVENT_* reason; HMM_MIRROR_EVENT_OTHER for an
  * event this ABI version has no name for.
  */

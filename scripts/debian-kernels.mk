@@ -87,7 +87,7 @@ check-matrix: ## make check (checkpatch, sparse, W=1) for every kernel of kernel
 		if $(MAKE) --no-print-directory check KDIR=$$kdir SPARSE_OPTIONAL=yes >$$log 2>&1; then \
 			if grep -q "^check: sparse did not run" $$log; then \
 				echo "check-matrix: $$name ($$rel): checkpatch and W=1 clean; $$(sed -n 's/^check: //p' $$log)"; \
-			else echo "check-matrix: $$name ($$rel): checkpatch, sparse and W=1 clean"; fi; \
+			else echo "check-matrix: $$name ($$rel): checkpatch, kernel-doc, sparse and W=1 clean"; fi; \
 		else tail -n 15 $$log; echo "check-matrix: $$name ($$rel): FAILED (log $$log)"; fail=1; fi; \
 	done <<<"$$list"; \
 	exit $$fail
