@@ -78,6 +78,7 @@ MODULE_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/conftest.sh kmod/co
 RESULTS := $(BUILD)/results
 VM := tests/vm/run-vm.sh
 CHECKPATCH ?= $(firstword $(wildcard $(addsuffix /scripts/checkpatch.pl,$(KERNEL_SRC_TREES))))
+KERNEL_DOC ?= $(firstword $(wildcard $(addsuffix /scripts/kernel-doc,$(KERNEL_SRC_TREES))))
 
 .PHONY: all help help-test env-test doc-version-test layout-test setup module host test run-tests host-test unit-test vm-test vm-selftest demo demo-run check clean
 .DEFAULT_GOAL := all
@@ -216,9 +217,12 @@ demo-run: $(MODULE) $(DEMO_BIN) ## make demo without the setup step
 	$(VM) --module $(MODULE) -- $(DEMO_BIN)
 
 ##@ Development
-check: $(MODULE) ## checkpatch --strict, sparse and W=1 on kmod/ and core/
+check: $(MODULE) ## checkpatch --strict, kernel-doc, sparse and W=1 on kmod/ and core/
 	@test -n "$(CHECKPATCH)" || { echo "missing: checkpatch.pl (apt-get install linux-source-6.1 and unpack it)"; exit 1; }
 	perl $(CHECKPATCH) --no-tree --strict --terse -f $(filter-out kmod/compat_probes.h,$(wildcard kmod/*.c kmod/*.h)) kmod/conftest/*.c core/*.c core/*.h
+	@# Every non-static function of kmod/*.c documented (the objects say which).
+	@test -n "$(KERNEL_DOC)" || { echo "missing: scripts/kernel-doc of a kernel source tree (as for checkpatch.pl)"; exit 1; }
+	scripts/check-kernel-doc.sh $(KERNEL_DOC) $(MODULE_DIR)/kmod $(wildcard kmod/*.c)
 	@# Objects removed: the W=1 warnings of every file land in this log.
 	@find $(MODULE_DIR) -name '*.o' -delete
 	$(KBUILD_MAKE) W=1 C=2 modules 2>&1 | tee $(BUILD)/check-$(KREL).log

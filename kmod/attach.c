@@ -129,6 +129,22 @@ static struct mm_struct *ptrace_checked_mm(struct pid *pid)
 	return mm;
 }
 
+/**
+ * mirror_attach() - bind @m to the address space of the process of a pidfd
+ * @m: the mirror
+ * @pidfd: a pidfd of the process to mirror, which the caller must be
+ *	allowed to ptrace (PTRACE_MODE_ATTACH_FSCREDS)
+ *
+ * ATTACH: @m leaves the address space it mirrors for the process's, only
+ * while the device maps nothing.
+ *
+ * Context: Process context, may sleep.  Takes bind_sem for writing, then
+ * m->lock; the caller holds neither.
+ * Return: 0; -EBADF if @pidfd is not a pidfd; -ESRCH if the process has
+ * exited or exec()ed, has no mm, or has no number in the caller's pid
+ * namespace; -EPERM if the caller may not ptrace it; -EBUSY if the device
+ * maps pages; -ENOMEM; or another errno of the permission check's open.
+ */
 int mirror_attach(struct mirror *m, int pidfd)
 {
 	struct mirror_exit_watch *watch;

@@ -170,6 +170,27 @@ static int rw_round(struct mirror *m, unsigned long start, unsigned long next,
 	}
 }
 
+/**
+ * mirror_device_rw() - copy data through the device page table (READ, WRITE)
+ * @m: the mirror
+ * @start: first byte of the device range, page aligned
+ * @end: end of the range, page aligned, above @start
+ * @buf: the caller's buffer, @end - @start bytes
+ * @write: true: WRITE, @buf to the device's pages; false: READ, the other way
+ * @device_faults: incremented for each device fault (one per run of pages
+ *	the device lacks, or lacks writable for @write)
+ * @copied: the bytes copied are added here, also when it fails
+ *
+ * Copies in address order, in rounds of RW_CHUNK_BYTES against the pinned
+ * buffer, faulting what the device lacks like a device would.
+ *
+ * Context: Process context, may sleep.  The caller holds bind_sem for
+ * reading; takes m->lock and, for device faults, what mirror_fault_range()
+ * takes.
+ * Return: 0; -ENOMEM; -EFAULT if a round's buffer is not there (or not
+ * writable for READ); -EBUSY if device faults make no progress; or the
+ * error of mirror_fault_range().
+ */
 int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
 		     void __user *buf, bool write, u64 *device_faults,
 		     u64 *copied)
@@ -215,6 +236,19 @@ static u32 query_state(const struct dpt_entry *e)
 	return state;
 }
 
+/**
+ * mirror_query() - what the device page table maps (QUERY)
+ * @m: the mirror
+ * @start: first byte of the range, page aligned
+ * @end: end of the range, page aligned, above @start
+ * @states: one HMM_MIRROR_PAGE_* state per page of the range (0: unmapped)
+ *
+ * Context: Process context, may sleep.  The caller holds bind_sem for
+ * reading; takes m->lock for each QUERY_CHUNK_PAGES entries and copies them
+ * out without it.
+ * Return: 0, -ENOMEM, or -EFAULT if @states cannot be written (the entries
+ * before the failed pass are written).
+ */
 int mirror_query(struct mirror *m, unsigned long start, unsigned long end,
 		 u32 __user *states)
 {
@@ -248,6 +282,16 @@ int mirror_query(struct mirror *m, unsigned long start, unsigned long end,
 	return ret;
 }
 
+/**
+ * mirror_count_mapped() - the 4K pages of a range the device maps
+ * @m: the mirror
+ * @start: first byte of the range, page aligned
+ * @end: end of the range, page aligned
+ *
+ * Context: Process context, may sleep.  Takes m->lock.
+ * Return: how many 4K pages of [@start, @end) the device page table maps;
+ * a huge entry counts only its pages inside the range.
+ */
 u64 mirror_count_mapped(struct mirror *m, unsigned long start,
 			unsigned long end)
 {

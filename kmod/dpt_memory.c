@@ -11,10 +11,16 @@
 
 #include "mirror.h"
 
-/*
- * The core's allocation hooks.  They run under m->lock, which reclaim can
- * take through the notifier, so they must not enter reclaim themselves:
- * spares first, then a GFP_NOWAIT page.
+/**
+ * dpt_table_alloc() - a zeroed table page for the core's device page table
+ * @t: the table of a mirror
+ *
+ * The core's allocation hook.  It runs under m->lock, which reclaim can
+ * take through the notifier, so it must not enter reclaim itself: spares
+ * first, then a GFP_NOWAIT page.
+ *
+ * Context: Holds m->lock; does not sleep or enter reclaim.
+ * Return: the page, or NULL if there is no spare and no free page.
  */
 void *dpt_table_alloc(struct dpt *t)
 {
@@ -26,10 +32,17 @@ void *dpt_table_alloc(struct dpt *t)
 	return (void *)get_zeroed_page(GFP_NOWAIT | __GFP_NOWARN);
 }
 
-/*
+/**
+ * dpt_table_free() - take back a table page of the core's device page table
+ * @t: the table of a mirror
+ * @table: a page dpt_table_alloc(@t) returned
+ * @zeroed: every word of @table is zero
+ *
  * Keep a freed table as a spare while there is room.  An emptied table is
  * already zero; clearing only the others keeps the clear out of most
  * invalidations (a small munmap empties a leaf table entry by entry).
+ *
+ * Context: Holds m->lock; does not sleep.
  */
 void dpt_table_free(struct dpt *t, void *table, bool zeroed)
 {
@@ -56,6 +69,9 @@ void dpt_table_free(struct dpt *t, void *table, bool zeroed)
  * MIRROR_SPARES_MAX); the caller then takes the lock and calls again with
  * *@nr set, which moves them into the pool.  Leftovers go back through
  * mirror_free_extra() after unlocking.
+ *
+ * Context: Process context.  The first call, without m->lock, may sleep
+ * (GFP_KERNEL); the second holds m->lock and does not.
  */
 void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr)
 {
@@ -82,6 +98,8 @@ void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr)
  * mirror_free_extra() - free the pages mirror_refill_spares() left over
  * @extra: the pages
  * @nr: how many
+ *
+ * Context: Any context; does not sleep.
  */
 void mirror_free_extra(void **extra, unsigned int nr)
 {

@@ -21,6 +21,7 @@
  * mirror_event_reason() - the ABI's reason for a notifier event
  * @event: why the kernel invalidates (struct mmu_notifier_range)
  *
+ * Context: Any context.
  * Return: an HMM_MIRROR_EVENT_* reason; HMM_MIRROR_EVENT_OTHER for an
  * event this ABI version has no name for.
  */
@@ -47,6 +48,20 @@ u32 mirror_event_reason(enum mmu_notifier_event event)
 	}
 }
 
+/**
+ * mirror_events_config() - choose the reasons queued and the queue length
+ * @m: the mirror
+ * @reasons: BIT() of each HMM_MIRROR_EVENT_* reason to queue; 0: none
+ * @queue_len: records the queue holds; 0: HMM_MIRROR_EVENTS_DEFAULT_LEN
+ *
+ * EVENTS.  A new length allocates a new queue, before taking m->lock, and
+ * only while no record is pending.
+ *
+ * Context: Process context, may sleep.  Takes m->lock.
+ * Return: 0; -EINVAL for an unknown reason or a length above
+ * HMM_MIRROR_EVENTS_MAX_LEN; -ENOMEM; -EBUSY if the length changes while
+ * records are pending; -EAGAIN if another call changed the length meanwhile.
+ */
 int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len)
 {
 	struct hmm_mirror_event *ring = NULL, *old = NULL;
@@ -89,7 +104,19 @@ unlock:
 	return ret;
 }
 
-/* Queue an event if user space asked for its reason.  Needs m->lock. */
+/**
+ * mirror_event_locked() - queue an event if user space asked for its reason
+ * @m: the mirror
+ * @reason: an HMM_MIRROR_EVENT_* reason
+ * @start: first byte of the invalidated range
+ * @end: end of the range
+ * @pages: device pages the invalidation removed
+ *
+ * A full queue drops the record and counts it lost; readers are woken.
+ *
+ * Context: Holds m->lock, maybe in an invalidation callback under direct
+ * reclaim: does not sleep or allocate.
+ */
 void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
 			 unsigned long end, u64 pages)
 {
@@ -105,6 +132,21 @@ void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
 	wake_up_all(&m->waitq);
 }
 
+/**
+ * mirror_events_read() - read() on the mirror fd: hand out queued events
+ * @m: the mirror
+ * @buf: room for @count bytes of struct hmm_mirror_event records
+ * @count: bytes; whole records only, at most EVENTS_READ_BATCH of them
+ * @nonblock: fail with -EAGAIN instead of waiting for a record
+ *
+ * Records are dropped from the queue only once copied out.
+ *
+ * Context: Process context, may sleep: waits interruptibly for a record
+ * unless @nonblock.  Takes m->read_lock, then m->lock (not across the copy).
+ * Return: the bytes read; 0 once the address space exited and the queue is
+ * empty; -EINVAL if @count is below one record or events were never
+ * configured (and none is pending); -EAGAIN; -ERESTARTSYS; or -EFAULT.
+ */
 ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
 			   bool nonblock)
 {
@@ -173,6 +215,16 @@ ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
 	return ret ? ret : done;
 }
 
+/**
+ * mirror_events_poll() - poll() on the mirror fd
+ * @m: the mirror
+ * @file: the mirror's file
+ * @wait: the poll table
+ *
+ * Context: Process context, may sleep.  Takes m->lock.
+ * Return: EPOLLIN | EPOLLRDNORM while a record is pending, EPOLLHUP once
+ * the address space exited.
+ */
 __poll_t mirror_events_poll(struct mirror *m, struct file *file,
 			    struct poll_table_struct *wait)
 {
@@ -188,6 +240,12 @@ __poll_t mirror_events_poll(struct mirror *m, struct file *file,
 	return mask;
 }
 
+/**
+ * mirror_events_free() - free the event queue of a mirror going away
+ * @m: the mirror
+ *
+ * Context: From mirror_destroy(): no command, read() or notifier can run.
+ */
 void mirror_events_free(struct mirror *m)
 {
 	kvfree(m->events.ring);

@@ -114,6 +114,26 @@ static int record_piece(struct walk *w, void *arg)
 
 static const struct walk_ops fault_ops = { .locked = record_piece };
 
+/**
+ * mirror_fault_range() - fault a range into the device page table (FAULT)
+ * @m: the mirror
+ * @start: first byte of the range, page aligned
+ * @end: end of the range, page aligned, above @start
+ * @write: fault the pages writable (HMM_PFN_REQ_WRITE)
+ * @retries: the walk's restarts are added here
+ *
+ * Faults the pages in on the CPU side as a device would (hmm_range_fault()
+ * with HMM_PFN_REQ_FAULT) and maps each walked piece in the device page
+ * table.  The pieces before a failure stay mapped.
+ *
+ * Context: Process context, may sleep.  The caller holds bind_sem for
+ * reading; takes chunks_lock, mmap_lock and m->lock (walk_range()).
+ * Return: 0; -ENOMEM; -ESRCH if the address space exited; -EFAULT for a
+ * page that cannot be faulted (no VMA, or no access for @write); -EINTR on
+ * a fatal signal; -EBUSY if invalidations keep restarting the walk of a
+ * piece; or another error of hmm_range_fault(), of registering a notifier
+ * or of the device page table.
+ */
 int mirror_fault_range(struct mirror *m, unsigned long start,
 		       unsigned long end, bool write, u64 *retries)
 {

@@ -118,6 +118,9 @@ static void chunk_apply_deferred_locked(struct mirror *m,
  * mirror_apply_deferred_locked() - apply every deferred invalidation of
  * @m, oldest first
  * @m: the mirror, m->lock held
+ *
+ * Context: Holds m->lock; does not sleep or allocate (it runs where an
+ * invalidation callback would have).
  */
 void mirror_apply_deferred_locked(struct mirror *m)
 {

@@ -41,6 +41,8 @@ static void mirror_prime_lockdep(struct mirror *m, struct mm_struct *mm)
  * mapped), there only to see the address space exit while the device maps
  * nothing.  The only step of binding that can fail, so it comes first.
  *
+ * Context: Process context, may sleep.  Registering the notifier may take
+ * @mm's mmap_lock.
  * Return: the watch, or an ERR_PTR().
  */
 struct mirror_exit_watch *mirror_exit_watch(struct mirror *m,
@@ -66,6 +68,8 @@ struct mirror_exit_watch *mirror_exit_watch(struct mirror *m,
  * @m: the mirror, bind_sem held for writing (or not yet published)
  * @mm: the address space
  * @watch: from mirror_exit_watch() on @mm
+ *
+ * Context: Process context, may sleep.  Takes m->lock.
  */
 void mirror_bind(struct mirror *m, struct mm_struct *mm,
 		 struct mirror_exit_watch *watch)
@@ -85,6 +89,9 @@ void mirror_bind(struct mirror *m, struct mm_struct *mm,
  * The device must map nothing after.  The GC work is cancelled only once
  * every notifier is gone: until then a callback (the unmaps of an exiting
  * process, say) may arm it again.
+ *
+ * Context: Process context, may sleep.  Takes chunks_lock and m->lock; waits
+ * for running notifier callbacks and the GC work.
  */
 void mirror_unbind(struct mirror *m)
 {
@@ -101,6 +108,7 @@ void mirror_unbind(struct mirror *m)
  * mirror_create() - a new mirror, bound to the caller's address space
  * @out: the mirror
  *
+ * Context: Process context (open()), may sleep.
  * Return: 0, -EINVAL for a caller without an mm (kernel thread), -ENOMEM,
  * or the notifier's error.
  */
@@ -143,6 +151,9 @@ int mirror_create(struct mirror **out)
 /**
  * mirror_destroy() - unbind and free @m
  * @m: the mirror of a file being released: no command runs
+ *
+ * Context: Process context (the file's release), may sleep.  Takes what
+ * mirror_unbind() takes, and m->lock.
  */
 void mirror_destroy(struct mirror *m)
 {

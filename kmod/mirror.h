@@ -7,16 +7,21 @@
  *
  * Each open of /dev/hmm_mirror creates a mirror: a device page table (the
  * core's struct dpt) kept in sync with one process's CPU page table.  The
- * front end (main.c) checks each ioctl's argument and calls a command
- * (fault.c, snapshot.c, device_ops.c, events.c, attach.c); the commands
- * use the mirror core below them (this header: lifetime and binding in
+ * front end (main.c) checks each ioctl's argument and calls a command:
+ * FAULT (fault.c), SNAPSHOT (snapshot.c, a long walk shared with a second
+ * CPU by snapshot_split.c), READ, WRITE and QUERY (device_ops.c), EVENTS
+ * with read() and poll() (events.c), ATTACH (attach.c).  The commands use
+ * the mirror core below them (this header: lifetime and binding in
  * mirror.c, the notifier registry in notifiers.c, the invalidation policy
- * in invalidate.c, page walks in walk.c, counters in stats.c, page-table
- * memory in dpt_memory.c), which uses core/.  Calls go that way only.
+ * in invalidate.c, counters in stats.c, page-table memory in dpt_memory.c;
+ * walk.h: the page walk in walk.c), which uses core/.  Calls go that way
+ * only.  What differs between the kernels of the matrix is in compat_*.h,
+ * probed at build time (conftest.sh, conftest/).
  *
  * Words used for one thing each: a *chunk* is the CHUNK_SIZE (1 GiB) span
  * one interval notifier covers; a walk goes through a range in *pieces*
- * (WALK_PIECE); a device READ/WRITE copies in *rounds*.
+ * (WALK_CHUNK_BYTES, 4 MiB with 4K pages); a device READ/WRITE copies in
+ * *rounds* (RW_CHUNK_BYTES).  The two constants' names predate this rule.
  *
  * DOC: Locking
  *
@@ -234,7 +239,7 @@ extern const struct mmu_interval_notifier_ops chunk_notifier_ops;
 extern const struct mmu_interval_notifier_ops exit_notifier_ops;
 void mirror_apply_deferred_locked(struct mirror *m);
 
-/* walk.c */
+/* walk.c: the page walk (walk.h). */
 void mirror_mark_walkers_locked(struct mirror *m, unsigned long start,
 				unsigned long end);
 
@@ -265,10 +270,10 @@ static inline void mirror_unlock(struct mirror *m)
 	mutex_unlock(&m->lock);
 }
 
-/* attach.c */
+/* attach.c: ATTACH. */
 int mirror_attach(struct mirror *m, int pidfd);
 
-/* events.c */
+/* events.c: EVENTS, read() and poll(). */
 u32 mirror_event_reason(enum mmu_notifier_event event);
 int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len);
 void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
@@ -279,19 +284,18 @@ __poll_t mirror_events_poll(struct mirror *m, struct file *file,
 			    struct poll_table_struct *wait);
 void mirror_events_free(struct mirror *m);
 
-/* fault.c: range faulting and snapshots. */
+/* fault.c: device faults (FAULT). */
 int mirror_fault_range(struct mirror *m, unsigned long start,
 		       unsigned long end, bool write, u64 *retries);
+
+/* snapshot.c: SNAPSHOT. */
 int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states);
 int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 			 unsigned long end, struct hmm_mirror_run __user *runs,
 			 u64 max_runs, u64 *nr_runs);
 
-/*
- * device_ops.c: the device side.  mirror_device_rw() copies in address
- * order and adds the bytes it copied to *@copied, also when it fails.
- */
+/* device_ops.c: the device side (READ, WRITE, QUERY). */
 int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
 		     void __user *buf, bool write, u64 *device_faults,
 		     u64 *copied);

@@ -24,7 +24,9 @@
  * CHUNK_GC_DELAY from now
  * @m: the mirror
  *
- * Already pending: the earlier deadline stands.  Any context.
+ * Already pending: the earlier deadline stands.
+ *
+ * Context: Any context.
  */
 void chunk_gc_later(struct mirror *m)
 {
@@ -36,6 +38,8 @@ void chunk_gc_later(struct mirror *m)
  * @m: the mirror
  *
  * Called by every command, through mirror_lock().
+ *
+ * Context: Any context; a command calls it holding m->lock.
  */
 void mirror_gc_kick(struct mirror *m)
 {
@@ -56,6 +60,8 @@ void mirror_gc_kick(struct mirror *m)
  * bind_sem and waits for it (see struct walk), so lockdep is asked in
  * walk_range(), which knows which case it is.
  *
+ * Context: Process context, may sleep.  Takes chunks_lock, and mmap_lock to
+ * register a notifier.
  * Return: the chunk, or an ERR_PTR() (-ENOMEM, or the notifier's error).
  */
 struct mirror_chunk *chunk_get(struct mirror *m, unsigned long va)
@@ -99,6 +105,8 @@ out:
 /**
  * chunk_put() - drop a user reference taken by chunk_get()
  * @c: the chunk
+ *
+ * Context: Process context, may sleep.  Takes chunks_lock.
  */
 void chunk_put(struct mirror_chunk *c)
 {
@@ -133,6 +141,10 @@ static void chunk_free(struct mirror *m, struct mirror_chunk *c)
 /**
  * mirror_gc_work() - the garbage collection: free every idle, empty chunk
  * @work: m->gc_work
+ *
+ * Context: Workqueue (m->gc_work), may sleep.  Takes chunks_lock, then
+ * m->lock for each idle chunk; waits for the callbacks of a notifier it
+ * removes.
  */
 void mirror_gc_work(struct work_struct *work)
 {
@@ -161,6 +173,9 @@ void mirror_gc_work(struct work_struct *work)
  * @m: the mirror, being unbound: no walk holds a chunk
  *
  * Applies their deferred invalidations on the way.
+ *
+ * Context: Process context, may sleep.  Takes chunks_lock, then m->lock;
+ * waits for running notifier callbacks.
  */
 void mirror_free_chunks(struct mirror *m)
 {

@@ -1,47 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * snapshot.c - SNAPSHOT: what the CPU page table maps, as one state per page
- * or as runs of equal pages, recorded nowhere.  A large range is walked by
- * the caller and one helper on another CPU at the same time, from its two
- * ends: the walk (hmm_range_fault() visits every PTE) is the whole cost of
- * a 4K snapshot.
+ * or as runs of equal pages, recorded nowhere: the states and how they are
+ * written out.  A long walk is shared with a helper on another CPU
+ * (snapshot_split.c).
  */
-#include <linux/cpumask.h>
-#include <linux/kthread.h>
-#include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
-#include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/workqueue.h>
 
 #include "../abi/hmm_mirror.h"
-#include "compat_workqueue.h"
-#include "walk.h"
+#include "snapshot_split.h"
 
-/* At least this much must be left for a helper to be worth having. */
-#define SPLIT_MIN_BYTES		(32UL << 20)
-/* A helper claims segments of at least this much. */
-#define HELPER_SEG_MIN_BYTES	(8UL << 20)
 /* Runs and segments a helper keeps before it leaves the rest. */
 #define HELPER_RUNS_MAX		4096UL
 #define HELPER_SEGS_MAX		512U
-
-/*
- * A walk gets a helper only once it has run for snapshot_split_us: a
- * helper costs a wake-up on another CPU, which a short walk (a small
- * range, or one of huge mappings) does not win back.
- */
-static bool snapshot_split = true;
-module_param(snapshot_split, bool, 0644);
-MODULE_PARM_DESC(snapshot_split,
-		 "Walk a long SNAPSHOT with two CPUs (default: Y)");
-static unsigned int snapshot_split_us = 100;
-module_param(snapshot_split_us, uint, 0644);
-MODULE_PARM_DESC(snapshot_split_us,
-		 "Give a SNAPSHOT walk still running after this many us, with 32 MiB or more left, a helper (default: 100; 0: after its first 4 MiB)");
 
 /* These run with user access enabled: no calls allowed. */
 static __always_inline u32 snapshot_state(unsigned long hpfn)
@@ -106,138 +81,6 @@ same_state_pages(const struct walk *w, unsigned long i, unsigned long n)
 			break;
 	}
 	return j - i;
-}
-
-/*
- * The helper: walks the caller's range from the top down, a segment at a
- * time, while the caller walks it from the bottom up; they meet wherever
- * they meet (struct walk_share), so a helper that starts late only helps
- * less.  Lives on the caller's stack; the caller always waits for it
- * (helper_finish()) before returning, so everything it points to outlives
- * it.
- *
- * The helper never sleeps on user memory: it writes per-page states into
- * the caller's array with page faults disabled, into pages the caller
- * faulted in.  On any error it gives its segment back and stops; the
- * caller walks that segment and meets the error itself, in its own
- * (killable) context.
- */
-struct snapshot_helper {
-	struct work_struct work;
-	struct walk *w;
-	struct walk_share share;
-	const struct walk_ops *ops;
-	void *arg;
-	struct mm_struct *user_mm;	/* the caller's, when @ops write to it */
-	/* Optional: before claiming a segment; false stops the helper. */
-	bool (*seg_begin)(void *arg);
-	/* Optional: after walking one; false gives it back and stops. */
-	bool (*seg_end)(void *arg, int ret);
-	atomic_t cancel;
-};
-
-static void helper_work(struct work_struct *work)
-{
-	struct snapshot_helper *h = container_of(work, typeof(*h), work);
-	unsigned long start, end;
-	int ret;
-
-	if (h->user_mm)
-		kthread_use_mm(h->user_mm);
-	while ((!h->seg_begin || h->seg_begin(h->arg)) &&
-	       walk_share_claim_down(&h->share, HELPER_SEG_MIN_BYTES, &start,
-				     &end)) {
-		ret = walk_range(h->w, start, end, 0, true, h->ops, h->arg);
-		if (h->seg_end ? !h->seg_end(h->arg, ret) : ret) {
-			walk_share_give_back(&h->share, start, end);
-			break;
-		}
-	}
-	if (h->user_mm)
-		kthread_unuse_mm(h->user_mm);
-}
-
-/*
- * Walk [start, end) alone until the walk is worth sharing: it has run
- * snapshot_split_us and at least SPLIT_MIN_BYTES are left.  Returns what
- * walk_range() returns; on WALK_PAUSE, w->done is where the walk stopped.
- */
-static int walk_until_split(struct walk *w, unsigned long start,
-			    unsigned long end, const struct walk_ops *ops,
-			    void *arg)
-{
-	int ret;
-
-	if (READ_ONCE(snapshot_split) && num_online_cpus() >= 2) {
-		w->pause_at = ktime_get_ns() +
-			      (u64)READ_ONCE(snapshot_split_us) * NSEC_PER_USEC;
-		w->pause_min = SPLIT_MIN_BYTES;
-	}
-	ret = walk_range(w, start, end, 0, true, ops, arg);
-	w->pause_at = 0;
-	return ret;
-}
-
-/*
- * Queue a helper for [start, end) and make @w share the range with it;
- * false if no helper can be had.
- */
-static bool helper_start(struct snapshot_helper *h, struct walk *w,
-			 unsigned long start, unsigned long end,
-			 const struct walk_ops *ops, void *arg,
-			 struct mm_struct *user_mm)
-{
-	h->w = walk_alloc(w->m);
-	if (!h->w)
-		return false;
-	atomic_set(&h->cancel, 0);
-	h->w->cancel = &h->cancel;
-	h->w->helper = true;
-	walk_share_init(&h->share, start, end);
-	h->ops = ops;
-	h->arg = arg;
-	h->user_mm = user_mm;
-	INIT_WORK_ONSTACK(&h->work, helper_work);
-	queue_work(compat_unbound_wq, &h->work);
-	w->share = &h->share;
-	return true;
-}
-
-/*
- * Wait for the helper, telling it to stop first if @cancel.  Returns where
- * the helper's walk begins, which is the end of the range if it never ran:
- * the caller walks on from where it stopped to there.
- */
-static unsigned long helper_finish(struct snapshot_helper *h, struct walk *w,
-				   bool cancel)
-{
-	w->share = NULL;
-	if (cancel)
-		atomic_set(&h->cancel, 1);
-	cancel_work_sync(&h->work);
-	destroy_work_on_stack(&h->work);
-	kfree(h->w);
-	return h->share.hi;
-}
-
-/*
- * Walk on from w->done to @end, sharing the walk with @h if @helper, then
- * walk what the helper left (its start, or a segment it gave back).
- */
-static int walk_with_helper(struct walk *w, struct snapshot_helper *h,
-			    bool helper, unsigned long end,
-			    const struct walk_ops *ops, void *arg)
-{
-	unsigned long next;
-	int ret;
-
-	ret = walk_range(w, w->done, end, 0, true, ops, arg);
-	if (!helper)
-		return ret;
-	next = helper_finish(h, w, ret != 0);
-	if (!ret && w->done < next)
-		ret = walk_range(w, w->done, next, 0, true, ops, arg);
-	return ret;
 }
 
 /* ---- one state per page ---- */
@@ -314,6 +157,23 @@ static const struct walk_ops states_ops = {
 	.hole = states_hole,
 };
 
+/**
+ * mirror_snapshot() - what the CPU page table maps, one state per page
+ * @m: the mirror
+ * @start: first byte of the range, page aligned
+ * @end: end of the range, page aligned, above @start
+ * @states: one HMM_MIRROR_PAGE_* state per page of the range (0: no page)
+ *
+ * SNAPSHOT: walks the CPU page table without faulting and records nothing
+ * in the device page table.  A long walk is shared with a helper on
+ * another CPU (snapshot_split.c), which writes into @states as well.
+ *
+ * Context: Process context, may sleep.  The caller holds bind_sem for
+ * reading; takes what walk_range() takes, and waits for the helper.
+ * Return: 0; -ENOMEM; -EFAULT if @states cannot be written; -ESRCH if the
+ * address space exited; -EINTR on a fatal signal; or another error of the
+ * walk (walk_range()).
+ */
 int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 		    u32 __user *states)
 {
@@ -339,8 +199,8 @@ int mirror_snapshot(struct mirror *m, unsigned long start, unsigned long end,
 	mid = ALIGN_DOWN(from + (end - from) / 2, PAGE_SIZE);
 	helper = !fault_in_safe_writeable((const char __user *)states_at(&out, mid),
 					  ((end - mid) >> PAGE_SHIFT) * sizeof(u32)) &&
-		 helper_start(&h, w, from, end, &states_ops, &out,
-			      current->mm);
+		 snapshot_helper_start(&h, w, from, end, &states_ops, &out,
+				       current->mm);
 	ret = walk_with_helper(w, &h, helper, end, &states_ops, &out);
 out:
 	kfree(w);
@@ -521,6 +381,27 @@ static int runs_merge(struct runs_out *out, const struct runs_helper_out *h)
 	return runs_copy(NULL, out);
 }
 
+/**
+ * mirror_snapshot_runs() - what the CPU page table maps, as runs
+ * @m: the mirror
+ * @start: first byte of the range, page aligned
+ * @end: end of the range, page aligned, above @start
+ * @runs: room for @max_runs runs, each a maximal stretch of pages with one
+ *	HMM_MIRROR_PAGE_* state, in address order
+ * @max_runs: runs @runs holds, at least 1
+ * @nr_runs: set to the runs written, also on failure
+ *
+ * SNAPSHOT with HMM_MIRROR_PAGES_RUNS.  Once @max_runs runs are written
+ * the walk stops: the runs then cover the range up to the last one's end.
+ * A long walk is shared with a helper on another CPU (snapshot_split.c),
+ * whose runs are merged after the caller's own.
+ *
+ * Context: Process context, may sleep.  The caller holds bind_sem for
+ * reading; takes what walk_range() takes, and waits for the helper.
+ * Return: 0; -ENOMEM; -EFAULT if @runs cannot be written; -ESRCH if the
+ * address space exited; -EINTR on a fatal signal; or another error of the
+ * walk (walk_range()).
+ */
 int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 			 unsigned long end, struct hmm_mirror_run __user *runs,
 			 u64 max_runs, u64 *nr_runs)
@@ -552,7 +433,8 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 	hout.seg_first = kmalloc_array(HELPER_SEGS_MAX,
 				       sizeof(*hout.seg_first), GFP_KERNEL);
 	helper = hout.out.buf && hout.seg_first &&
-		 helper_start(&h, w, w->done, end, &runs_ops, &hout.out, NULL);
+		 snapshot_helper_start(&h, w, w->done, end, &runs_ops,
+				       &hout.out, NULL);
 	ret = walk_with_helper(w, &h, helper, end, &runs_ops, &out);
 	if (helper && !ret)
 		ret = runs_merge(&out, &hout);

@@ -21,7 +21,7 @@ static struct mirror_counters global_counters;
  * @c: the counter
  * @n: the amount
  *
- * Any context.
+ * Context: Any context.
  */
 void mirror_count(struct mirror *m, enum mirror_counter c, u64 n)
 {
@@ -32,6 +32,8 @@ void mirror_count(struct mirror *m, enum mirror_counter c, u64 n)
 /**
  * mirror_list_add() - put @m on the list module-wide STATS reads
  * @m: a new mirror
+ *
+ * Context: Process context, may sleep.  Takes the list's mutex.
  */
 void mirror_list_add(struct mirror *m)
 {
@@ -43,6 +45,8 @@ void mirror_list_add(struct mirror *m)
 /**
  * mirror_list_del() - take @m off that list
  * @m: a mirror being destroyed
+ *
+ * Context: Process context, may sleep.  Takes the list's mutex.
  */
 void mirror_list_del(struct mirror *m)
 {
@@ -83,6 +87,8 @@ static void add_gauges(struct mirror *m, struct hmm_mirror_stats *s)
  * mirror_fill_stats() - STATS of one mirror
  * @m: the mirror
  * @s: filled in
+ *
+ * Context: Process context, may sleep.  Takes m->lock.
  */
 void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
 {
@@ -94,6 +100,9 @@ void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
 /**
  * mirror_fill_global_stats() - module-wide STATS
  * @s: filled in
+ *
+ * Context: Process context, may sleep.  Takes the list's mutex, then each
+ * mirror's lock.
  */
 void mirror_fill_global_stats(struct hmm_mirror_stats *s)
 {

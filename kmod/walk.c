@@ -10,6 +10,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "snapshot_split.h"
 #include "walk.h"
 
 /*
@@ -142,9 +143,17 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 	return ret;
 }
 
-/*
- * An invalidation of [start, end) is under way: the walks of pieces it
- * overlaps must start again.  Needs m->lock.
+/**
+ * mirror_mark_walkers_locked() - restart the walks an invalidation overlaps
+ * @m: the mirror
+ * @start: first byte of the range being invalidated
+ * @end: end of the range
+ *
+ * An invalidation of [@start, @end) is under way: the walks of pieces it
+ * overlaps must start again.
+ *
+ * Context: Holds m->lock, maybe in an invalidation callback under direct
+ * reclaim: does not sleep.
  */
 void mirror_mark_walkers_locked(struct mirror *m, unsigned long start,
 				unsigned long end)
@@ -157,71 +166,16 @@ void mirror_mark_walkers_locked(struct mirror *m, unsigned long start,
 			w->hit = true;
 }
 
-void walk_share_init(struct walk_share *s, unsigned long start,
-		     unsigned long end)
-{
-	spin_lock_init(&s->lock);
-	s->lo = start;
-	s->hi = end;
-}
-
-/*
- * Claim [start, *end) going up, or the part of it below the other walker's
- * claims (*end is lowered to where they begin); false if nothing is left.
- */
-static bool walk_share_claim_up(struct walk_share *s, unsigned long start,
-				unsigned long *end)
-{
-	bool ok;
-
-	spin_lock(&s->lock);
-	ok = start < s->hi;
-	if (ok) {
-		*end = min(*end, s->hi);
-		s->lo = *end;
-	}
-	spin_unlock(&s->lock);
-	return ok;
-}
-
-/*
- * Claim a segment going down: a thirty-second of what is left, at least
- * @min_bytes, in whole pieces.  False if nothing is left.
- */
-bool walk_share_claim_down(struct walk_share *s, unsigned long min_bytes,
-			   unsigned long *start, unsigned long *end)
-{
-	unsigned long bytes, from;
-
-	spin_lock(&s->lock);
-	bytes = max((s->hi - min(s->lo, s->hi)) / 32, min_bytes);
-	from = s->hi > s->lo + bytes ?
-	       ALIGN_DOWN(s->hi - bytes, WALK_CHUNK_BYTES) : s->lo;
-	*start = max(from, s->lo);
-	*end = s->hi;
-	if (*start < *end)
-		s->hi = *start;
-	spin_unlock(&s->lock);
-	return *start < *end;
-}
-
-/*
- * Give back the segment last claimed going down, [start, end), not walked
- * in full: the walker going up walks it (again) once it gets there.
- */
-void walk_share_give_back(struct walk_share *s, unsigned long start,
-			  unsigned long end)
-{
-	spin_lock(&s->lock);
-	WARN_ON_ONCE(s->hi != start);
-	s->hi = end;
-	spin_unlock(&s->lock);
-}
-
-/*
- * A walker for @m, not cancellable; kfree() it.  Zeroed: newer kernels'
- * hmm_range_fault() (7.x of the matrix) keep the HMM_PFN_INOUT_FLAGS bits
- * (DMA_MAPPED, P2PDMA) of the pfns it is given, so they must start clear.
+/**
+ * walk_alloc() - a walker for @m
+ * @m: the mirror
+ *
+ * Not cancellable; kfree() it.  Zeroed: newer kernels' hmm_range_fault()
+ * (7.x of the matrix) keep the HMM_PFN_INOUT_FLAGS bits (DMA_MAPPED,
+ * P2PDMA) of the pfns it is given, so they must start clear.
+ *
+ * Context: Process context, may sleep (GFP_KERNEL).
+ * Return: the walker, or NULL.
  */
 struct walk *walk_alloc(struct mirror *m)
 {
@@ -259,14 +213,32 @@ static unsigned long hole_end(struct walk *w, unsigned long start,
 	return hend;
 }
 
-/*
- * Walk [start, end) piece by piece with the retry protocol.  Takes the
- * mm_users reference and the chunk notifiers the walks need.  Needs
+/**
+ * walk_range() - walk a range piece by piece with the retry protocol
+ * @w: the walker
+ * @start: first byte of the range, page aligned
+ * @end: end of the range, page aligned
+ * @req_flags: HMM_PFN_REQ_* for every page (0: fault nothing)
+ * @vma_holes: report pages with no VMA as 0, not HMM_PFN_ERROR, and hand
+ *	stretches without any to @ops->hole if set
+ * @ops: what to do with each walked piece
+ * @arg: for @ops
+ *
+ * Walk [@start, @end) piece by piece with the retry protocol.  Takes the
+ * mm_users reference and the chunk notifiers the walks need.  w->done
+ * tells how far it got: every piece before it went through all the hooks.
+ * With w->share, the walk ends early, returning 0, where the other
+ * walker's claims begin.
+ *
+ * Context: Process context, or a helper's work item.  May sleep.  Needs
  * bind_sem, held by this task or, for a helper, by the task it works for.
- * w->done tells how far it got: every piece before it went through all
- * the hooks.  With w->share, the walk ends early, returning 0, where the
- * other walker's claims begin.  Returns 0, WALK_STOP (a hook ended the
- * walk), WALK_PAUSE or a negative error.
+ * Takes chunks_lock, mmap_lock for reading and m->lock; returns with none
+ * held.  The hooks run as struct walk_ops says.
+ * Return: 0, WALK_STOP (a hook ended the walk), WALK_PAUSE (at
+ * w->pause_at) or a negative error: -ESRCH if the address space exited,
+ * -ECANCELED (w->cancel), -EINTR on a fatal signal, -EBUSY if
+ * invalidations keep restarting a piece, or the error of a hook, of
+ * hmm_range_fault() or of registering a notifier.
  */
 int walk_range(struct walk *w, unsigned long start, unsigned long end,
 	       unsigned long req_flags, bool vma_holes,

@@ -2,16 +2,17 @@
 /*
  * walk.h - hmm_range_fault() over a range, piece by piece, under the
  * interval-notifier retry protocol.  Used by device faults (fault.c) and
- * snapshots (snapshot.c).
+ * snapshots (snapshot.c, snapshot_split.c).
  */
 #ifndef HMM_MIRROR_KMOD_WALK_H
 #define HMM_MIRROR_KMOD_WALK_H
 
 #include <linux/atomic.h>
 #include <linux/hmm.h>
-#include <linux/spinlock.h>
 
 #include "mirror.h"
+
+struct walk_share;
 
 /* One walk covers at most this much, aligned to it, so a 2M page is whole. */
 #define WALK_CHUNK_PAGES	1024UL
@@ -27,18 +28,6 @@ static inline unsigned long hmm_pfn_frame(unsigned long hpfn)
 {
 	return hpfn & ~HMM_PFN_FLAGS;
 }
-
-/*
- * A range walked from both ends: one walker claims pieces going up from @lo,
- * another claims segments going down from @hi, and they meet wherever each
- * has got to.  Neither waits for the other, so a late second walker costs
- * the first nothing.
- */
-struct walk_share {
-	spinlock_t lock;	/* protects @lo and @hi */
-	unsigned long lo;	/* [start, lo) is claimed going up */
-	unsigned long hi;	/* [hi, end) is claimed going down */
-};
 
 /*
  * One walker.  Everything but @cancel is owned by the thread running
@@ -68,7 +57,8 @@ struct walk {
 	atomic_t *cancel;		/* optional */
 	/*
 	 * Optional: walk_range() claims each piece going up from @share->lo
-	 * first, and returns 0 where the other walker's claims begin.
+	 * first, and returns 0 where the other walker's claims begin (the
+	 * split snapshot walk, snapshot_split.c).
 	 */
 	struct walk_share *share;
 	/* [.., no_hole_until) is known to be inside one VMA. */
@@ -106,12 +96,6 @@ struct walk_ops {
 		    void *arg);
 };
 
-void walk_share_init(struct walk_share *s, unsigned long start,
-		     unsigned long end);
-bool walk_share_claim_down(struct walk_share *s, unsigned long min_bytes,
-			   unsigned long *start, unsigned long *end);
-void walk_share_give_back(struct walk_share *s, unsigned long start,
-			  unsigned long end);
 struct walk *walk_alloc(struct mirror *m);
 int walk_range(struct walk *w, unsigned long start, unsigned long end,
 	       unsigned long req_flags, bool vma_holes,

@@ -79,15 +79,15 @@ vm-matrix: $(VM_SUITES) ## make test's VM suites on every kernel of kernels.list
 
 # make check per kernel: checkpatch, W=1 and sparse; a kernel that refuses
 # the installed sparse (7.x) is checked without it, and says so.
-check-matrix: ## make check (checkpatch, sparse, W=1) for every kernel of kernels.list
+check-matrix: ## make check (checkpatch, kernel-doc, sparse, W=1) for every kernel of kernels.list
 	@list=$$(scripts/debian-kernels.sh list $(KERNELS)) || exit 1; \
 	fail=0; \
 	while read -r name rel kdir; do \
 		log=$(BUILD)/check-matrix-$$name.log; mkdir -p $(BUILD); \
 		if $(MAKE) --no-print-directory check KDIR=$$kdir SPARSE_OPTIONAL=yes >$$log 2>&1; then \
 			if grep -q "^check: sparse did not run" $$log; then \
-				echo "check-matrix: $$name ($$rel): checkpatch and W=1 clean; $$(sed -n 's/^check: //p' $$log)"; \
-			else echo "check-matrix: $$name ($$rel): checkpatch, sparse and W=1 clean"; fi; \
+				echo "check-matrix: $$name ($$rel): checkpatch, kernel-doc and W=1 clean; $$(sed -n 's/^check: //p' $$log)"; \
+			else echo "check-matrix: $$name ($$rel): checkpatch, kernel-doc, sparse and W=1 clean"; fi; \
 		else tail -n 15 $$log; echo "check-matrix: $$name ($$rel): FAILED (log $$log)"; fail=1; fi; \
 	done <<<"$$list"; \
 	exit $$fail

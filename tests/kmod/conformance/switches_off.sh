@@ -3,8 +3,9 @@
 # optimisations off: defer_invalidations=0 (every invalidation removes the
 # device entries before its notifier returns, as hardware needs;
 # kmod/invalidate.c) and snapshot_split=0 (a SNAPSHOT walks on one CPU;
-# kmod/snapshot.c).  A VM suite of make test (tests/vm/guest-suite.sh); the
-# GoogleTest report is switches_off.json.  The switches are restored after.
+# kmod/snapshot_split.c).  A VM suite of make test
+# (tests/vm/guest-suite.sh); the GoogleTest report is switches_off.json.
+# The switches are restored after.
 : "${HMM_CONFORMANCE_BIN:?HMM_CONFORMANCE_BIN is not set (run through make)}"
 : "${HMM_RESULTS:?HMM_RESULTS is not set}"
 params=/sys/module/hmm_mirror/parameters
