@@ -405,9 +405,12 @@ int hmm_mirror_write_ex(struct hmm_mirror *m, uint64_t addr, const void *buf,
 int hmm_mirror_events_config(struct hmm_mirror *m, uint32_t reasons,
 			     uint32_t queue_len);
 
-/*
+/**
+ * hmm_mirror_event_record_init() - zero @rec and set its size
+ * @rec: an event record, the ABI's struct hmm_mirror_event
+ *
  * One invalidation event is a struct hmm_mirror_event of the ABI header:
- * @size set by the caller (hmm_mirror_event_record_init()), @reason an
+ * @size set by the caller (with this function), @reason an
  * HMM_MIRROR_EVENT_* or HMM_MIRROR_EVENT_LOST; [@start, @end) the
  * invalidated range clipped to where the device mapped pages (0 for LOST);
  * @seq the sequence number (they run without gaps, lost events included,
@@ -450,9 +453,12 @@ const char *hmm_mirror_event_reason_name(uint32_t reason);
  * Statistics
  */
 
-/*
+/**
+ * hmm_mirror_counters_init() - zero @c and set its size
+ * @c: the counters, the ABI's struct hmm_mirror_stats
+ *
  * The counters are a struct hmm_mirror_stats of the ABI header: @size set
- * by the caller (hmm_mirror_counters_init()), @flags HMM_MIRROR_STATS_GLOBAL
+ * by the caller (with this function), @flags HMM_MIRROR_STATS_GLOBAL
  * for the module's totals since load, 0 for one mirror, then the counters,
  * which the ABI header documents.  hmm_mirror_counter_name() and the
  * functions after it describe every counter, so a program can list them
