@@ -121,6 +121,6 @@ pub type hmm_mirror_page_run = hmm_mirror_run;
 /// libhmm_mirror 1.0-1.2's name of [`hmm_mirror_event`].
 #[allow(non_camel_case_types)]
 pub type hmm_mirror_event_record = hmm_mirror_event;
-/// libhmm_mirror 1.0-1.2's name of [`hmm_mirror_stats`].
+/// libhmm_mirror 1.0-1.2's name of [`hmm_mirror_stats`](struct@hmm_mirror_stats).
 #[allow(non_camel_case_types)]
 pub type hmm_mirror_counters = hmm_mirror_stats;
