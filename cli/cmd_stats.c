@@ -39,7 +39,7 @@ int cmd_stats(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct hmm_mirror_counters c;
+	struct hmm_mirror_stats c;
 	struct hmm_mirror *m;
 	bool json = false;
 	int ch, ret;

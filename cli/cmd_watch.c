@@ -190,7 +190,8 @@ static int mirror_mapping_at(struct watch *w, int pid, uint64_t addr,
  * time of their own).  The size shown is that of the pages the device lost,
  * not of the range: a RELEASE range spans the whole address space.
  */
-void print_event(const struct hmm_mirror_event_record *r, uint64_t page,
+/* The ABI's __u64 fields are unsigned long long: %llu. */
+void print_event(const struct hmm_mirror_event *r, uint64_t page,
 		 const struct timespec *now, struct json *j)
 {
 	const char *name = hmm_mirror_event_reason_name(r->reason);
@@ -220,13 +221,13 @@ void print_event(const struct hmm_mirror_event_record *r, uint64_t page,
 	}
 	clock_time(now, when);
 	if (r->reason == HMM_MIRROR_EVENT_LOST)
-		printf("%s seq %-8" PRIu64 " LOST        %" PRIu64
+		printf("%s seq %-8llu LOST        %llu"
 		       " %s: the queue was full (raise --queue)\n", when,
 		       r->seq, r->pages,
 		       plural(r->pages, "event lost", "events lost"));
 	else
-		printf("%s seq %-8" PRIu64 " %-11s 0x%012" PRIx64 "-0x%012" PRIx64
-		       "  %10s  %" PRIu64 " %s\n", when, r->seq, name, r->start,
+		printf("%s seq %-8llu %-11s 0x%012llx-0x%012llx  %10s  %llu %s\n",
+		       when, r->seq, name, r->start,
 		       r->end, human_size(r->pages * page, size), r->pages,
 		       plural(r->pages, "page", "pages"));
 	fflush(stdout);
@@ -245,7 +246,7 @@ enum stop { STOP_NONE, STOP_SIGNAL, STOP_EXIT, STOP_COUNT, STOP_TIMEOUT };
 /* Drain the queue; STOP_EXIT at its end, or a negative errno. */
 static int drain(struct watch *w, uint64_t count)
 {
-	struct hmm_mirror_event_record rec;
+	struct hmm_mirror_event rec;
 	struct timespec now;
 	int ret;
 
@@ -450,7 +451,7 @@ int cmd_watch(int argc, char **argv)
 		plural(w.records, "event", "events"));
 	ret = EXIT_OK;
 	if (stats) {
-		struct hmm_mirror_counters cs;
+		struct hmm_mirror_stats cs;
 		int err;
 
 		hmm_mirror_counters_init(&cs);

@@ -14,7 +14,7 @@ int cmd_maps(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 
-struct hmm_mirror_event_record;
+struct hmm_mirror_event;
 struct json;
 struct timespec;
 
@@ -23,7 +23,7 @@ struct timespec;
  * Lines record into @j when it is not NULL; @now is when it was read,
  * @page the page size (the size shown is @page times the pages removed).
  */
-void print_event(const struct hmm_mirror_event_record *r, uint64_t page,
+void print_event(const struct hmm_mirror_event *r, uint64_t page,
 		 const struct timespec *now, struct json *j);
 
 #endif /* HMM_CLI_COMMANDS_H */

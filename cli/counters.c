@@ -1,72 +1,60 @@
 // SPDX-License-Identifier: MIT
 /*
- * counters.c - STATS counters as text or JSON.
+ * counters.c - STATS counters as text or JSON, every counter the library's
+ * table describes (hmm_mirror_counter_*()), in its order.
  */
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "counters.h"
-#include "format.h"
 
-void counters_text(const struct hmm_mirror_counters *c)
+static uint64_t counter_total(const struct hmm_mirror_stats *c, unsigned int i)
 {
-	char size[SIZE_STR_MAX];
-	uint64_t inval = 0;
-	const char *sep = "";
+	uint64_t sum = 0;
 
-	for (int r = 0; r < HMM_MIRROR_EVENT_NR_REASONS; r++)
-		inval += c->invalidations[r];
-	if (c->global)
-		printf("  open mirrors            %" PRIu64 " (this command's own included)\n",
-		       c->mirrors);
-	printf("  device faults           %" PRIu64 "\n", c->device_faults);
-	printf("  fault calls             %" PRIu64 "\n", c->fault_calls);
-	printf("  pages faulted           %" PRIu64 "\n", c->pages_faulted);
-	printf("  fault retries           %" PRIu64 "\n", c->fault_retries);
-	printf("  invalidations           %" PRIu64, inval);
-	if (inval) {
-		printf(" (");
-		for (int r = 0; r < HMM_MIRROR_EVENT_NR_REASONS; r++) {
-			if (!c->invalidations[r])
+	for (unsigned int k = 0; k < hmm_mirror_counter_len(i); k++)
+		sum += hmm_mirror_counter_value(c, i, k);
+	return sum;
+}
+
+void counters_text(const struct hmm_mirror_stats *c)
+{
+	for (unsigned int i = 0; i < hmm_mirror_counter_count(); i++) {
+		const char *sep = ": ";
+
+		printf("  %-18s %12" PRIu64 "  %s", hmm_mirror_counter_name(i),
+		       counter_total(c, i), hmm_mirror_counter_meaning(i));
+		for (unsigned int k = 0; hmm_mirror_counter_len(i) > 1 &&
+		     k < hmm_mirror_counter_len(i); k++) {
+			uint64_t v = hmm_mirror_counter_value(c, i, k);
+
+			if (!v)
 				continue;
 			printf("%s%s %" PRIu64, sep,
-			       hmm_mirror_event_reason_name((uint32_t)r),
-			       c->invalidations[r]);
+			       hmm_mirror_counter_element_name(i, k), v);
 			sep = ", ";
 		}
-		printf(")");
+		printf("\n");
 	}
-	printf("\n");
-	printf("  pages invalidated       %" PRIu64 "\n", c->pages_invalidated);
-	printf("  events delivered        %" PRIu64 "\n", c->events_delivered);
-	printf("  events lost             %" PRIu64 "\n", c->events_lost);
-	printf("  interval notifiers      %" PRIu64 "\n", c->notifiers);
-	printf("  device page-table pages %" PRIu64 " (%s)\n", c->dpt_tables,
-	       human_size(c->dpt_tables * 4096, size));
-	printf("  device-mapped pages     %" PRIu64 " (%s)\n", c->dpt_pages,
-	       human_size(c->dpt_pages * 4096, size));
 }
 
 void counters_json(struct json *j, const char *key,
-		   const struct hmm_mirror_counters *c)
+		   const struct hmm_mirror_stats *c)
 {
 	json_object_begin(j, key);
-	json_bool(j, "global", c->global);
-	json_u64(j, "device_faults", c->device_faults);
-	json_u64(j, "fault_calls", c->fault_calls);
-	json_u64(j, "pages_faulted", c->pages_faulted);
-	json_u64(j, "fault_retries", c->fault_retries);
-	json_object_begin(j, "invalidations");
-	for (int r = 0; r < HMM_MIRROR_EVENT_NR_REASONS; r++)
-		json_u64(j, hmm_mirror_event_reason_name((uint32_t)r),
-			 c->invalidations[r]);
-	json_object_end(j);
-	json_u64(j, "pages_invalidated", c->pages_invalidated);
-	json_u64(j, "events_delivered", c->events_delivered);
-	json_u64(j, "events_lost", c->events_lost);
-	json_u64(j, "notifiers", c->notifiers);
-	json_u64(j, "dpt_tables", c->dpt_tables);
-	json_u64(j, "dpt_pages", c->dpt_pages);
-	json_u64(j, "mirrors", c->mirrors);
+	json_bool(j, "global", c->flags & HMM_MIRROR_STATS_GLOBAL);
+	for (unsigned int i = 0; i < hmm_mirror_counter_count(); i++) {
+		const char *name = hmm_mirror_counter_name(i);
+
+		if (hmm_mirror_counter_len(i) == 1) {
+			json_u64(j, name, hmm_mirror_counter_value(c, i, 0));
+			continue;
+		}
+		json_object_begin(j, name);
+		for (unsigned int k = 0; k < hmm_mirror_counter_len(i); k++)
+			json_u64(j, hmm_mirror_counter_element_name(i, k),
+				 hmm_mirror_counter_value(c, i, k));
+		json_object_end(j);
+	}
 	json_object_end(j);
 }

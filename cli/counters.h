@@ -8,9 +8,9 @@
 #include "hmm_mirror/libhmm_mirror.h"
 #include "json.h"
 
-void counters_text(const struct hmm_mirror_counters *c);
+void counters_text(const struct hmm_mirror_stats *c);
 /* The counters as a JSON object member @key (NULL in an array). */
 void counters_json(struct json *j, const char *key,
-		   const struct hmm_mirror_counters *c);
+		   const struct hmm_mirror_stats *c);
 
 #endif /* HMM_CLI_COUNTERS_H */

@@ -163,7 +163,7 @@ static int rw_round(struct mirror *m, unsigned long start, unsigned long next,
 		va = *done;
 		/* One device fault per run of missing pages. */
 		(*device_faults)++;
-		mirror_count(m, MC_DEVICE_FAULTS, 1);
+		mirror_count(m, MC(device_faults), 1);
 		ret = mirror_fault_range(m, va, run_end, write, &retries);
 		if (ret)
 			return ret;

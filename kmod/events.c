@@ -128,7 +128,7 @@ void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
 	lost = m->events.lost_total;
 	evq_push(&m->events, reason, start, end, pages);
 	if (m->events.lost_total != lost)
-		mirror_count(m, MC_EVENTS_LOST, 1);
+		mirror_count(m, MC(events_lost), 1);
 	wake_up_all(&m->waitq);
 }
 
@@ -207,7 +207,7 @@ ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
 			mutex_lock(&m->lock);
 			evq_drop(&m->events, n);
 			mutex_unlock(&m->lock);
-			mirror_count(m, MC_EVENTS_DELIVERED, n);
+			mirror_count(m, MC(events_delivered), n);
 			done = n * sizeof(batch[0]);
 		}
 	}

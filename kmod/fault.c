@@ -108,7 +108,7 @@ static int record_piece(struct walk *w, void *arg)
 	}
 	/* Entries never cross a chunk, so the change is all this chunk's. */
 	w->chunk->pages += m->dpt.nr_pages - before;
-	mirror_count(m, MC_PAGES_FAULTED, done);
+	mirror_count(m, MC(pages_faulted), done);
 	return ret;
 }
 
@@ -149,7 +149,7 @@ int mirror_fault_range(struct mirror *m, unsigned long start,
 		kfree(w);
 		return -ENOMEM;
 	}
-	mirror_count(m, MC_FAULT_CALLS, 1);
+	mirror_count(m, MC(fault_calls), 1);
 	ret = walk_range(w, start, end, req, false, &fault_ops, b);
 	*retries += w->retries;
 	kfree(b);

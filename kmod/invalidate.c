@@ -57,7 +57,7 @@ static void mirror_release_locked(struct mirror *m)
 	pages = dpt_unmap_span(&m->dpt, 0, DPT_VA_LIMIT, &span);
 	xa_for_each(&m->chunks, idx, c)
 		c->pages = 0;
-	mirror_count(m, MC_PAGES_INVALIDATED, pages);
+	mirror_count(m, MC(pages_invalidated), pages);
 	mirror_event_locked(m, HMM_MIRROR_EVENT_RELEASE, span.start, span.end,
 			    pages);
 	wake_up_all(&m->waitq);
@@ -92,7 +92,7 @@ static void chunk_unmap_locked(struct mirror *m, struct mirror_chunk *c,
 	if (!removed)
 		return;
 	c->pages -= removed;
-	mirror_count(m, MC_PAGES_INVALIDATED, removed);
+	mirror_count(m, MC(pages_invalidated), removed);
 	/* The event covers what the device lost, not the request. */
 	if (report)
 		mirror_event_locked(m, reason, span.start, span.end, removed);
@@ -165,7 +165,7 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	if (!list_empty(&c->deferred_node))
 		chunk_apply_deferred_locked(m, c);
 	was_empty = !c->pages;
-	mirror_count(m, MC_INVALIDATIONS + reason, 1);
+	mirror_count(m, MC(invalidations) + reason, 1);
 	if (reason == HMM_MIRROR_EVENT_RELEASE) {
 		mirror_release_locked(m);
 	} else if (c->pages && event_wanted(m, reason)) {

@@ -40,15 +40,32 @@ static_assert(offsetof(struct hmm_mirror_event, flags) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, invalidations) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 
-#define HMM_MIRROR_FEATURES	HMM_MIRROR_FEAT_ALL
-/* What a module of ABI version 2, and of version 1, advertised. */
-#define HMM_MIRROR_FEATURES_VER2 (HMM_MIRROR_FEATURES & \
-				  ~(HMM_MIRROR_FEAT_RW_COPIED | \
-				    HMM_MIRROR_FEAT_ADDR_LIMIT))
-#define HMM_MIRROR_FEATURES_VER1 (HMM_MIRROR_FEATURES_VER2 & \
-				  ~HMM_MIRROR_FEAT_SNAPSHOT_RUNS)
+/*
+ * Features of the module as a whole rather than of one command; each
+ * command's own comes from its row of ioc_commands[].
+ */
+#define FEATURES_MODULE	(HMM_MIRROR_FEAT_HUGE_ENTRIES | \
+			 HMM_MIRROR_FEAT_LAZY_NOTIFIERS | \
+			 HMM_MIRROR_FEAT_FILE_BACKED | HMM_MIRROR_FEAT_FORK | \
+			 HMM_MIRROR_FEAT_EXIT | HMM_MIRROR_FEAT_SNAPSHOT_RUNS | \
+			 HMM_MIRROR_FEAT_RW_COPIED | HMM_MIRROR_FEAT_ADDR_LIMIT)
+/* What ABI version 3 added, and what version 2 added. */
+#define FEATURES_SINCE_VER3	(HMM_MIRROR_FEAT_RW_COPIED | \
+				 HMM_MIRROR_FEAT_ADDR_LIMIT)
+#define FEATURES_SINCE_VER2	HMM_MIRROR_FEAT_SNAPSHOT_RUNS
 
-#define HMM_MIRROR_IOCTLS	(BIT_ULL(HMM_MIRROR_NR_COMMANDS) - 1)
+/* The argument of any command, as the front end copies it in. */
+union ioc_arg {
+	struct hmm_mirror_handshake handshake;
+	struct hmm_mirror_fault fault;
+	struct hmm_mirror_pages pages;
+	struct hmm_mirror_rw rw;
+	struct hmm_mirror_attach attach;
+	struct hmm_mirror_events events;
+	struct hmm_mirror_stats stats;
+};
+
+static void ioc_masks(u64 *ioctls, u64 *features);
 
 /*
  * Copy an argument struct that starts with its own __u32 size, following
@@ -100,17 +117,13 @@ static int check_range(struct mirror *m, u64 addr, u64 length)
 	return 0;
 }
 
-static long ioc_handshake(void __user *uarg)
+static long ioc_handshake(struct mirror *m, union ioc_arg *arg,
+			  void __user *uarg, u32 usize)
 {
-	struct hmm_mirror_handshake a;
-	u32 usize;
-	int ret;
+	struct hmm_mirror_handshake *a = &arg->handshake;
+	u64 ioctls, features;
 
-	ret = copy_in(&a, sizeof(a), HMM_MIRROR_HANDSHAKE_SIZE_VER1, uarg,
-		      &usize);
-	if (ret)
-		return ret;
-	if (a.flags || a.reserved || !a.abi_version)
+	if (a->flags || a->reserved || !a->abi_version)
 		return -EINVAL;
 
 	/*
@@ -118,44 +131,41 @@ static long ioc_handshake(void __user *uarg)
 	 * version was: its version, only the features it defined, and no
 	 * field it did not have (0, as a zero tail stayed).
 	 */
-	a.module_abi_version = min_t(u32, a.abi_version,
-				     HMM_MIRROR_ABI_VERSION);
-	if (a.module_abi_version < 2)
-		a.features_supported = HMM_MIRROR_FEATURES_VER1;
-	else if (a.module_abi_version < 3)
-		a.features_supported = HMM_MIRROR_FEATURES_VER2;
-	else
-		a.features_supported = HMM_MIRROR_FEATURES;
-	a.ioctls_supported = HMM_MIRROR_IOCTLS;
-	a.page_shift = PAGE_SHIFT;
-	a.addr_limit = a.module_abi_version < 3 ? 0 : DPT_VA_LIMIT;
-	return copy_out(uarg, &a, sizeof(a), usize);
+	ioc_masks(&ioctls, &features);
+	a->module_abi_version = min_t(u32, a->abi_version,
+				      HMM_MIRROR_ABI_VERSION);
+	if (a->module_abi_version < 3)
+		features &= ~FEATURES_SINCE_VER3;
+	if (a->module_abi_version < 2)
+		features &= ~FEATURES_SINCE_VER2;
+	a->features_supported = features;
+	a->ioctls_supported = ioctls;
+	a->page_shift = PAGE_SHIFT;
+	a->addr_limit = a->module_abi_version < 3 ? 0 : DPT_VA_LIMIT;
+	return copy_out(uarg, a, sizeof(*a), usize);
 }
 
-static long ioc_fault(struct mirror *m, void __user *uarg)
+static long ioc_fault(struct mirror *m, union ioc_arg *arg,
+		      void __user *uarg, u32 usize)
 {
-	struct hmm_mirror_fault a;
-	u32 usize;
+	struct hmm_mirror_fault *a = &arg->fault;
 	int ret;
 
-	ret = copy_in(&a, sizeof(a), HMM_MIRROR_FAULT_SIZE_VER1, uarg, &usize);
-	if (ret)
-		return ret;
-	if (a.flags & ~HMM_MIRROR_FAULT_WRITE)
+	if (a->flags & ~HMM_MIRROR_FAULT_WRITE)
 		return -EINVAL;
 	down_read(&m->bind_sem);
-	ret = check_range(m, a.addr, a.length);
+	ret = check_range(m, a->addr, a->length);
 	if (!ret) {
-		a.retries = 0;
-		ret = mirror_fault_range(m, a.addr, a.addr + a.length,
-					 a.flags & HMM_MIRROR_FAULT_WRITE,
-					 &a.retries);
+		a->retries = 0;
+		ret = mirror_fault_range(m, a->addr, a->addr + a->length,
+					 a->flags & HMM_MIRROR_FAULT_WRITE,
+					 &a->retries);
 	}
 	if (!ret)
-		a.pages_mapped = mirror_count_mapped(m, a.addr,
-						     a.addr + a.length);
+		a->pages_mapped = mirror_count_mapped(m, a->addr,
+						      a->addr + a->length);
 	up_read(&m->bind_sem);
-	return ret ? ret : copy_out(uarg, &a, sizeof(a), usize);
+	return ret ? ret : copy_out(uarg, a, sizeof(*a), usize);
 }
 
 /* SNAPSHOT with HMM_MIRROR_PAGES_RUNS: runs instead of per-page states. */
@@ -183,130 +193,203 @@ out:
 	return ret ? ret : copy_out(uarg, a, sizeof(*a), usize);
 }
 
-static long ioc_pages(struct mirror *m, void __user *uarg, bool query)
+static long ioc_pages(struct mirror *m, struct hmm_mirror_pages *a,
+		      void __user *uarg, u32 usize, bool query)
 {
-	struct hmm_mirror_pages a;
 	u32 __user *states;
-	u32 usize;
 	int ret;
 
-	ret = copy_in(&a, sizeof(a), HMM_MIRROR_PAGES_SIZE_VER1, uarg, &usize);
-	if (ret)
-		return ret;
-	if (a.flags & ~HMM_MIRROR_PAGES_RUNS)
+	if (a->flags & ~HMM_MIRROR_PAGES_RUNS)
 		return -EINVAL;
-	if (a.flags & HMM_MIRROR_PAGES_RUNS)
-		return query ? -EINVAL : ioc_snapshot_runs(m, &a, uarg, usize);
+	if (a->flags & HMM_MIRROR_PAGES_RUNS)
+		return query ? -EINVAL : ioc_snapshot_runs(m, a, uarg, usize);
 	down_read(&m->bind_sem);
-	ret = check_range(m, a.addr, a.length);
+	ret = check_range(m, a->addr, a->length);
 	if (ret)
 		goto out;
 	ret = -EINVAL;
-	if (a.states_len < a.length >> PAGE_SHIFT)
+	if (a->states_len < a->length >> PAGE_SHIFT)
 		goto out;
 	ret = -EFAULT;
-	states = u64_to_user_ptr(a.states);
-	if (!access_ok(states, (a.length >> PAGE_SHIFT) * sizeof(u32)))
+	states = u64_to_user_ptr(a->states);
+	if (!access_ok(states, (a->length >> PAGE_SHIFT) * sizeof(u32)))
 		goto out;
 
 	if (query)
-		ret = mirror_query(m, a.addr, a.addr + a.length, states);
+		ret = mirror_query(m, a->addr, a->addr + a->length, states);
 	else
-		ret = mirror_snapshot(m, a.addr, a.addr + a.length, states);
+		ret = mirror_snapshot(m, a->addr, a->addr + a->length, states);
 out:
 	up_read(&m->bind_sem);
 	return ret;
 }
 
-static long ioc_rw(struct mirror *m, void __user *uarg, bool write)
+static long ioc_snapshot(struct mirror *m, union ioc_arg *arg,
+			 void __user *uarg, u32 usize)
 {
-	struct hmm_mirror_rw a;
+	return ioc_pages(m, &arg->pages, uarg, usize, false);
+}
+
+static long ioc_query(struct mirror *m, union ioc_arg *arg,
+		      void __user *uarg, u32 usize)
+{
+	return ioc_pages(m, &arg->pages, uarg, usize, true);
+}
+
+static long ioc_rw(struct mirror *m, struct hmm_mirror_rw *a,
+		   void __user *uarg, u32 usize, bool write)
+{
 	void __user *buf;
-	u32 usize;
 	int ret;
 
-	ret = copy_in(&a, sizeof(a), HMM_MIRROR_RW_SIZE_VER1, uarg, &usize);
-	if (ret)
-		return ret;
-	a.device_faults = 0;
-	a.bytes_copied = 0;
-	if (a.flags) {
+	a->device_faults = 0;
+	a->bytes_copied = 0;
+	if (a->flags) {
 		ret = -EINVAL;
 		goto out;
 	}
 	down_read(&m->bind_sem);
-	ret = check_range(m, a.addr, a.length);
-	buf = u64_to_user_ptr(a.buf);
-	if (!ret && (!a.buf || !access_ok(buf, a.length)))
+	ret = check_range(m, a->addr, a->length);
+	buf = u64_to_user_ptr(a->buf);
+	if (!ret && (!a->buf || !access_ok(buf, a->length)))
 		ret = -EFAULT;
 	if (!ret)
-		ret = mirror_device_rw(m, a.addr, a.addr + a.length, buf,
-				       write, &a.device_faults,
-				       &a.bytes_copied);
+		ret = mirror_device_rw(m, a->addr, a->addr + a->length, buf,
+				       write, &a->device_faults,
+				       &a->bytes_copied);
 	up_read(&m->bind_sem);
 out:
 	if (!ret)
-		return copy_out(uarg, &a, sizeof(a), usize);
+		return copy_out(uarg, a, sizeof(*a), usize);
 	/*
 	 * ABI 3: a caller whose struct holds bytes_copied learns how far a
 	 * failed copy got.  An older caller's struct stays as it was, as
 	 * before; and the error stays the call's, whether or not this lands.
 	 */
 	if (usize >= HMM_MIRROR_RW_SIZE_VER3)
-		copy_out(uarg, &a, sizeof(a), usize);
+		copy_out(uarg, a, sizeof(*a), usize);
 	return ret;
 }
 
-static long ioc_attach(struct mirror *m, void __user *uarg)
+static long ioc_read(struct mirror *m, union ioc_arg *arg,
+		     void __user *uarg, u32 usize)
 {
-	struct hmm_mirror_attach a;
-	u32 usize;
-	int ret;
+	return ioc_rw(m, &arg->rw, uarg, usize, false);
+}
 
-	ret = copy_in(&a, sizeof(a), HMM_MIRROR_ATTACH_SIZE_VER1, uarg, &usize);
-	if (ret)
-		return ret;
-	if (a.flags || a.reserved)
+static long ioc_write(struct mirror *m, union ioc_arg *arg,
+		      void __user *uarg, u32 usize)
+{
+	return ioc_rw(m, &arg->rw, uarg, usize, true);
+}
+
+static long ioc_attach(struct mirror *m, union ioc_arg *arg,
+		       void __user *uarg, u32 usize)
+{
+	struct hmm_mirror_attach *a = &arg->attach;
+
+	if (a->flags || a->reserved)
 		return -EINVAL;
-	if (a.pidfd > INT_MAX)
+	if (a->pidfd > INT_MAX)
 		return -EBADF;
-	return mirror_attach(m, a.pidfd);
+	return mirror_attach(m, a->pidfd);
 }
 
-static long ioc_events(struct mirror *m, void __user *uarg)
+static long ioc_events(struct mirror *m, union ioc_arg *arg,
+		       void __user *uarg, u32 usize)
 {
-	struct hmm_mirror_events a;
-	u32 usize;
-	int ret;
+	struct hmm_mirror_events *a = &arg->events;
 
-	ret = copy_in(&a, sizeof(a), HMM_MIRROR_EVENTS_SIZE_VER1, uarg, &usize);
-	if (ret)
-		return ret;
-	if (a.flags)
+	if (a->flags)
 		return -EINVAL;
-	return mirror_events_config(m, a.reasons, a.queue_len);
+	return mirror_events_config(m, a->reasons, a->queue_len);
 }
 
-static long ioc_stats(struct mirror *m, void __user *uarg)
+static long ioc_stats(struct mirror *m, union ioc_arg *arg,
+		      void __user *uarg, u32 usize)
 {
-	struct hmm_mirror_stats a;
-	u32 usize, flags;
-	int ret;
+	struct hmm_mirror_stats *a = &arg->stats;
+	u32 flags;
 
-	ret = copy_in(&a, sizeof(a), HMM_MIRROR_STATS_SIZE_VER1, uarg, &usize);
-	if (ret)
-		return ret;
-	if (a.flags & ~HMM_MIRROR_STATS_GLOBAL)
+	if (a->flags & ~HMM_MIRROR_STATS_GLOBAL)
 		return -EINVAL;
-	flags = a.flags;
-	memset(&a, 0, sizeof(a));
-	a.size = usize;
-	a.flags = flags;
+	flags = a->flags;
+	memset(a, 0, sizeof(*a));
+	a->size = usize;
+	a->flags = flags;
 	if (flags & HMM_MIRROR_STATS_GLOBAL)
-		mirror_fill_global_stats(&a);
+		mirror_fill_global_stats(a);
 	else
-		mirror_fill_stats(m, &a);
-	return copy_out(uarg, &a, sizeof(a), usize);
+		mirror_fill_stats(m, a);
+	return copy_out(uarg, a, sizeof(*a), usize);
+}
+
+/**
+ * struct ioc_command - one command of the ioctl front end
+ * @cmd: its ioctl number, HMM_MIRROR_IOC_*
+ * @handler: runs the command on its argument, copied in and zero-extended
+ *	(@uarg and the caller's @usize are for writing it back)
+ * @size: the size of the argument struct this module knows
+ * @ver1_size: the size of version 1 of that struct, the smallest accepted
+ * @feature: the HMM_MIRROR_FEAT_* bit of the command, 0 for HANDSHAKE
+ */
+struct ioc_command {
+	unsigned int cmd;
+	long (*handler)(struct mirror *m, union ioc_arg *arg,
+			void __user *uarg, u32 usize);
+	u32 size;
+	u32 ver1_size;
+	u64 feature;
+};
+
+#define IOC_COMMAND(ioc, fn, type, ver1, feat)				\
+	{ .cmd = (ioc), .handler = (fn), .size = sizeof(struct type),	\
+	  .ver1_size = (ver1), .feature = (feat) }
+
+/* The commands, by number: dispatch and HANDSHAKE's masks come from here. */
+static const struct ioc_command ioc_commands[HMM_MIRROR_NR_COMMANDS] = {
+	[HMM_MIRROR_NR_HANDSHAKE] = IOC_COMMAND(HMM_MIRROR_IOC_HANDSHAKE,
+		ioc_handshake, hmm_mirror_handshake,
+		HMM_MIRROR_HANDSHAKE_SIZE_VER1, 0),
+	[HMM_MIRROR_NR_FAULT] = IOC_COMMAND(HMM_MIRROR_IOC_FAULT,
+		ioc_fault, hmm_mirror_fault,
+		HMM_MIRROR_FAULT_SIZE_VER1, HMM_MIRROR_FEAT_FAULT),
+	[HMM_MIRROR_NR_SNAPSHOT] = IOC_COMMAND(HMM_MIRROR_IOC_SNAPSHOT,
+		ioc_snapshot, hmm_mirror_pages,
+		HMM_MIRROR_PAGES_SIZE_VER1, HMM_MIRROR_FEAT_SNAPSHOT),
+	[HMM_MIRROR_NR_READ] = IOC_COMMAND(HMM_MIRROR_IOC_READ,
+		ioc_read, hmm_mirror_rw,
+		HMM_MIRROR_RW_SIZE_VER1, HMM_MIRROR_FEAT_DEVICE_RW),
+	[HMM_MIRROR_NR_WRITE] = IOC_COMMAND(HMM_MIRROR_IOC_WRITE,
+		ioc_write, hmm_mirror_rw,
+		HMM_MIRROR_RW_SIZE_VER1, HMM_MIRROR_FEAT_DEVICE_RW),
+	[HMM_MIRROR_NR_QUERY] = IOC_COMMAND(HMM_MIRROR_IOC_QUERY,
+		ioc_query, hmm_mirror_pages,
+		HMM_MIRROR_PAGES_SIZE_VER1, HMM_MIRROR_FEAT_QUERY),
+	[HMM_MIRROR_NR_ATTACH] = IOC_COMMAND(HMM_MIRROR_IOC_ATTACH,
+		ioc_attach, hmm_mirror_attach,
+		HMM_MIRROR_ATTACH_SIZE_VER1, HMM_MIRROR_FEAT_ATTACH),
+	[HMM_MIRROR_NR_EVENTS] = IOC_COMMAND(HMM_MIRROR_IOC_EVENTS,
+		ioc_events, hmm_mirror_events,
+		HMM_MIRROR_EVENTS_SIZE_VER1, HMM_MIRROR_FEAT_EVENTS),
+	[HMM_MIRROR_NR_STATS] = IOC_COMMAND(HMM_MIRROR_IOC_STATS,
+		ioc_stats, hmm_mirror_stats,
+		HMM_MIRROR_STATS_SIZE_VER1, HMM_MIRROR_FEAT_STATS),
+};
+
+/* Bit n of @ioctls for every command n; the features of the commands. */
+static void ioc_masks(u64 *ioctls, u64 *features)
+{
+	unsigned int nr;
+
+	*ioctls = 0;
+	*features = FEATURES_MODULE;
+	for (nr = 0; nr < ARRAY_SIZE(ioc_commands); nr++) {
+		if (!ioc_commands[nr].handler)
+			continue;
+		*ioctls |= BIT_ULL(nr);
+		*features |= ioc_commands[nr].feature;
+	}
 }
 
 static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
@@ -314,30 +397,23 @@ static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 {
 	struct mirror *m = file->private_data;
 	void __user *uarg = (void __user *)arg;
+	const struct ioc_command *c;
+	union ioc_arg karg;
+	unsigned int nr;
+	u32 usize;
+	int ret;
 
 	mirror_gc_kick(m);
-	switch (cmd) {
-	case HMM_MIRROR_IOC_HANDSHAKE:
-		return ioc_handshake(uarg);
-	case HMM_MIRROR_IOC_FAULT:
-		return ioc_fault(m, uarg);
-	case HMM_MIRROR_IOC_SNAPSHOT:
-		return ioc_pages(m, uarg, false);
-	case HMM_MIRROR_IOC_QUERY:
-		return ioc_pages(m, uarg, true);
-	case HMM_MIRROR_IOC_READ:
-		return ioc_rw(m, uarg, false);
-	case HMM_MIRROR_IOC_WRITE:
-		return ioc_rw(m, uarg, true);
-	case HMM_MIRROR_IOC_ATTACH:
-		return ioc_attach(m, uarg);
-	case HMM_MIRROR_IOC_EVENTS:
-		return ioc_events(m, uarg);
-	case HMM_MIRROR_IOC_STATS:
-		return ioc_stats(m, uarg);
-	default:
+	nr = _IOC_NR(cmd);
+	if (nr >= ARRAY_SIZE(ioc_commands))
 		return -ENOTTY;
-	}
+	c = &ioc_commands[nr];
+	if (!c->handler || c->cmd != cmd)
+		return -ENOTTY;
+	ret = copy_in(&karg, c->size, c->ver1_size, uarg, &usize);
+	if (ret)
+		return ret;
+	return c->handler(m, &karg, uarg, usize);
 }
 
 static ssize_t hmm_mirror_read(struct file *file, char __user *buf,

@@ -60,6 +60,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/stddef.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -84,18 +85,19 @@
  */
 #define CHUNK_GC_DELAY		msecs_to_jiffies(200)
 
-/* Counters reported by STATS, per mirror and module-wide. */
-enum mirror_counter {
-	MC_DEVICE_FAULTS,
-	MC_FAULT_CALLS,
-	MC_PAGES_FAULTED,
-	MC_FAULT_RETRIES,
-	MC_INVALIDATIONS,	/* + HMM_MIRROR_EVENT_* reason */
-	MC_PAGES_INVALIDATED = MC_INVALIDATIONS + HMM_MIRROR_EVENT_NR_REASONS,
-	MC_EVENTS_DELIVERED,
-	MC_EVENTS_LOST,
-	MC_NR
-};
+/*
+ * Counters reported by STATS, per mirror and module-wide: one per __u64 of
+ * struct hmm_mirror_stats after its header, in the order of the struct, so
+ * a field added there is a counter here.  MC(field) is the counter of
+ * @field (MC(invalidations) + reason for an element).  The gauges
+ * (notifiers, dpt_*, mirrors) have a slot that nothing counts: stats.c
+ * reads them from the mirrors.
+ */
+#define MC_FIRST	offsetof(struct hmm_mirror_stats, device_faults)
+#define MC(field)	((offsetof(struct hmm_mirror_stats, field) - MC_FIRST) / \
+			 sizeof(__u64))
+#define MC_NR		((sizeof(struct hmm_mirror_stats) - MC_FIRST) / \
+			 sizeof(__u64))
 
 struct mirror_counters {
 	atomic64_t c[MC_NR];
@@ -220,7 +222,7 @@ void mirror_refill_spares(struct mirror *m, void **extra, unsigned int *nr);
 void mirror_free_extra(void **extra, unsigned int nr);
 
 /* stats.c: counters and STATS. */
-void mirror_count(struct mirror *m, enum mirror_counter c, u64 n);
+void mirror_count(struct mirror *m, unsigned int c, u64 n);
 void mirror_list_add(struct mirror *m);
 void mirror_list_del(struct mirror *m);
 void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s);

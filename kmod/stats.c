@@ -23,7 +23,7 @@ static struct mirror_counters global_counters;
  *
  * Context: Any context.
  */
-void mirror_count(struct mirror *m, enum mirror_counter c, u64 n)
+void mirror_count(struct mirror *m, unsigned int c, u64 n)
 {
 	atomic64_add(n, &m->counters.c[c]);
 	atomic64_add(n, &global_counters.c[c]);
@@ -55,21 +55,15 @@ void mirror_list_del(struct mirror *m)
 	mutex_unlock(&mirrors_lock);
 }
 
-static void fill_counters(struct hmm_mirror_stats *s,
-			  struct mirror_counters *c)
+/* Add counters @c to @s, every field after the header (gauges have 0). */
+static void add_counters(struct hmm_mirror_stats *s,
+			 struct mirror_counters *c)
 {
-	int i;
+	__u64 *v = (void *)s + MC_FIRST;
+	unsigned int i;
 
-	s->device_faults = atomic64_read(&c->c[MC_DEVICE_FAULTS]);
-	s->fault_calls = atomic64_read(&c->c[MC_FAULT_CALLS]);
-	s->pages_faulted = atomic64_read(&c->c[MC_PAGES_FAULTED]);
-	s->fault_retries = atomic64_read(&c->c[MC_FAULT_RETRIES]);
-	for (i = 0; i < HMM_MIRROR_EVENT_NR_REASONS; i++)
-		s->invalidations[i] =
-			atomic64_read(&c->c[MC_INVALIDATIONS + i]);
-	s->pages_invalidated = atomic64_read(&c->c[MC_PAGES_INVALIDATED]);
-	s->events_delivered = atomic64_read(&c->c[MC_EVENTS_DELIVERED]);
-	s->events_lost = atomic64_read(&c->c[MC_EVENTS_LOST]);
+	for (i = 0; i < MC_NR; i++)
+		v[i] += atomic64_read(&c->c[i]);
 }
 
 /* Add @m's gauges (notifiers, page-table size) to @s. */
@@ -94,7 +88,7 @@ void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
 {
 	/* Gauges first: they apply deferred invalidations, which count. */
 	add_gauges(m, s);
-	fill_counters(s, &m->counters);
+	add_counters(s, &m->counters);
 }
 
 /**
@@ -112,5 +106,5 @@ void mirror_fill_global_stats(struct hmm_mirror_stats *s)
 	list_for_each_entry(m, &mirrors, node)
 		add_gauges(m, s);
 	mutex_unlock(&mirrors_lock);
-	fill_counters(s, &global_counters);
+	add_counters(s, &global_counters);
 }

@@ -318,6 +318,6 @@ walked:
 	if (w->chunk)
 		chunk_put(w->chunk);
 	mmput(m->mm);
-	mirror_count(m, MC_FAULT_RETRIES, w->retries - retries);
+	mirror_count(m, MC(fault_retries), w->retries - retries);
 	return ret;
 }

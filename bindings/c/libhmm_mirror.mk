@@ -32,11 +32,13 @@ LIBHMM_SONAME := libhmm_mirror.so.$(LIBHMM_MAJOR)
 LIBHMM_MAP := $(LIBHMM_DIR)/libhmm_mirror.map
 
 LIBHMM_SRCS := $(sort $(wildcard $(LIBHMM_DIR)/src/*.c))
-LIBHMM_INC := -I$(CURDIR)/$(LIBHMM_DIR)/include
+# The library header includes the ABI header beside it, as installed:
+# abi/ stands in for that in the source tree.
+LIBHMM_INC := -I$(CURDIR)/$(LIBHMM_DIR)/include -I$(CURDIR)/abi
 LIBHMM_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes -O2 -g -fPIC \
 	-fvisibility=hidden -D_GNU_SOURCE -MMD -MP
-LIBHMM_CPPFLAGS := -Iabi $(LIBHMM_INC)
+LIBHMM_CPPFLAGS := $(LIBHMM_INC)
 
 LIBHMM_OBJS := $(patsubst $(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj/%.o,$(LIBHMM_SRCS))
 LIBHMM_SAN_OBJS := $(patsubst $(LIBHMM_DIR)/src/%.c,$(BUILD)/libhmm_mirror/obj-san/%.o,$(LIBHMM_SRCS))

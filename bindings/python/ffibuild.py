@@ -6,7 +6,11 @@ build requirements from pyproject.toml.  Every struct layout and every
 constant is taken from the C headers by the C compiler: the declarations
 below name the library's *API* (functions, field names, macro names); the
 ``...`` tell cffi to ask the compiler for offsets, sizes and values.  No
-ioctl number or kernel struct appears here: only libhmm_mirror does ioctls.
+ioctl number appears here: only libhmm_mirror does ioctls.  The three ABI
+structs the library's API uses (struct hmm_mirror_run, hmm_mirror_event and
+hmm_mirror_stats) are declared partially: the fields Python reads by name,
+then ``...``.  STATS counters are read through the library's counter table
+(hmm_mirror_counter_*()), so a new counter needs nothing here.
 
 The few libc calls (mmap, mprotect, ...) serve hmm_mirror.target, the
 scriptable target process, so that it needs neither ctypes nor hard-coded
@@ -46,7 +50,7 @@ def _sources() -> tuple[Path, Path]:
 LIB_DIR, ABI_DIR = _sources()
 
 CDEF = r"""
-/* ---- libhmm_mirror.h: constants (values from the header) ---- */
+/* ---- libhmm_mirror.h and the ABI header it includes: constants ---- */
 #define HMM_MIRROR_LIB_VERSION_MAJOR ...
 #define HMM_MIRROR_LIB_VERSION_MINOR ...
 #define HMM_MIRROR_LIB_VERSION_PATCH ...
@@ -89,8 +93,11 @@ uint32_t HMM_MIRROR_PAGE_ORDER(uint32_t state);   /* the macro */
 #define HMM_MIRROR_EVENT_NR_REASONS ...
 #define HMM_MIRROR_EVENT_LOST ...
 #define HMM_MIRROR_EVENT_ALL_REASONS ...
+#define HMM_MIRROR_STATS_GLOBAL ...
 
 /* ---- libhmm_mirror.h: types (layout from the compiler) ---- */
+typedef int... __u32;
+typedef int... __u64;
 struct hmm_mirror;
 
 struct hmm_mirror_info {
@@ -113,36 +120,39 @@ struct hmm_mirror_rw_result {
 };
 void hmm_mirror_rw_result_init(struct hmm_mirror_rw_result *res);
 
-struct hmm_mirror_event_record {
-    uint32_t size;
-    uint32_t reason;
-    uint64_t start;
-    uint64_t end;
-    uint64_t seq;
-    uint64_t pages;
-    uint32_t flags;
+/* The ABI's (abi/hmm_mirror.h). */
+struct hmm_mirror_event {
+    __u32 size;
+    __u32 reason;
+    __u64 start;
+    __u64 end;
+    __u64 seq;
+    __u64 pages;
+    __u32 flags;
     ...;
 };
-void hmm_mirror_event_record_init(struct hmm_mirror_event_record *rec);
+void hmm_mirror_event_record_init(struct hmm_mirror_event *rec);
 
-struct hmm_mirror_counters {
-    uint32_t size;
-    uint32_t global;
-    uint64_t device_faults;
-    uint64_t fault_calls;
-    uint64_t pages_faulted;
-    uint64_t fault_retries;
-    uint64_t invalidations[...];
-    uint64_t pages_invalidated;
-    uint64_t events_delivered;
-    uint64_t events_lost;
-    uint64_t notifiers;
-    uint64_t dpt_tables;
-    uint64_t dpt_pages;
-    uint64_t mirrors;
+/* The ABI's; the counters by name for C-level use, Python reads them all
+   through hmm_mirror_counter_value(). */
+struct hmm_mirror_stats {
+    __u32 size;
+    __u32 flags;
+    __u64 device_faults;
+    __u64 fault_calls;
+    __u64 pages_faulted;
+    __u64 fault_retries;
+    __u64 invalidations[...];
+    __u64 pages_invalidated;
+    __u64 events_delivered;
+    __u64 events_lost;
+    __u64 notifiers;
+    __u64 dpt_tables;
+    __u64 dpt_pages;
+    __u64 mirrors;
     ...;
 };
-void hmm_mirror_counters_init(struct hmm_mirror_counters *c);
+void hmm_mirror_counters_init(struct hmm_mirror_stats *c);
 
 /* ---- libhmm_mirror.h: functions ---- */
 int hmm_mirror_open(struct hmm_mirror **out);
@@ -166,14 +176,14 @@ int hmm_mirror_fault(struct hmm_mirror *m, uint64_t addr, uint64_t length,
                      uint64_t *retries);
 int hmm_mirror_snapshot(struct hmm_mirror *m, uint64_t addr, uint64_t length,
                         uint32_t *states, size_t states_len);
-struct hmm_mirror_page_run {
-    uint64_t addr;
-    uint64_t length;
-    uint32_t state;
-    uint32_t reserved;
+struct hmm_mirror_run {    /* the ABI's */
+    __u64 addr;
+    __u64 length;
+    __u32 state;
+    ...;
 };
 int hmm_mirror_snapshot_runs(struct hmm_mirror *m, uint64_t addr,
-                             uint64_t length, struct hmm_mirror_page_run *runs,
+                             uint64_t length, struct hmm_mirror_run *runs,
                              size_t runs_len, size_t *nr_runs);
 int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr, uint64_t length,
                      uint32_t *states, size_t states_len);
@@ -188,13 +198,20 @@ int hmm_mirror_write_ex(struct hmm_mirror *m, uint64_t addr, const void *buf,
 
 int hmm_mirror_events_config(struct hmm_mirror *m, uint32_t reasons,
                              uint32_t queue_len);
-int hmm_mirror_event_next(struct hmm_mirror *m,
-                          struct hmm_mirror_event_record *rec, int timeout_ms);
+int hmm_mirror_event_next(struct hmm_mirror *m, struct hmm_mirror_event *rec,
+                          int timeout_ms);
 const char *hmm_mirror_event_reason_name(uint32_t reason);
 
-int hmm_mirror_stats(struct hmm_mirror *m, struct hmm_mirror_counters *c);
-int hmm_mirror_stats_global(struct hmm_mirror *m,
-                            struct hmm_mirror_counters *c);
+int hmm_mirror_stats(struct hmm_mirror *m, struct hmm_mirror_stats *c);
+int hmm_mirror_stats_global(struct hmm_mirror *m, struct hmm_mirror_stats *c);
+unsigned int hmm_mirror_counter_count(void);
+const char *hmm_mirror_counter_name(unsigned int i);
+const char *hmm_mirror_counter_meaning(unsigned int i);
+unsigned int hmm_mirror_counter_len(unsigned int i);
+size_t hmm_mirror_counter_offset(unsigned int i);
+const char *hmm_mirror_counter_element_name(unsigned int i, unsigned int k);
+uint64_t hmm_mirror_counter_value(const struct hmm_mirror_stats *s,
+                                  unsigned int i, unsigned int k);
 
 const char *hmm_mirror_last_error(void);
 const char *hmm_mirror_strerror(int err);

@@ -12,8 +12,6 @@
 
 #include "internal.h"
 
-_Static_assert(sizeof(struct hmm_mirror_event_record) ==
-	       HMM_MIRROR_EVENT_RECORD_SIZE_VER1, "record layout");
 _Static_assert(sizeof(struct hmm_mirror_event) == HMM_MIRROR_EVENT_SIZE_VER1,
 	       "the ABI record this library reads");
 
@@ -54,12 +52,11 @@ static int64_t now_ms(void)
 }
 
 HMM_LIB_EXPORT int hmm_mirror_event_next(struct hmm_mirror *m,
-					 struct hmm_mirror_event_record *rec,
+					 struct hmm_mirror_event *rec,
 					 int timeout_ms)
 {
 	static const char call[] = "hmm_mirror_event_next";
 	const int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-	struct hmm_mirror_event_record out;
 	struct hmm_mirror_event ev;
 	char args[32];
 	int ret;
@@ -70,7 +67,7 @@ HMM_LIB_EXPORT int hmm_mirror_event_next(struct hmm_mirror *m,
 	snprintf(args, sizeof(args), "timeout_ms=%d", timeout_ms);
 	if (!rec)
 		return hmm_lib_fail(EINVAL, call, "rec is NULL", "%s", args);
-	if (rec->size < HMM_MIRROR_EVENT_RECORD_SIZE_VER1)
+	if (rec->size < HMM_MIRROR_EVENT_SIZE_VER1)
 		return hmm_lib_fail(EINVAL, call,
 				    "rec->size is too small: initialise it with hmm_mirror_event_record_init()",
 				    "%s", args);
@@ -124,13 +121,6 @@ HMM_LIB_EXPORT int hmm_mirror_event_next(struct hmm_mirror *m,
 		}
 	}
 
-	memset(&out, 0, sizeof(out));
-	out.reason = ev.reason;
-	out.start = ev.start;
-	out.end = ev.end;
-	out.seq = ev.seq;
-	out.pages = ev.pages;
-	out.flags = ev.flags;
-	hmm_lib_copy_sized(rec, rec->size, &out, sizeof(out));
+	hmm_lib_copy_sized(rec, rec->size, &ev, sizeof(ev));
 	return 0;
 }

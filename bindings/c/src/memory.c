@@ -130,17 +130,9 @@ HMM_LIB_EXPORT int hmm_mirror_snapshot(struct hmm_mirror *m, uint64_t addr,
 			 states_len);
 }
 
-_Static_assert(sizeof(struct hmm_mirror_page_run) ==
-	       sizeof(struct hmm_mirror_run) &&
-	       offsetof(struct hmm_mirror_page_run, state) ==
-	       offsetof(struct hmm_mirror_run, state) &&
-	       offsetof(struct hmm_mirror_page_run, length) ==
-	       offsetof(struct hmm_mirror_run, length),
-	       "hmm_mirror_page_run is the kernel's hmm_mirror_run");
-
 HMM_LIB_EXPORT int hmm_mirror_snapshot_runs(struct hmm_mirror *m,
 					    uint64_t addr, uint64_t length,
-					    struct hmm_mirror_page_run *runs,
+					    struct hmm_mirror_run *runs,
 					    size_t runs_len, size_t *nr_runs)
 {
 	static const char call[] = "hmm_mirror_snapshot_runs";

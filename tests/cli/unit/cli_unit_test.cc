@@ -307,7 +307,7 @@ TEST(RunsTest, LargeRangesGoInPiecesAndRunsJoinAcrossThem) {
 }
 
 // What print_event() writes to stdout (text) or into a JSON Lines record.
-std::string EventText(const struct hmm_mirror_event_record& r, bool json) {
+std::string EventText(const struct hmm_mirror_event& r, bool json) {
   struct timespec ts = {1767225600 + 3723, 45678912};
   const char* old_tz = getenv("TZ");
   std::string saved = old_tz ? old_tz : "";
@@ -327,9 +327,9 @@ std::string EventText(const struct hmm_mirror_event_record& r, bool json) {
   return out;
 }
 
-struct hmm_mirror_event_record Record(uint32_t reason, uint64_t start, uint64_t end,
+struct hmm_mirror_event Record(uint32_t reason, uint64_t start, uint64_t end,
                                       uint64_t seq, uint64_t pages) {
-  struct hmm_mirror_event_record r;
+  struct hmm_mirror_event r;
   hmm_mirror_event_record_init(&r);
   r.reason = reason;
   r.start = start;

@@ -177,8 +177,9 @@ using UnknownCommandTest = MirrorTest;
 
 TEST_F(UnknownCommandTest, UnassignedNumbersAreEnotty) {
   uint8_t zero[4096] = {};
-  for (unsigned long c : {_IO(0xB2, 0x3f), _IO(0xB2, 0x09), _IO(0xB2, 0xff),
-                          _IO(0xB2, 0x40)}) {
+  // The first number after the last command, and some far ones.
+  for (unsigned long c : {_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_COMMANDS), _IO(0xB2, 0x3f),
+                          _IO(0xB2, 0xff), _IO(0xB2, 0x40)}) {
     SCOPED_TRACE(::testing::Message() << "cmd 0x" << std::hex << c);
     EXPECT_EQ(Errno(ENOTTY), dev_.Call(c, zero));
     EXPECT_EQ(Errno(ENOTTY), dev_.Call(c, nullptr));

@@ -41,7 +41,7 @@ int fake_device_create(void)
 	fake.module_abi_version = HMM_MIRROR_ABI_VERSION;
 	fake.page_shift = 12;
 	fake.features = (1ULL << 15) - 1;
-	fake.ioctls = (1ULL << 9) - 1;
+	fake.ioctls = (1ULL << HMM_MIRROR_NR_COMMANDS) - 1;
 	fake.addr_limit = 1ULL << 48;
 	return 0;
 }

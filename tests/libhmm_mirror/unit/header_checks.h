@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * header_checks.h - included after both the kernel ABI header and the
- * library header: every constant the library re-exports must have the
- * ABI's value (the preprocessor already rejected a different spelling).
+ * library header, in either order: the library header includes the ABI
+ * header (it declares nothing of the ABI again), so the constants are the
+ * ABI's whichever comes first.
  */
 #define HDR_SAME(a, b) _Static_assert((a) == (b), #a)
 HDR_SAME(HMM_MIRROR_FEAT_STATS, 1ULL << 11);
@@ -14,5 +15,9 @@ HDR_SAME(HMM_MIRROR_EVENT_ALL_REASONS, 0xff);
 HDR_SAME(HMM_MIRROR_EVENT_LOST, 8);
 HDR_SAME(HMM_MIRROR_EVENTS_DEFAULT_LEN, 1024);
 HDR_SAME(HMM_MIRROR_EVENTS_MAX_LEN, 65536);
-HDR_SAME(sizeof(struct hmm_mirror_event_record), sizeof(struct hmm_mirror_event));
-HDR_SAME(sizeof(struct hmm_mirror_counters), sizeof(struct hmm_mirror_stats));
+/* The 1.0-1.2 names of the structs are the ABI's. */
+HDR_SAME(sizeof(struct hmm_mirror_event_record), HMM_MIRROR_EVENT_SIZE_VER1);
+HDR_SAME(sizeof(struct hmm_mirror_counters), HMM_MIRROR_STATS_SIZE_VER1);
+HDR_SAME(sizeof(struct hmm_mirror_page_run), HMM_MIRROR_RUN_SIZE);
+HDR_SAME(HMM_MIRROR_COUNTERS_SIZE_VER1, 160);
+HDR_SAME(HMM_MIRROR_EVENT_RECORD_SIZE_VER1, 48);

@@ -138,7 +138,7 @@ TEST_F(CommandsTest, StatsCopiesEveryCounter) {
   EXPECT_EQ(LastArg<struct hmm_mirror_stats>(HMM_MIRROR_NR_STATS).flags, 0u);
   EXPECT_EQ(LastArg<struct hmm_mirror_stats>(HMM_MIRROR_NR_STATS).size, sizeof(struct hmm_mirror_stats));
   EXPECT_EQ(c.size, sizeof(c));
-  EXPECT_EQ(c.global, 0u);
+  EXPECT_EQ(c.flags, 0u);
   EXPECT_EQ(c.device_faults, 1u);
   EXPECT_EQ(c.fault_calls, 2u);
   EXPECT_EQ(c.pages_faulted, 3u);
@@ -156,7 +156,7 @@ TEST_F(CommandsTest, StatsCopiesEveryCounter) {
   ASSERT_EQ(hmm_mirror_stats_global(m_, &c), 0);
   EXPECT_EQ(LastArg<struct hmm_mirror_stats>(HMM_MIRROR_NR_STATS).flags,
             static_cast<uint32_t>(HMM_MIRROR_STATS_GLOBAL));
-  EXPECT_EQ(c.global, 1u);
+  EXPECT_EQ(c.flags, HMM_MIRROR_STATS_GLOBAL);
 }
 
 TEST_F(CommandsTest, OlderCallerStructsAreFilledOnlyUpToTheirSize) {

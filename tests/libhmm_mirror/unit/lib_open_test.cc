@@ -100,7 +100,7 @@ TEST_F(HandshakeTest, HandshakeFillsInfo) {
   EXPECT_EQ(info.lib_abi_version, 3u);
   EXPECT_EQ(info.page_shift, 12u);
   EXPECT_EQ(info.features, (1ULL << 15) - 1);
-  EXPECT_EQ(info.ioctls, (1ULL << 9) - 1);
+  EXPECT_EQ(info.ioctls, (1ULL << HMM_MIRROR_NR_COMMANDS) - 1);
   EXPECT_EQ(fake.calls[HMM_MIRROR_NR_HANDSHAKE], 1u);
 }
 

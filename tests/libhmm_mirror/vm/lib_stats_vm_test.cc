@@ -21,7 +21,7 @@ class StatsTest : public LibTest {
 
 TEST_F(StatsTest, AFreshMirrorCountsNothing) {
   ASSERT_EQ(hmm_mirror_stats(m_, &c_), 0) << LastError();
-  EXPECT_EQ(c_.global, 0u);
+  EXPECT_EQ(c_.flags, 0u);
   EXPECT_EQ(c_.fault_calls, 0u);
   EXPECT_EQ(c_.pages_faulted, 0u);
   EXPECT_EQ(c_.dpt_pages, 0u);
@@ -71,7 +71,7 @@ TEST_F(StatsTest, GlobalCountsEveryMirror) {
   struct hmm_mirror* other = nullptr;
   ASSERT_EQ(hmm_mirror_open(&other), 0) << LastError();
   ASSERT_EQ(hmm_mirror_stats_global(m_, &c_), 0) << LastError();
-  EXPECT_EQ(c_.global, 1u);
+  EXPECT_EQ(c_.flags, HMM_MIRROR_STATS_GLOBAL);
   EXPECT_GE(c_.mirrors, 2u);
   Region r(4);
   uint64_t before = c_.pages_faulted;

@@ -133,7 +133,7 @@ def test_event_reasons() -> None:
 
 
 def test_event_from_record() -> None:
-    rec = ffi.new("struct hmm_mirror_event_record *")
+    rec = ffi.new("struct hmm_mirror_event *")
     lib.hmm_mirror_event_record_init(rec)
     rec.reason, rec.start, rec.end, rec.seq, rec.pages = (
         lib.HMM_MIRROR_EVENT_UNMAP, 0x1000, 0x5000, 7, 4)
@@ -148,7 +148,7 @@ def test_event_from_record() -> None:
 
 
 def test_stats_from_struct() -> None:
-    c = ffi.new("struct hmm_mirror_counters *")
+    c = ffi.new("struct hmm_mirror_stats *")
     lib.hmm_mirror_counters_init(c)
     c.device_faults, c.pages_faulted, c.dpt_pages, c.mirrors = 2, 10, 8, 1
     c.invalidations[lib.HMM_MIRROR_EVENT_UNMAP] = 3
@@ -160,3 +160,10 @@ def test_stats_from_struct() -> None:
     assert st.total_invalidations == 5
     d = st.as_dict()
     assert d["invalidations"]["protection"] == 2 and d["device_faults"] == 2
+    # Every counter of the library's table, in order, with its meaning.
+    names = [k.name for k in st.counters]
+    assert names[0] == "device_faults" and "dpt_pages" in names and "mirrors" in names
+    assert list(d) == ["is_global"] + names
+    inval = next(k for k in st.counters if k.name == "invalidations")
+    assert inval.total == 5 and inval.values[lib.HMM_MIRROR_EVENT_UNMAP] == ("unmap", 3)
+    assert all(k.meaning for k in st.counters)

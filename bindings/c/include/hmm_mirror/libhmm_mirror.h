@@ -4,8 +4,9 @@
  *
  * libhmm_mirror is the one user-space implementation of the hmm_mirror ABI
  * (abi/hmm_mirror.h, documented in abi/README.md).  Programs and language
- * bindings use this header only; no ioctl number or kernel struct is needed
- * outside the library.
+ * bindings use this header only (it includes the ABI header for the
+ * constants and the three structs they share); no ioctl is issued outside
+ * the library.
  *
  * Conventions (bindings/c/README.md has the long version):
  *
@@ -28,7 +29,7 @@
  *   so a program built against this header keeps working with a newer
  *   library.
  * - Page states are plain uint32_t values with the HMM_MIRROR_PAGE_* bits
- *   below (the same values as the kernel ABI).
+ *   of the kernel ABI header.
  *
  * All addresses and lengths are bytes in the mirrored address space;
  * ranges must be multiples of the page size (hmm_mirror_page_size()).
@@ -40,84 +41,38 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * The kernel ABI, installed beside this header as <hmm_mirror/hmm_mirror.h>
+ * (abi/hmm_mirror.h in the source tree): every constant and struct the
+ * library shares with the module is declared there, once.  The ones this
+ * header uses: the HMM_MIRROR_FEAT_* bits, HMM_MIRROR_FAULT_WRITE, the
+ * HMM_MIRROR_PAGE_* page states, the HMM_MIRROR_EVENT_* reasons and the
+ * HMM_MIRROR_EVENTS_*_LEN queue limits, struct hmm_mirror_run, struct
+ * hmm_mirror_event and struct hmm_mirror_stats.
+ */
+#include "hmm_mirror.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* The library's own version (not the kernel ABI version). */
 #define HMM_MIRROR_LIB_VERSION_MAJOR	1
-#define HMM_MIRROR_LIB_VERSION_MINOR	2
+#define HMM_MIRROR_LIB_VERSION_MINOR	3
 #define HMM_MIRROR_LIB_VERSION_PATCH	0
 
 /* Where hmm_mirror_open() finds the device. */
 #define HMM_MIRROR_DEVICE_PATH		"/dev/hmm_mirror"
 
 /*
- * Constants shared with the kernel ABI.  The values (and the spelling) are
- * those of abi/hmm_mirror.h, so a file may include both headers in any
- * order.
+ * The library's 1.0-1.2 names of three ABI structs, which it no longer
+ * declares again: use the ABI's.
  */
-#ifndef _UAPI_LINUX_HMM_MIRROR_H
-#define HMM_MIRROR_ABI_VERSION		3
-
-/* Feature bits: hmm_mirror_features(), struct hmm_mirror_info.features. */
-#define HMM_MIRROR_FEAT_FAULT		(1ULL << 0)
-#define HMM_MIRROR_FEAT_SNAPSHOT	(1ULL << 1)
-#define HMM_MIRROR_FEAT_DEVICE_RW	(1ULL << 2)
-#define HMM_MIRROR_FEAT_QUERY		(1ULL << 3)
-#define HMM_MIRROR_FEAT_HUGE_ENTRIES	(1ULL << 4)
-#define HMM_MIRROR_FEAT_ATTACH		(1ULL << 5)
-#define HMM_MIRROR_FEAT_EVENTS		(1ULL << 6)
-#define HMM_MIRROR_FEAT_LAZY_NOTIFIERS	(1ULL << 7)
-#define HMM_MIRROR_FEAT_FILE_BACKED	(1ULL << 8)
-#define HMM_MIRROR_FEAT_FORK		(1ULL << 9)
-#define HMM_MIRROR_FEAT_EXIT		(1ULL << 10)
-#define HMM_MIRROR_FEAT_STATS		(1ULL << 11)
-#define HMM_MIRROR_FEAT_SNAPSHOT_RUNS	(1ULL << 12)
-#define HMM_MIRROR_FEAT_RW_COPIED	(1ULL << 13)
-#define HMM_MIRROR_FEAT_ADDR_LIMIT	(1ULL << 14)
-
-/* hmm_mirror_fault() flags. */
-#define HMM_MIRROR_FAULT_WRITE		(1U << 0)
-
-/*
- * Page state, one uint32_t per page (hmm_mirror_snapshot(),
- * hmm_mirror_query()).  0 means nothing is mapped.
- *   VALID  a page is present
- *   WRITE  ... and writable without a fault
- *   ERROR  cannot be mirrored (PROT_NONE, VM_IO/VM_PFNMAP special mapping);
- *          SNAPSHOT only
- *   ZERO   ... and it is the shared zero page
- *   HMM_MIRROR_PAGE_ORDER(state): order of the mapping that holds the page,
- *          0 (4K), 9 (2M) or 18 (1G)
- */
-#define HMM_MIRROR_PAGE_VALID		(1U << 0)
-#define HMM_MIRROR_PAGE_WRITE		(1U << 1)
-#define HMM_MIRROR_PAGE_ERROR		(1U << 2)
-#define HMM_MIRROR_PAGE_ZERO		(1U << 3)
-#define HMM_MIRROR_PAGE_ORDER_SHIFT	8
-#define HMM_MIRROR_PAGE_ORDER(state)	(((state) >> HMM_MIRROR_PAGE_ORDER_SHIFT) & 0xff)
-
-/*
- * Invalidation reasons: struct hmm_mirror_event_record.reason, and bit
- * (1 << reason) in the reasons mask of hmm_mirror_events_config().
- */
-#define HMM_MIRROR_EVENT_UNMAP		0	/* munmap, mremap */
-#define HMM_MIRROR_EVENT_CLEAR		1	/* madvise, truncate, zap */
-#define HMM_MIRROR_EVENT_PROTECTION	2	/* mprotect, fork COW */
-#define HMM_MIRROR_EVENT_MIGRATE	3	/* page migration */
-#define HMM_MIRROR_EVENT_RELEASE	4	/* the address space exited */
-#define HMM_MIRROR_EVENT_SOFT_DIRTY	5	/* soft-dirty clearing */
-#define HMM_MIRROR_EVENT_EXCLUSIVE	6	/* exclusive device access */
-#define HMM_MIRROR_EVENT_OTHER		7	/* any other kernel reason */
-#define HMM_MIRROR_EVENT_NR_REASONS	8
-/* Not an invalidation: .pages events were lost because the queue was full. */
-#define HMM_MIRROR_EVENT_LOST		8
-#define HMM_MIRROR_EVENT_ALL_REASONS	((1U << HMM_MIRROR_EVENT_NR_REASONS) - 1)
-/* Event queue length: 0 asks for the default; more than the maximum is EINVAL. */
-#define HMM_MIRROR_EVENTS_DEFAULT_LEN	1024
-#define HMM_MIRROR_EVENTS_MAX_LEN	65536
-#endif /* !_UAPI_LINUX_HMM_MIRROR_H */
+#define hmm_mirror_page_run		hmm_mirror_run
+#define hmm_mirror_event_record		hmm_mirror_event
+#define hmm_mirror_counters		hmm_mirror_stats
+#define HMM_MIRROR_EVENT_RECORD_SIZE_VER1 HMM_MIRROR_EVENT_SIZE_VER1
+#define HMM_MIRROR_COUNTERS_SIZE_VER1	HMM_MIRROR_STATS_SIZE_VER1
 
 /* One mirror: an open /dev/hmm_mirror.  Opaque. */
 struct hmm_mirror;
@@ -328,23 +283,13 @@ int hmm_mirror_fault(struct hmm_mirror *m, uint64_t addr, uint64_t length,
 int hmm_mirror_snapshot(struct hmm_mirror *m, uint64_t addr, uint64_t length,
 			uint32_t *states, size_t states_len);
 
-/*
- * One run of hmm_mirror_snapshot_runs(): @length bytes from @addr whose
- * pages all have @state; @reserved is 0.  Laid out as the kernel's struct
- * hmm_mirror_run, so the module writes the caller's array directly.
- */
-struct hmm_mirror_page_run {
-	uint64_t addr;
-	uint64_t length;
-	uint32_t state;
-	uint32_t reserved;
-};
-
 /**
  * hmm_mirror_snapshot_runs() - hmm_mirror_snapshot() as runs of pages
- * @runs: receives runs in address order from @addr on, without gaps; each
- *	is the longest stretch of pages with one state, so consecutive runs
- *	differ in state
+ * @runs: receives runs (struct hmm_mirror_run of the ABI: @length bytes
+ *	from @addr whose pages all have @state) in address order from @addr
+ *	on, without gaps; each is the longest stretch of pages with one
+ *	state, so consecutive runs differ in state.  The module writes the
+ *	array directly.
  * @runs_len: entries @runs holds (at least 1)
  * @nr_runs: receives the runs written.  When @runs_len runs do not cover
  *	the range, the call stops after the last one that fits and succeeds;
@@ -357,7 +302,7 @@ struct hmm_mirror_page_run {
  * -EOPNOTSUPP (an ABI 1 module), -ESRCH.
  */
 int hmm_mirror_snapshot_runs(struct hmm_mirror *m, uint64_t addr,
-			     uint64_t length, struct hmm_mirror_page_run *runs,
+			     uint64_t length, struct hmm_mirror_run *runs,
 			     size_t runs_len, size_t *nr_runs);
 
 /**
@@ -461,33 +406,19 @@ int hmm_mirror_events_config(struct hmm_mirror *m, uint32_t reasons,
 			     uint32_t queue_len);
 
 /**
- * struct hmm_mirror_event_record - one invalidation event
- * @size: set by the caller (hmm_mirror_event_record_init())
- * @reason: HMM_MIRROR_EVENT_*, or HMM_MIRROR_EVENT_LOST
- * @start: first byte of the invalidated range, clipped to where the device
- *	mapped pages (0 for LOST)
- * @end: end of that range, exclusive (0 for LOST)
- * @seq: sequence number; they run without gaps, lost events included, so
- *	a LOST record's seq is that of the first lost event
- * @pages: 4K device pages the invalidation removed; for LOST: how many
- *	events were lost
- * @flags: 0 (none defined yet)
- * @reserved: 0
+ * hmm_mirror_event_record_init() - zero @rec and set its size
+ * @rec: an event record, the ABI's struct hmm_mirror_event
+ *
+ * One invalidation event is a struct hmm_mirror_event of the ABI header:
+ * @size set by the caller (with this function), @reason an
+ * HMM_MIRROR_EVENT_* or HMM_MIRROR_EVENT_LOST; [@start, @end) the
+ * invalidated range clipped to where the device mapped pages (0 for LOST);
+ * @seq the sequence number (they run without gaps, lost events included,
+ * so a LOST record's seq is that of the first lost event); @pages the 4K
+ * device pages removed, or for LOST how many events were lost.
  */
-struct hmm_mirror_event_record {
-	uint32_t size;
-	uint32_t reason;
-	uint64_t start;
-	uint64_t end;
-	uint64_t seq;
-	uint64_t pages;
-	uint32_t flags;
-	uint32_t reserved;
-};
-#define HMM_MIRROR_EVENT_RECORD_SIZE_VER1	48
 
-static inline void
-hmm_mirror_event_record_init(struct hmm_mirror_event_record *rec)
+static inline void hmm_mirror_event_record_init(struct hmm_mirror_event *rec)
 {
 	memset(rec, 0, sizeof(*rec));
 	rec->size = sizeof(*rec);
@@ -508,8 +439,8 @@ hmm_mirror_event_record_init(struct hmm_mirror_event_record *rec)
  * interrupted the wait; -EINVAL (NULL argument, small @rec->size, or events
  * were never configured); -EOPNOTSUPP.
  */
-int hmm_mirror_event_next(struct hmm_mirror *m,
-			  struct hmm_mirror_event_record *rec, int timeout_ms);
+int hmm_mirror_event_next(struct hmm_mirror *m, struct hmm_mirror_event *rec,
+			  int timeout_ms);
 
 /**
  * hmm_mirror_event_reason_name() - "unmap", "clear", "protection",
@@ -523,41 +454,18 @@ const char *hmm_mirror_event_reason_name(uint32_t reason);
  */
 
 /**
- * struct hmm_mirror_counters - STATS of one mirror or of the whole module
- * @size: set by the caller (hmm_mirror_counters_init())
- * @global: 1 for module-wide totals since load, 0 for one mirror
- * @device_faults: device faults taken by READ and WRITE
- * @fault_calls: FAULT commands plus device faults (hmm_range_fault runs)
- * @pages_faulted: pages entered into the device page table
- * @fault_retries: walk restarts after a racing invalidation
- * @invalidations: invalidation callbacks, indexed by HMM_MIRROR_EVENT_*
- * @pages_invalidated: device pages removed by invalidations
- * @events_delivered: records read, LOST records included
- * @events_lost: events dropped because the queue was full
- * @notifiers: interval notifiers registered now
- * @dpt_tables: device page-table pages allocated now
- * @dpt_pages: 4K pages the device page table maps now
- * @mirrors: open mirrors (global); 1 for one mirror
+ * hmm_mirror_counters_init() - zero @c and set its size
+ * @c: the counters, the ABI's struct hmm_mirror_stats
+ *
+ * The counters are a struct hmm_mirror_stats of the ABI header: @size set
+ * by the caller (with this function), @flags HMM_MIRROR_STATS_GLOBAL
+ * for the module's totals since load, 0 for one mirror, then the counters,
+ * which the ABI header documents.  hmm_mirror_counter_name() and the
+ * functions after it describe every counter, so a program can list them
+ * all, those added after it was written too.
  */
-struct hmm_mirror_counters {
-	uint32_t size;
-	uint32_t global;
-	uint64_t device_faults;
-	uint64_t fault_calls;
-	uint64_t pages_faulted;
-	uint64_t fault_retries;
-	uint64_t invalidations[HMM_MIRROR_EVENT_NR_REASONS];
-	uint64_t pages_invalidated;
-	uint64_t events_delivered;
-	uint64_t events_lost;
-	uint64_t notifiers;
-	uint64_t dpt_tables;
-	uint64_t dpt_pages;
-	uint64_t mirrors;
-};
-#define HMM_MIRROR_COUNTERS_SIZE_VER1	160
 
-static inline void hmm_mirror_counters_init(struct hmm_mirror_counters *c)
+static inline void hmm_mirror_counters_init(struct hmm_mirror_stats *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->size = sizeof(*c);
@@ -570,7 +478,7 @@ static inline void hmm_mirror_counters_init(struct hmm_mirror_counters *c)
  *
  * Return: 0, -EINVAL (NULL argument or small @c->size), -EOPNOTSUPP.
  */
-int hmm_mirror_stats(struct hmm_mirror *m, struct hmm_mirror_counters *c);
+int hmm_mirror_stats(struct hmm_mirror *m, struct hmm_mirror_stats *c);
 
 /**
  * hmm_mirror_stats_global() - the module's counters since it was loaded
@@ -578,8 +486,58 @@ int hmm_mirror_stats(struct hmm_mirror *m, struct hmm_mirror_counters *c);
  * The notifiers, dpt_* and mirrors fields are totals over the mirrors open
  * now, this one included.  Errors as hmm_mirror_stats().
  */
-int hmm_mirror_stats_global(struct hmm_mirror *m,
-			    struct hmm_mirror_counters *c);
+int hmm_mirror_stats_global(struct hmm_mirror *m, struct hmm_mirror_stats *c);
+
+/*
+ * The counters described: rows 0 to hmm_mirror_counter_count() - 1, in the
+ * order of struct hmm_mirror_stats, each a field of it after @size and
+ * @flags.  A program that lists counters this way lists the ones added
+ * after it was written too.  Since 1.3.
+ */
+
+/** hmm_mirror_counter_count() - the number of counters (rows) */
+unsigned int hmm_mirror_counter_count(void);
+
+/**
+ * hmm_mirror_counter_name() - "device_faults", ...: the field's name in
+ * struct hmm_mirror_stats of counter @i; NULL past the last
+ */
+const char *hmm_mirror_counter_name(unsigned int i);
+
+/**
+ * hmm_mirror_counter_meaning() - what counter @i counts, one line in
+ * lower case ("device faults taken by READ and WRITE"); NULL past the last
+ */
+const char *hmm_mirror_counter_meaning(unsigned int i);
+
+/**
+ * hmm_mirror_counter_len() - the values of counter @i: 1, or for an array
+ * (invalidations) one per element; 0 past the last
+ */
+unsigned int hmm_mirror_counter_len(unsigned int i);
+
+/**
+ * hmm_mirror_counter_offset() - where counter @i starts in struct
+ * hmm_mirror_stats, bytes (its values are uint64_t); 0 past the last
+ */
+size_t hmm_mirror_counter_offset(unsigned int i);
+
+/**
+ * hmm_mirror_counter_element_name() - the name of value @k of an array
+ * counter @i (the HMM_MIRROR_EVENT_* reason names of
+ * hmm_mirror_event_reason_name()); NULL for a single value or past the end
+ */
+const char *hmm_mirror_counter_element_name(unsigned int i, unsigned int k);
+
+/**
+ * hmm_mirror_counter_value() - value @k (0 for a single value) of counter
+ * @i in @s
+ *
+ * Return: the value, or 0 when @s is NULL, @i or @k is past the end, or
+ * the counter lies beyond @s->size (a struct older than the counter).
+ */
+uint64_t hmm_mirror_counter_value(const struct hmm_mirror_stats *s,
+				  unsigned int i, unsigned int k);
 
 /* ------------------------------------------------------------------------
  * Errors and version
@@ -608,7 +566,7 @@ const char *hmm_mirror_strerror(int err);
 const char *hmm_mirror_errno_name(int err);
 
 /**
- * hmm_mirror_lib_version() - "1.2.0", the library's version string
+ * hmm_mirror_lib_version() - "1.3.0", the library's version string
  * (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)
  */
 const char *hmm_mirror_lib_version(void);

@@ -29,8 +29,8 @@ from .errors import (DeviceNotFoundError, HmmMirrorError, MirrorClosedError,
                      UnsupportedFeatureError)
 from .maps import Mapping, find_mapping, parse_maps, read_maps
 from .mirror import DEVICE_PATH, Mirror, address_of
-from .model import (CopyResult, Event, EventReason, FaultResult, Feature, Info,
-                    Stats, reasons_mask)
+from .model import (CopyResult, Counter, Event, EventReason, FaultResult, Feature,
+                    Info, Stats, reasons_mask)
 from .states import (PageFlag, PageRange, PageState, collapse, expand,
                      format_page_table)
 from .target import ScriptedTarget, Target, spawn_target
@@ -42,7 +42,7 @@ ABI_VERSION: int = _lib.HMM_MIRROR_ABI_VERSION
 
 
 def lib_version() -> str:
-    """The version of libhmm_mirror compiled into this package ("1.2.0")."""
+    """The version of libhmm_mirror compiled into this package ("1.3.0")."""
     return str(_ffi.string(_lib.hmm_mirror_lib_version()).decode())
 
 
@@ -56,6 +56,7 @@ def device_available(path: str = DEVICE_PATH) -> bool:
 __all__ = [
     "ABI_VERSION",
     "CopyResult",
+    "Counter",
     "DEVICE_PATH",
     "DeviceNotFoundError",
     "Event",

@@ -285,7 +285,7 @@ class Mirror:
         h = self._handle()
         _check_range(addr, length)
         batch = 1024
-        runs = ffi.new("struct hmm_mirror_page_run[]", batch)
+        runs = ffi.new("struct hmm_mirror_run[]", batch)
         n = ffi.new("size_t *")
         out: List[PageRange] = []
         end = addr + length
@@ -425,7 +425,7 @@ class Mirror:
         included, has been read.
         """
         h = self._handle()
-        rec = ffi.new("struct hmm_mirror_event_record *")
+        rec = ffi.new("struct hmm_mirror_event *")
         lib.hmm_mirror_event_record_init(rec)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -514,7 +514,7 @@ class Mirror:
 
     def stats(self) -> Stats:
         """This mirror's counters (works after the process exited)."""
-        c = ffi.new("struct hmm_mirror_counters *")
+        c = ffi.new("struct hmm_mirror_stats *")
         lib.hmm_mirror_counters_init(c)
         check(lib.hmm_mirror_stats(self._handle(), c))
         return Stats._from_c(c)
@@ -522,7 +522,7 @@ class Mirror:
     def global_stats(self) -> Stats:
         """The module's counters since it was loaded (notifiers, dpt_* and
         mirrors are totals over the mirrors open now)."""
-        c = ffi.new("struct hmm_mirror_counters *")
+        c = ffi.new("struct hmm_mirror_stats *")
         lib.hmm_mirror_counters_init(c)
         check(lib.hmm_mirror_stats_global(self._handle(), c))
         return Stats._from_c(c)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from ._hmm_mirror_cffi import ffi, lib
 
@@ -18,6 +18,7 @@ __all__ = [
     "CopyResult",
     "EventReason",
     "Event",
+    "Counter",
     "Stats",
     "reasons_mask",
 ]
@@ -167,7 +168,7 @@ def reasons_mask(reasons: Union[None, int, EventReason, Iterable[Union[EventReas
 
 @dataclass(frozen=True)
 class Event:
-    """One invalidation event (``struct hmm_mirror_event_record``).
+    """One invalidation event (``struct hmm_mirror_event``).
 
     ``[start, end)`` is the invalidated range clipped to where the device
     mapped pages; ``pages`` the 4K device pages it removed.  For a LOST
@@ -204,9 +205,46 @@ class Event:
                    pages=c.pages, flags=c.flags)
 
 
+class Counter(NamedTuple):
+    """One STATS counter, as libhmm_mirror's counter table describes it."""
+
+    #: The field's name in ``struct hmm_mirror_stats``: "device_faults".
+    name: str
+    #: What it counts, one line.
+    meaning: str
+    #: Its value, or for an array counter (invalidations) one value per
+    #: element with the element's name ("unmap", ...).
+    values: Tuple[Tuple[Optional[str], int], ...]
+
+    @property
+    def total(self) -> int:
+        """The sum of the values."""
+        return sum(v for _, v in self.values)
+
+
+def _c_str(p: Any) -> Optional[str]:
+    return ffi.string(p).decode() if p != ffi.NULL else None
+
+
+def _counters(c: Any) -> Tuple[Counter, ...]:
+    """Every counter of a filled ``struct hmm_mirror_stats``, from the table."""
+    out = []
+    for i in range(lib.hmm_mirror_counter_count()):
+        values = tuple((_c_str(lib.hmm_mirror_counter_element_name(i, k)),
+                        int(lib.hmm_mirror_counter_value(c, i, k)))
+                       for k in range(lib.hmm_mirror_counter_len(i)))
+        out.append(Counter(_c_str(lib.hmm_mirror_counter_name(i)) or f"counter{i}",
+                           _c_str(lib.hmm_mirror_counter_meaning(i)) or "", values))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Stats:
-    """Counters of one mirror or of the whole module (``STATS``)."""
+    """Counters of one mirror or of the whole module (``STATS``).
+
+    The named fields are the counters of this version; :attr:`counters`
+    lists every counter the library describes, later ones included.
+    """
 
     #: True for the module's totals since it was loaded.
     is_global: bool
@@ -234,6 +272,8 @@ class Stats:
     dpt_pages: int = 0
     #: Open mirrors (global); 1 for one mirror.
     mirrors: int = 0
+    #: Every counter, in the order of libhmm_mirror's table.
+    counters: Tuple[Counter, ...] = ()
 
     @property
     def total_invalidations(self) -> int:
@@ -241,21 +281,22 @@ class Stats:
         return sum(self.invalidations.values())
 
     def as_dict(self) -> Dict[str, Any]:
-        """The counters as a plain dict (reasons by their library names)."""
-        out: Dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "invalidations":
-                value = {r.label: n for r, n in value.items()}
-            out[f.name] = value
+        """The counters as a plain dict: ``is_global``, then every counter
+        of the table by name (an array counter as a dict by element name)."""
+        out: Dict[str, Any] = {"is_global": self.is_global}
+        for c in self.counters:
+            if len(c.values) == 1 and c.values[0][0] is None:
+                out[c.name] = c.values[0][1]
+            else:
+                out[c.name] = {name or str(k): v for k, (name, v) in enumerate(c.values)}
         return out
 
     @classmethod
     def _from_c(cls, c: Any) -> "Stats":
-        inval = {EventReason(i): int(c.invalidations[i])
-                 for i in range(lib.HMM_MIRROR_EVENT_NR_REASONS)}
-        kwargs: Dict[str, Any] = {f.name: int(getattr(c, f.name)) for f in fields(cls)
-                                  if f.name not in ("is_global", "invalidations")}
-        return cls(is_global=bool(getattr(c, "global")), invalidations=inval,
-                   **kwargs)
-
+        counters = _counters(c)
+        by_name = {k.name: k for k in counters}
+        inval = {EventReason(i): v for i, (_, v) in enumerate(by_name["invalidations"].values)}
+        kwargs: Dict[str, Any] = {f.name: by_name[f.name].total for f in fields(cls)
+                                  if f.name in by_name and f.name != "invalidations"}
+        return cls(is_global=bool(c.flags & lib.HMM_MIRROR_STATS_GLOBAL),
+                   invalidations=inval, counters=counters, **kwargs)

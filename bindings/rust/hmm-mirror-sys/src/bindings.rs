@@ -64,13 +64,13 @@ pub const HMM_MIRROR_NR_EVENTS: u32 = 7;
 pub const HMM_MIRROR_NR_STATS: u32 = 8;
 pub const HMM_MIRROR_NR_COMMANDS: u32 = 9;
 pub const HMM_MIRROR_LIB_VERSION_MAJOR: u32 = 1;
-pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 2;
+pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 3;
 pub const HMM_MIRROR_LIB_VERSION_PATCH: u32 = 0;
 pub const HMM_MIRROR_DEVICE_PATH: &::core::ffi::CStr = c"/dev/hmm_mirror";
-pub const HMM_MIRROR_INFO_SIZE_VER1: u32 = 32;
-pub const HMM_MIRROR_RW_RESULT_SIZE_VER1: u32 = 24;
 pub const HMM_MIRROR_EVENT_RECORD_SIZE_VER1: u32 = 48;
 pub const HMM_MIRROR_COUNTERS_SIZE_VER1: u32 = 160;
+pub const HMM_MIRROR_INFO_SIZE_VER1: u32 = 32;
+pub const HMM_MIRROR_RW_RESULT_SIZE_VER1: u32 = 24;
 pub type __u32 = ::core::ffi::c_uint;
 pub type __u64 = ::core::ffi::c_ulonglong;
 /** struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -603,35 +603,6 @@ const _: () = {
         "Offset of field: hmm_mirror_info::addr_limit",
     ][::core::mem::offset_of!(hmm_mirror_info, addr_limit) - 32usize];
 };
-#[repr(C)]
-#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
-pub struct hmm_mirror_page_run {
-    pub addr: u64,
-    pub length: u64,
-    pub state: u32,
-    pub reserved: u32,
-}
-#[allow(clippy::unnecessary_operation, clippy::identity_op)]
-const _: () = {
-    [
-        "Size of hmm_mirror_page_run",
-    ][::core::mem::size_of::<hmm_mirror_page_run>() - 24usize];
-    [
-        "Alignment of hmm_mirror_page_run",
-    ][::core::mem::align_of::<hmm_mirror_page_run>() - 8usize];
-    [
-        "Offset of field: hmm_mirror_page_run::addr",
-    ][::core::mem::offset_of!(hmm_mirror_page_run, addr) - 0usize];
-    [
-        "Offset of field: hmm_mirror_page_run::length",
-    ][::core::mem::offset_of!(hmm_mirror_page_run, length) - 8usize];
-    [
-        "Offset of field: hmm_mirror_page_run::state",
-    ][::core::mem::offset_of!(hmm_mirror_page_run, state) - 16usize];
-    [
-        "Offset of field: hmm_mirror_page_run::reserved",
-    ][::core::mem::offset_of!(hmm_mirror_page_run, reserved) - 20usize];
-};
 /** struct hmm_mirror_rw_result - what hmm_mirror_read_ex() and
  hmm_mirror_write_ex() copied
  @size: set by the caller (hmm_mirror_rw_result_init())
@@ -670,147 +641,6 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_rw_result::device_faults",
     ][::core::mem::offset_of!(hmm_mirror_rw_result, device_faults) - 16usize];
-};
-/** struct hmm_mirror_event_record - one invalidation event
- @size: set by the caller (hmm_mirror_event_record_init())
- @reason: HMM_MIRROR_EVENT_*, or HMM_MIRROR_EVENT_LOST
- @start: first byte of the invalidated range, clipped to where the device
-	mapped pages (0 for LOST)
- @end: end of that range, exclusive (0 for LOST)
- @seq: sequence number; they run without gaps, lost events included, so
-	a LOST record's seq is that of the first lost event
- @pages: 4K device pages the invalidation removed; for LOST: how many
-	events were lost
- @flags: 0 (none defined yet)
- @reserved: 0*/
-#[repr(C)]
-#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
-pub struct hmm_mirror_event_record {
-    pub size: u32,
-    pub reason: u32,
-    pub start: u64,
-    pub end: u64,
-    pub seq: u64,
-    pub pages: u64,
-    pub flags: u32,
-    pub reserved: u32,
-}
-#[allow(clippy::unnecessary_operation, clippy::identity_op)]
-const _: () = {
-    [
-        "Size of hmm_mirror_event_record",
-    ][::core::mem::size_of::<hmm_mirror_event_record>() - 48usize];
-    [
-        "Alignment of hmm_mirror_event_record",
-    ][::core::mem::align_of::<hmm_mirror_event_record>() - 8usize];
-    [
-        "Offset of field: hmm_mirror_event_record::size",
-    ][::core::mem::offset_of!(hmm_mirror_event_record, size) - 0usize];
-    [
-        "Offset of field: hmm_mirror_event_record::reason",
-    ][::core::mem::offset_of!(hmm_mirror_event_record, reason) - 4usize];
-    [
-        "Offset of field: hmm_mirror_event_record::start",
-    ][::core::mem::offset_of!(hmm_mirror_event_record, start) - 8usize];
-    [
-        "Offset of field: hmm_mirror_event_record::end",
-    ][::core::mem::offset_of!(hmm_mirror_event_record, end) - 16usize];
-    [
-        "Offset of field: hmm_mirror_event_record::seq",
-    ][::core::mem::offset_of!(hmm_mirror_event_record, seq) - 24usize];
-    [
-        "Offset of field: hmm_mirror_event_record::pages",
-    ][::core::mem::offset_of!(hmm_mirror_event_record, pages) - 32usize];
-    [
-        "Offset of field: hmm_mirror_event_record::flags",
-    ][::core::mem::offset_of!(hmm_mirror_event_record, flags) - 40usize];
-    [
-        "Offset of field: hmm_mirror_event_record::reserved",
-    ][::core::mem::offset_of!(hmm_mirror_event_record, reserved) - 44usize];
-};
-/** struct hmm_mirror_counters - STATS of one mirror or of the whole module
- @size: set by the caller (hmm_mirror_counters_init())
- @global: 1 for module-wide totals since load, 0 for one mirror
- @device_faults: device faults taken by READ and WRITE
- @fault_calls: FAULT commands plus device faults (hmm_range_fault runs)
- @pages_faulted: pages entered into the device page table
- @fault_retries: walk restarts after a racing invalidation
- @invalidations: invalidation callbacks, indexed by HMM_MIRROR_EVENT_*
- @pages_invalidated: device pages removed by invalidations
- @events_delivered: records read, LOST records included
- @events_lost: events dropped because the queue was full
- @notifiers: interval notifiers registered now
- @dpt_tables: device page-table pages allocated now
- @dpt_pages: 4K pages the device page table maps now
- @mirrors: open mirrors (global); 1 for one mirror*/
-#[repr(C)]
-#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
-pub struct hmm_mirror_counters {
-    pub size: u32,
-    pub global: u32,
-    pub device_faults: u64,
-    pub fault_calls: u64,
-    pub pages_faulted: u64,
-    pub fault_retries: u64,
-    pub invalidations: [u64; 8usize],
-    pub pages_invalidated: u64,
-    pub events_delivered: u64,
-    pub events_lost: u64,
-    pub notifiers: u64,
-    pub dpt_tables: u64,
-    pub dpt_pages: u64,
-    pub mirrors: u64,
-}
-#[allow(clippy::unnecessary_operation, clippy::identity_op)]
-const _: () = {
-    [
-        "Size of hmm_mirror_counters",
-    ][::core::mem::size_of::<hmm_mirror_counters>() - 160usize];
-    [
-        "Alignment of hmm_mirror_counters",
-    ][::core::mem::align_of::<hmm_mirror_counters>() - 8usize];
-    [
-        "Offset of field: hmm_mirror_counters::size",
-    ][::core::mem::offset_of!(hmm_mirror_counters, size) - 0usize];
-    [
-        "Offset of field: hmm_mirror_counters::global",
-    ][::core::mem::offset_of!(hmm_mirror_counters, global) - 4usize];
-    [
-        "Offset of field: hmm_mirror_counters::device_faults",
-    ][::core::mem::offset_of!(hmm_mirror_counters, device_faults) - 8usize];
-    [
-        "Offset of field: hmm_mirror_counters::fault_calls",
-    ][::core::mem::offset_of!(hmm_mirror_counters, fault_calls) - 16usize];
-    [
-        "Offset of field: hmm_mirror_counters::pages_faulted",
-    ][::core::mem::offset_of!(hmm_mirror_counters, pages_faulted) - 24usize];
-    [
-        "Offset of field: hmm_mirror_counters::fault_retries",
-    ][::core::mem::offset_of!(hmm_mirror_counters, fault_retries) - 32usize];
-    [
-        "Offset of field: hmm_mirror_counters::invalidations",
-    ][::core::mem::offset_of!(hmm_mirror_counters, invalidations) - 40usize];
-    [
-        "Offset of field: hmm_mirror_counters::pages_invalidated",
-    ][::core::mem::offset_of!(hmm_mirror_counters, pages_invalidated) - 104usize];
-    [
-        "Offset of field: hmm_mirror_counters::events_delivered",
-    ][::core::mem::offset_of!(hmm_mirror_counters, events_delivered) - 112usize];
-    [
-        "Offset of field: hmm_mirror_counters::events_lost",
-    ][::core::mem::offset_of!(hmm_mirror_counters, events_lost) - 120usize];
-    [
-        "Offset of field: hmm_mirror_counters::notifiers",
-    ][::core::mem::offset_of!(hmm_mirror_counters, notifiers) - 128usize];
-    [
-        "Offset of field: hmm_mirror_counters::dpt_tables",
-    ][::core::mem::offset_of!(hmm_mirror_counters, dpt_tables) - 136usize];
-    [
-        "Offset of field: hmm_mirror_counters::dpt_pages",
-    ][::core::mem::offset_of!(hmm_mirror_counters, dpt_pages) - 144usize];
-    [
-        "Offset of field: hmm_mirror_counters::mirrors",
-    ][::core::mem::offset_of!(hmm_mirror_counters, mirrors) - 152usize];
 };
 pub const HMM_MIRROR_IOC_HANDSHAKE: hmm_mirror_ioctl_cmd = 45568;
 pub const HMM_MIRROR_IOC_FAULT: hmm_mirror_ioctl_cmd = 45569;
@@ -970,9 +800,11 @@ unsafe extern "C" {
         states_len: usize,
     ) -> ::core::ffi::c_int;
     /** hmm_mirror_snapshot_runs() - hmm_mirror_snapshot() as runs of pages
- @runs: receives runs in address order from @addr on, without gaps; each
-	is the longest stretch of pages with one state, so consecutive runs
-	differ in state
+ @runs: receives runs (struct hmm_mirror_run of the ABI: @length bytes
+	from @addr whose pages all have @state) in address order from @addr
+	on, without gaps; each is the longest stretch of pages with one
+	state, so consecutive runs differ in state.  The module writes the
+	array directly.
  @runs_len: entries @runs holds (at least 1)
  @nr_runs: receives the runs written.  When @runs_len runs do not cover
 	the range, the call stops after the last one that fits and succeeds;
@@ -987,7 +819,7 @@ unsafe extern "C" {
         m: *mut hmm_mirror,
         addr: u64,
         length: u64,
-        runs: *mut hmm_mirror_page_run,
+        runs: *mut hmm_mirror_run,
         runs_len: usize,
         nr_runs: *mut usize,
     ) -> ::core::ffi::c_int;
@@ -1086,7 +918,7 @@ unsafe extern "C" {
  were never configured); -EOPNOTSUPP.*/
     pub fn hmm_mirror_event_next(
         m: *mut hmm_mirror,
-        rec: *mut hmm_mirror_event_record,
+        rec: *mut hmm_mirror_event,
         timeout_ms: ::core::ffi::c_int,
     ) -> ::core::ffi::c_int;
     /** hmm_mirror_event_reason_name() - "unmap", "clear", "protection",
@@ -1100,7 +932,7 @@ unsafe extern "C" {
  Return: 0, -EINVAL (NULL argument or small @c->size), -EOPNOTSUPP.*/
     pub fn hmm_mirror_stats(
         m: *mut hmm_mirror,
-        c: *mut hmm_mirror_counters,
+        c: *mut hmm_mirror_stats,
     ) -> ::core::ffi::c_int;
     /** hmm_mirror_stats_global() - the module's counters since it was loaded
 
@@ -1108,8 +940,41 @@ unsafe extern "C" {
  now, this one included.  Errors as hmm_mirror_stats().*/
     pub fn hmm_mirror_stats_global(
         m: *mut hmm_mirror,
-        c: *mut hmm_mirror_counters,
+        c: *mut hmm_mirror_stats,
     ) -> ::core::ffi::c_int;
+    /// hmm_mirror_counter_count() - the number of counters (rows)
+    pub fn hmm_mirror_counter_count() -> ::core::ffi::c_uint;
+    /** hmm_mirror_counter_name() - "device_faults", ...: the field's name in
+ struct hmm_mirror_stats of counter @i; NULL past the last*/
+    pub fn hmm_mirror_counter_name(i: ::core::ffi::c_uint) -> *const ::core::ffi::c_char;
+    /** hmm_mirror_counter_meaning() - what counter @i counts, one line in
+ lower case ("device faults taken by READ and WRITE"); NULL past the last*/
+    pub fn hmm_mirror_counter_meaning(
+        i: ::core::ffi::c_uint,
+    ) -> *const ::core::ffi::c_char;
+    /** hmm_mirror_counter_len() - the values of counter @i: 1, or for an array
+ (invalidations) one per element; 0 past the last*/
+    pub fn hmm_mirror_counter_len(i: ::core::ffi::c_uint) -> ::core::ffi::c_uint;
+    /** hmm_mirror_counter_offset() - where counter @i starts in struct
+ hmm_mirror_stats, bytes (its values are uint64_t); 0 past the last*/
+    pub fn hmm_mirror_counter_offset(i: ::core::ffi::c_uint) -> usize;
+    /** hmm_mirror_counter_element_name() - the name of value @k of an array
+ counter @i (the HMM_MIRROR_EVENT_* reason names of
+ hmm_mirror_event_reason_name()); NULL for a single value or past the end*/
+    pub fn hmm_mirror_counter_element_name(
+        i: ::core::ffi::c_uint,
+        k: ::core::ffi::c_uint,
+    ) -> *const ::core::ffi::c_char;
+    /** hmm_mirror_counter_value() - value @k (0 for a single value) of counter
+ @i in @s
+
+ Return: the value, or 0 when @s is NULL, @i or @k is past the end, or
+ the counter lies beyond @s->size (a struct older than the counter).*/
+    pub fn hmm_mirror_counter_value(
+        s: *const hmm_mirror_stats,
+        i: ::core::ffi::c_uint,
+        k: ::core::ffi::c_uint,
+    ) -> u64;
     /** hmm_mirror_last_error() - what the calling thread's last failed call was
 
  For example "hmm_mirror_fault(addr=0x7f12a000, length=0x2000, write):
@@ -1123,7 +988,7 @@ unsafe extern "C" {
     /** hmm_mirror_errno_name() - "EINVAL" for @err (negative or positive), NULL
  for a value the library does not name*/
     pub fn hmm_mirror_errno_name(err: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
-    /** hmm_mirror_lib_version() - "1.2.0", the library's version string
+    /** hmm_mirror_lib_version() - "1.3.0", the library's version string
  (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)*/
     pub fn hmm_mirror_lib_version() -> *const ::core::ffi::c_char;
 }

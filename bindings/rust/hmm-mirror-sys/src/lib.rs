@@ -22,7 +22,7 @@
 //! ```
 //! use hmm_mirror_sys as sys;
 //!
-//! // The library's version string, "1.2.0".
+//! // The library's version string, "1.3.0".
 //! // SAFETY: returns a pointer to a static NUL-terminated string.
 //! let v = unsafe { core::ffi::CStr::from_ptr(sys::hmm_mirror_lib_version()) };
 //! assert_eq!(
@@ -61,8 +61,8 @@ pub const fn hmm_mirror_page_order(state: u32) -> u32 {
 // The sizes are small constants (at most a few hundred bytes), so the casts
 // cannot truncate.
 const INFO_SIZE: u32 = core::mem::size_of::<hmm_mirror_info>() as u32;
-const RECORD_SIZE: u32 = core::mem::size_of::<hmm_mirror_event_record>() as u32;
-const COUNTERS_SIZE: u32 = core::mem::size_of::<hmm_mirror_counters>() as u32;
+const RECORD_SIZE: u32 = core::mem::size_of::<hmm_mirror_event>() as u32;
+const COUNTERS_SIZE: u32 = core::mem::size_of::<hmm_mirror_stats>() as u32;
 const RW_RESULT_SIZE: u32 = core::mem::size_of::<hmm_mirror_rw_result>() as u32;
 
 impl hmm_mirror_info {
@@ -92,40 +92,35 @@ impl hmm_mirror_rw_result {
     }
 }
 
-impl hmm_mirror_event_record {
+impl hmm_mirror_event {
     /// `hmm_mirror_event_record_init()`: all zero, with `size` set.
     pub const fn new() -> Self {
-        Self {
-            size: RECORD_SIZE,
-            reason: 0,
-            start: 0,
-            end: 0,
-            seq: 0,
-            pages: 0,
-            flags: 0,
-            reserved: 0,
-        }
+        // SAFETY: a struct of integers, for which all zero is valid.
+        let mut r: Self = unsafe { core::mem::zeroed() };
+        r.size = RECORD_SIZE;
+        r
     }
 }
 
-impl hmm_mirror_counters {
-    /// `hmm_mirror_counters_init()`: all zero, with `size` set.
+impl hmm_mirror_stats {
+    /// `hmm_mirror_counters_init()`: all zero, with `size` set.  Built
+    /// without naming the counters, so a counter added to the ABI needs
+    /// nothing here.
     pub const fn new() -> Self {
-        Self {
-            size: COUNTERS_SIZE,
-            global: 0,
-            device_faults: 0,
-            fault_calls: 0,
-            pages_faulted: 0,
-            fault_retries: 0,
-            invalidations: [0; HMM_MIRROR_EVENT_NR_REASONS as usize],
-            pages_invalidated: 0,
-            events_delivered: 0,
-            events_lost: 0,
-            notifiers: 0,
-            dpt_tables: 0,
-            dpt_pages: 0,
-            mirrors: 0,
-        }
+        // SAFETY: a struct of integers, for which all zero is valid.
+        let mut c: Self = unsafe { core::mem::zeroed() };
+        c.size = COUNTERS_SIZE;
+        c
     }
 }
+
+/// libhmm_mirror 1.0-1.2's name of [`hmm_mirror_run`] (the C header keeps
+/// it as a macro).
+#[allow(non_camel_case_types)]
+pub type hmm_mirror_page_run = hmm_mirror_run;
+/// libhmm_mirror 1.0-1.2's name of [`hmm_mirror_event`].
+#[allow(non_camel_case_types)]
+pub type hmm_mirror_event_record = hmm_mirror_event;
+/// libhmm_mirror 1.0-1.2's name of [`hmm_mirror_stats`](struct@hmm_mirror_stats).
+#[allow(non_camel_case_types)]
+pub type hmm_mirror_counters = hmm_mirror_stats;

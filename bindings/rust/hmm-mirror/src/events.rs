@@ -49,7 +49,7 @@ impl Event {
     ///
     /// ```
     /// # use hmm_mirror::{Event, EventReason};
-    /// # let ev = Event::from_raw(&{ let mut r = hmm_mirror_sys::hmm_mirror_event_record::new();
+    /// # let ev = Event::from_raw(&{ let mut r = hmm_mirror_sys::hmm_mirror_event::new();
     /// #     r.start = 0x1000; r.end = 0x3000; r });
     /// assert!(ev.overlaps(0x2000..0x5000));
     /// assert!(!ev.overlaps(0x3000..0x4000));
@@ -59,7 +59,7 @@ impl Event {
     }
 
     /// The event of a library record.
-    pub fn from_raw(r: &sys::hmm_mirror_event_record) -> Event {
+    pub fn from_raw(r: &sys::hmm_mirror_event) -> Event {
         Event {
             reason: EventReason::from_raw(r.reason),
             start: r.start,
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn decode_and_print() {
-        let mut r = sys::hmm_mirror_event_record::new();
+        let mut r = sys::hmm_mirror_event::new();
         r.reason = sys::HMM_MIRROR_EVENT_UNMAP;
         r.start = 0x7f00_0000_0000;
         r.end = 0x7f00_0000_8000;

@@ -464,8 +464,8 @@ impl PageRun {
     }
 }
 
-impl From<&sys::hmm_mirror_page_run> for PageRun {
-    fn from(r: &sys::hmm_mirror_page_run) -> Self {
+impl From<&sys::hmm_mirror_run> for PageRun {
+    fn from(r: &sys::hmm_mirror_run) -> Self {
         PageRun {
             addr: r.addr,
             length: r.length,

@@ -58,9 +58,9 @@ pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
 pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, PageState, Reasons};
 pub use mirror::{Copied, Faulted, Info, Mirror};
-pub use stats::Stats;
+pub use stats::{Counter, Stats};
 
-/// libhmm_mirror's version, `"1.2.0"`.
+/// libhmm_mirror's version, `"1.3.0"`.
 ///
 /// ```
 /// assert!(hmm_mirror::lib_version().starts_with("1."));

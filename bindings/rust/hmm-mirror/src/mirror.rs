@@ -388,7 +388,7 @@ impl Mirror {
     /// ```
     pub fn snapshot_runs(&self, addr: u64, length: u64) -> io::Result<Vec<PageRun>> {
         const BATCH: usize = 1024;
-        let mut buf = vec![sys::hmm_mirror_page_run::default(); BATCH];
+        let mut buf = vec![sys::hmm_mirror_run::default(); BATCH];
         let mut runs = Vec::new();
         let end = addr.wrapping_add(length);
         let mut at = addr;
@@ -538,7 +538,7 @@ impl Mirror {
     /// errors: `EINTR` (a signal interrupted the wait), `EINVAL` (events
     /// were never configured).
     pub fn next_event(&self, timeout: Option<Duration>) -> io::Result<Option<Event>> {
-        let mut rec = sys::hmm_mirror_event_record::new();
+        let mut rec = sys::hmm_mirror_event::new();
         // SAFETY: `self.raw` is valid; `rec` is a valid, size-initialised
         // record the library fills.
         let ret =
@@ -583,7 +583,7 @@ impl Mirror {
 
     /// This mirror's counters.
     pub fn stats(&self) -> io::Result<Stats> {
-        let mut c = sys::hmm_mirror_counters::new();
+        let mut c = sys::hmm_mirror_stats::new();
         // SAFETY: `self.raw` is valid; `c` is a valid, size-initialised
         // struct the library fills.
         check(unsafe { sys::hmm_mirror_stats(self.raw.as_ptr(), &mut c) })?;
@@ -593,7 +593,7 @@ impl Mirror {
     /// The module's counters since it was loaded (`notifiers`, `dpt_*` and
     /// `mirrors` are totals over the open mirrors).
     pub fn global_stats(&self) -> io::Result<Stats> {
-        let mut c = sys::hmm_mirror_counters::new();
+        let mut c = sys::hmm_mirror_stats::new();
         // SAFETY: as in stats.
         check(unsafe { sys::hmm_mirror_stats_global(self.raw.as_ptr(), &mut c) })?;
         Ok(Stats::from(&c))

@@ -2,6 +2,7 @@
 
 use hmm_mirror_sys as sys;
 
+use crate::error::static_str;
 use crate::flags::EventReason;
 
 /// Counters of one mirror ([`Mirror::stats`](crate::Mirror::stats)) or of
@@ -9,7 +10,9 @@ use crate::flags::EventReason;
 /// ([`Mirror::global_stats`](crate::Mirror::global_stats)).
 ///
 /// New counters may be added in later versions, so the struct cannot be
-/// built outside this crate.
+/// built outside this crate.  The named fields are the counters of this
+/// version; [`Stats::counters`] lists every counter the library knows,
+/// later ones included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub struct Stats {
@@ -40,6 +43,29 @@ pub struct Stats {
     pub dpt_pages: u64,
     /// Open mirrors (global); 1 for one mirror.
     pub mirrors: u64,
+    /// The struct as the library filled it, for [`Stats::counters`].
+    raw: sys::hmm_mirror_stats,
+}
+
+/// One counter of [`Stats::counters`], as libhmm_mirror's table describes
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Counter {
+    /// The field's name in `struct hmm_mirror_stats`: `"device_faults"`.
+    pub name: &'static str,
+    /// What it counts, one line.
+    pub meaning: &'static str,
+    /// Its value, or for an array counter (`invalidations`) one value per
+    /// element with the element's name (`"unmap"`, ...).
+    pub values: Vec<(Option<&'static str>, u64)>,
+}
+
+impl Counter {
+    /// The sum of the values.
+    pub fn total(&self) -> u64 {
+        self.values.iter().map(|(_, v)| v).sum()
+    }
 }
 
 impl Stats {
@@ -64,12 +90,45 @@ impl Stats {
     pub fn total_invalidations(&self) -> u64 {
         self.invalidations.iter().sum()
     }
+
+    /// Every counter, in the order of the library's table (that of
+    /// `struct hmm_mirror_stats`), with its name and meaning: for listing
+    /// them all, those added after this crate was written included.
+    ///
+    /// ```
+    /// # use hmm_mirror::Stats;
+    /// let s = Stats::default();
+    /// assert!(s.counters().any(|c| c.name == "dpt_pages" && c.total() == 0));
+    /// ```
+    pub fn counters(&self) -> impl Iterator<Item = Counter> + '_ {
+        // SAFETY: a pure function of the library's static table.
+        let n = unsafe { sys::hmm_mirror_counter_count() };
+        (0..n).map(move |i| {
+            // SAFETY: the table's functions return static strings or NULL,
+            // and read `self.raw`, a valid struct, within its size.
+            unsafe {
+                let len = sys::hmm_mirror_counter_len(i);
+                Counter {
+                    name: static_str(sys::hmm_mirror_counter_name(i)).unwrap_or("?"),
+                    meaning: static_str(sys::hmm_mirror_counter_meaning(i)).unwrap_or(""),
+                    values: (0..len)
+                        .map(|k| {
+                            (
+                                static_str(sys::hmm_mirror_counter_element_name(i, k)),
+                                sys::hmm_mirror_counter_value(&self.raw, i, k),
+                            )
+                        })
+                        .collect(),
+                }
+            }
+        })
+    }
 }
 
-impl From<&sys::hmm_mirror_counters> for Stats {
-    fn from(c: &sys::hmm_mirror_counters) -> Stats {
+impl From<&sys::hmm_mirror_stats> for Stats {
+    fn from(c: &sys::hmm_mirror_stats) -> Stats {
         Stats {
-            global: c.global != 0,
+            global: c.flags & sys::HMM_MIRROR_STATS_GLOBAL != 0,
             device_faults: c.device_faults,
             fault_calls: c.fault_calls,
             pages_faulted: c.pages_faulted,
@@ -82,6 +141,7 @@ impl From<&sys::hmm_mirror_counters> for Stats {
             dpt_tables: c.dpt_tables,
             dpt_pages: c.dpt_pages,
             mirrors: c.mirrors,
+            raw: *c,
         }
     }
 }
@@ -92,8 +152,8 @@ mod tests {
 
     #[test]
     fn from_counters() {
-        let mut c = sys::hmm_mirror_counters::new();
-        c.global = 1;
+        let mut c = sys::hmm_mirror_stats::new();
+        c.flags = sys::HMM_MIRROR_STATS_GLOBAL;
         c.invalidations = [1, 2, 3, 4, 5, 6, 7, 8];
         c.dpt_pages = 99;
         let s = Stats::from(&c);
@@ -104,5 +164,12 @@ mod tests {
         assert_eq!(s.invalidations_by(EventReason::Lost), 0);
         assert_eq!(s.invalidations_by(EventReason::Unknown(3)), 0);
         assert_eq!(s.total_invalidations(), 36);
+        let all: Vec<Counter> = s.counters().collect();
+        let inval = all.iter().find(|c| c.name == "invalidations").unwrap();
+        assert_eq!(inval.total(), 36);
+        assert_eq!(inval.values[0], (Some("unmap"), 1));
+        let pages = all.iter().find(|c| c.name == "dpt_pages").unwrap();
+        assert_eq!(pages.values, vec![(None, 99)]);
+        assert!(!pages.meaning.is_empty());
     }
 }
