@@ -1,108 +1,83 @@
 // SPDX-License-Identifier: MIT
 /*
- * procmaps.c - parse /proc/PID/smaps (or /proc/PID/maps).
+ * procmaps.c - a process's mappings as a list the commands can search,
+ * filled from the library's parser (hmm_mirror_maps_*()).
  */
-#include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmm_mirror/libhmm_mirror.h"
 #include "procmaps.h"
 
-static FILE *open_proc(int pid, const char *what)
+/* One mapping of the library as the commands keep it. */
+static int keep(struct mapping *out, const struct hmm_mirror_mapping *map)
 {
-	char path[64];
+	/* The tool shows the path as the kernel writes it. */
+	const char *deleted = map->flags & HMM_MIRROR_MAPPING_DELETED ?
+			      " (deleted)" : "";
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
-	return fopen(path, "re");
-}
-
-/* "55d4c8a00000-55d4c8a01000 r--p 00000000 08:01 1234   /usr/bin/x" */
-static bool parse_header(const char *line, struct mapping *m)
-{
-	char dev[32];
-	int pos = 0;
-	const char *path;
-	size_t len;
-
-	if (!isxdigit((unsigned char)line[0]))
-		return false;
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %31s %" SCNu64 "%n",
-		   &m->start, &m->end, m->perms, &m->offset, dev, &m->inode,
-		   &pos) != 6)
-		return false;
-	path = line + pos;
-	while (*path == ' ' || *path == '\t')
-		path++;
-	len = strcspn(path, "\n");
-	m->path = strndup(path, len);
-	return m->path != NULL;
-}
-
-static void parse_field(const char *line, struct mapping *m)
-{
-	uint64_t v;
-
-	if (!strncmp(line, "VmFlags:", 8)) {
-		const char *flags = line + 8;
-
-		while (*flags == ' ')
-			flags++;
-		snprintf(m->vmflags, sizeof(m->vmflags), "%.*s",
-			 (int)strcspn(flags, "\n"), flags);
-	} else if (sscanf(line, "Rss: %" SCNu64, &v) == 1) {
-		m->rss_kb = v;
-	} else if (sscanf(line, "AnonHugePages: %" SCNu64, &v) == 1) {
-		m->anon_huge_kb = v;
-	} else if (sscanf(line, "Shared_Hugetlb: %" SCNu64, &v) == 1 ||
-		   sscanf(line, "Private_Hugetlb: %" SCNu64, &v) == 1) {
-		m->hugetlb_kb += v;
-	} else if (sscanf(line, "KernelPageSize: %" SCNu64, &v) == 1) {
-		m->kernel_page_kb = v;
+	memset(out, 0, sizeof(*out));
+	out->start = map->start;
+	out->end = map->end;
+	snprintf(out->perms, sizeof(out->perms), "%s", map->perms);
+	out->offset = map->offset;
+	out->inode = map->inode;
+	if (asprintf(&out->path, "%s%s", map->path, deleted) < 0) {
+		out->path = NULL;
+		return -ENOMEM;
 	}
+	snprintf(out->vmflags, sizeof(out->vmflags), "%s", map->vmflags);
+	out->rss_kb = map->rss_kb;
+	out->anon_huge_kb = map->anon_huge_kb;
+	out->hugetlb_kb = map->hugetlb_kb;
+	out->kernel_page_kb = map->kernel_page_kb;
+	return 0;
 }
 
 int read_mappings(int pid, struct mapping_list *out)
 {
+	struct hmm_mirror_mapping map;
+	struct hmm_mirror_maps *it;
 	size_t cap = 0;
-	char *line = NULL;
-	size_t line_size = 0;
-	FILE *f;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
-	f = open_proc(pid, "smaps");
-	out->have_smaps = f != NULL;
-	if (!f)
-		f = open_proc(pid, "maps");
-	if (!f)
-		return -errno;
-	while (getline(&line, &line_size, f) > 0) {
-		struct mapping m;
+	ret = hmm_mirror_maps_open(pid, HMM_MIRROR_MAPS_SMAPS, &it);
+	if (ret)
+		return ret;
+	hmm_mirror_mapping_init(&map);
+	out->have_smaps = true;
+	while ((ret = hmm_mirror_maps_next(it, &map)) == 1) {
+		if (out->n == cap) {
+			struct mapping *v;
 
-		memset(&m, 0, sizeof(m));
-		if (parse_header(line, &m)) {
-			if (out->n == cap) {
-				struct mapping *v;
-
-				cap = cap ? 2 * cap : 64;
-				v = realloc(out->v, cap * sizeof(*v));
-				if (!v) {
-					free(m.path);
-					break;
-				}
-				out->v = v;
+			cap = cap ? 2 * cap : 64;
+			v = realloc(out->v, cap * sizeof(*v));
+			if (!v) {
+				ret = -ENOMEM;
+				break;
 			}
-			out->v[out->n++] = m;
-		} else if (out->n) {
-			parse_field(line, &out->v[out->n - 1]);
+			out->v = v;
 		}
+		ret = keep(&out->v[out->n], &map);
+		if (ret)
+			break;
+		out->n++;
+		out->have_smaps &= !!(map.flags & HMM_MIRROR_MAPPING_SMAPS);
 	}
-	free(line);
-	fclose(f);
+	hmm_mirror_maps_close(it);
+	if (ret < 0) {
+		free_mappings(out);
+		return ret;
+	}
 	/* An empty list: the process exited, or is a kernel thread. */
-	return out->n ? 0 : -ESRCH;
+	if (!out->n) {
+		out->have_smaps = false;
+		return -ESRCH;
+	}
+	return 0;
 }
 
 void free_mappings(struct mapping_list *list)

@@ -12,7 +12,7 @@
 
 struct mapping {
 	uint64_t start, end;
-	char perms[5];		/* "rw-p" */
+	char perms[8];		/* "rw-p", as struct hmm_mirror_mapping */
 	uint64_t offset;
 	uint64_t inode;
 	char *path;		/* "" for anonymous; "[stack]", "[vvar]", ... */

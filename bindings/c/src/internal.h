@@ -67,6 +67,13 @@ int hmm_lib_ioctl(const struct hmm_mirror *m, unsigned long cmd, void *arg);
 int hmm_lib_check(const struct hmm_mirror *m, uint64_t features,
 		  const char *call);
 
+/*
+ * 0 if [addr, addr + length) is a valid range for @m, else records why
+ * for @call(@args) and returns -EINVAL.
+ */
+int hmm_lib_check_range(const struct hmm_mirror *m, uint64_t addr,
+			uint64_t length, const char *call, const char *args);
+
 /* Copy min(@dst_size, @src_size) bytes, keeping the caller's size field. */
 void hmm_lib_copy_sized(void *dst, uint32_t dst_size, const void *src,
 			size_t src_size);

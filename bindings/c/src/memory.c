@@ -15,9 +15,8 @@
 
 #define RANGE_FMT "addr=0x%" PRIx64 ", length=0x%" PRIx64
 
-/* 0 if [addr, addr + length) is a valid range for @m, else records why. */
-static int check_range(const struct hmm_mirror *m, uint64_t addr,
-		       uint64_t length, const char *call, const char *args)
+int hmm_lib_check_range(const struct hmm_mirror *m, uint64_t addr,
+			uint64_t length, const char *call, const char *args)
 {
 	uint64_t mask = (1ULL << m->page_shift) - 1;
 	char why[128];
@@ -59,7 +58,7 @@ HMM_LIB_EXPORT int hmm_mirror_fault(struct hmm_mirror *m, uint64_t addr,
 		 flags ? "flags=?" : "read");
 	if (flags & ~HMM_MIRROR_FAULT_WRITE)
 		return hmm_lib_fail(EINVAL, call, "unknown flags", "%s", args);
-	ret = check_range(m, addr, length, call, args);
+	ret = hmm_lib_check_range(m, addr, length, call, args);
 	if (ret)
 		return ret;
 
@@ -93,7 +92,7 @@ static int pages_cmd(struct hmm_mirror *m, unsigned int nr, uint64_t feature,
 		return ret;
 	snprintf(args, sizeof(args), RANGE_FMT ", states_len=%zu", addr,
 		 length, states_len);
-	ret = check_range(m, addr, length, call, args);
+	ret = hmm_lib_check_range(m, addr, length, call, args);
 	if (ret)
 		return ret;
 	npages = length >> m->page_shift;
@@ -145,7 +144,7 @@ HMM_LIB_EXPORT int hmm_mirror_snapshot_runs(struct hmm_mirror *m,
 		return ret;
 	snprintf(args, sizeof(args), RANGE_FMT ", runs_len=%zu", addr, length,
 		 runs_len);
-	ret = check_range(m, addr, length, call, args);
+	ret = hmm_lib_check_range(m, addr, length, call, args);
 	if (ret)
 		return ret;
 	if (!runs || !nr_runs)
@@ -197,7 +196,7 @@ static int rw_cmd(struct hmm_mirror *m, unsigned int nr, const char *call,
 	if (ret)
 		return ret;
 	snprintf(args, sizeof(args), RANGE_FMT ", buf=%p", addr, length, buf);
-	ret = check_range(m, addr, length, call, args);
+	ret = hmm_lib_check_range(m, addr, length, call, args);
 	if (ret)
 		return ret;
 	if (!buf)

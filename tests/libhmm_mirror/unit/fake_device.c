@@ -91,6 +91,15 @@ static int is_fake(int fd)
 	       st.st_ino == fake_ino;
 }
 
+/* The state SNAPSHOT and QUERY see at @addr (fake.stripe_pages). */
+static uint32_t fake_state(uint64_t addr)
+{
+	if (fake.stripe_pages &&
+	    ((addr >> fake.page_shift) / fake.stripe_pages) % 2)
+		return 0;
+	return fake.fill_state;
+}
+
 static int answer(unsigned int nr, void *arg)
 {
 	switch (nr) {
@@ -118,18 +127,33 @@ static int answer(unsigned int nr, void *arg)
 		uint32_t *states = (uint32_t *)(uintptr_t)p->states;
 
 		if (p->flags & HMM_MIRROR_PAGES_RUNS) {
-			/* The whole range as one run of fill_state. */
 			struct hmm_mirror_run *r = (void *)(uintptr_t)p->states;
+			uint64_t at = p->addr, end = p->addr + p->length;
 
-			r->addr = p->addr;
-			r->length = p->length;
-			r->state = fake.fill_state;
-			r->reserved = 0;
-			p->nr_runs = 1;
+			/* Whole stripes (or the range) as runs, while they fit. */
+			p->nr_runs = 0;
+			while (at < end && p->nr_runs < p->states_len) {
+				uint64_t stop = end;
+
+				if (fake.stripe_pages) {
+					uint64_t s = fake.stripe_pages << fake.page_shift;
+
+					stop = (at / s + 1) * s;
+					if (stop > end)
+						stop = end;
+				}
+				r->addr = at;
+				r->length = stop - at;
+				r->state = fake_state(at);
+				r->reserved = 0;
+				r++;
+				p->nr_runs++;
+				at = stop;
+			}
 			return 0;
 		}
 		for (uint64_t i = 0; i < p->length >> fake.page_shift; i++)
-			states[i] = fake.fill_state;
+			states[i] = fake_state(p->addr + (i << fake.page_shift));
 		return 0;
 	}
 	case HMM_MIRROR_NR_READ:

@@ -40,6 +40,12 @@ struct fake_device {
 	/* What SNAPSHOT and QUERY write in every entry, READ in every byte. */
 	uint32_t fill_state;
 	uint8_t fill_byte;
+	/*
+	 * Non-zero: SNAPSHOT and QUERY see stripes of this many pages, by
+	 * page number: fill_state in even stripes, 0 in odd ones (runs mode
+	 * stops when the array is full, as the module does).
+	 */
+	uint64_t stripe_pages;
 	/* What STATS answers (the flags field is taken from the caller). */
 	struct hmm_mirror_stats stats;
 };

@@ -305,6 +305,56 @@ int hmm_mirror_snapshot_runs(struct hmm_mirror *m, uint64_t addr,
 			     uint64_t length, struct hmm_mirror_run *runs,
 			     size_t runs_len, size_t *nr_runs);
 
+/* A walk over the runs of a range: hmm_mirror_runs_open().  Opaque. */
+struct hmm_mirror_runs;
+
+/**
+ * hmm_mirror_runs_open() - start walking a range of any size as runs
+ * @addr: first byte, page aligned
+ * @length: bytes, page aligned, not 0
+ * @out: receives the walk, for hmm_mirror_runs_next(); set to NULL on
+ *	failure
+ *
+ * The loop every user of hmm_mirror_snapshot_runs() would otherwise write:
+ * the walk asks the module for a batch of runs at a time and goes on from
+ * the end of a full batch.  With a module of ABI 1 (no
+ * HMM_MIRROR_FEAT_SNAPSHOT_RUNS) it asks hmm_mirror_snapshot() for bounded
+ * pieces of the range and collapses their page states into runs itself,
+ * so the caller sees the same runs from every module.  Memory is bounded
+ * whatever @length is.
+ *
+ * Nothing is asked of the module before the first hmm_mirror_runs_next().
+ * The walk uses @m: close it with hmm_mirror_runs_close() before
+ * hmm_mirror_close(@m).  Since 1.3.
+ *
+ * Return: 0, -EINVAL (NULL argument, bad range), -EOPNOTSUPP (the module
+ * has no SNAPSHOT), -ENOMEM.
+ */
+int hmm_mirror_runs_open(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+			 struct hmm_mirror_runs **out);
+
+/**
+ * hmm_mirror_runs_next() - the next run of a walk
+ * @it: from hmm_mirror_runs_open()
+ * @run: receives the run: the longest stretch of pages from the end of the
+ *	previous run on that have one state (struct hmm_mirror_page_run)
+ *
+ * Runs come in address order, without gaps, and two runs in a row differ
+ * in state (the module's are merged where the memory changed between two
+ * batches).  A page's state is what the CPU page table held when its
+ * batch or piece was asked for: a long walk is not one instant.
+ *
+ * Return: 1 with a run in @run; 0 after the last run; a negative errno
+ * as hmm_mirror_snapshot_runs() or hmm_mirror_snapshot() returns it (the
+ * walk then stops: later calls return the same error), or -EIO when the
+ * module's answer does not continue the walk.
+ */
+int hmm_mirror_runs_next(struct hmm_mirror_runs *it,
+			 struct hmm_mirror_page_run *run);
+
+/** hmm_mirror_runs_close() - end a walk and free it; NULL is ignored */
+void hmm_mirror_runs_close(struct hmm_mirror_runs *it);
+
 /**
  * hmm_mirror_query() - what the device page table maps now
  *
@@ -538,6 +588,119 @@ const char *hmm_mirror_counter_element_name(unsigned int i, unsigned int k);
  */
 uint64_t hmm_mirror_counter_value(const struct hmm_mirror_stats *s,
 				  unsigned int i, unsigned int k);
+
+/* ------------------------------------------------------------------------
+ * Mappings of a process
+ */
+
+/* A walk over /proc/PID/maps or smaps: hmm_mirror_maps_open().  Opaque. */
+struct hmm_mirror_maps;
+
+/* hmm_mirror_maps_open() flags. */
+#define HMM_MIRROR_MAPS_SMAPS		(1U << 0)	/* read smaps: VM flags and sizes */
+
+/* struct hmm_mirror_mapping.flags */
+#define HMM_MIRROR_MAPPING_DELETED	(1U << 0)	/* the file was deleted */
+#define HMM_MIRROR_MAPPING_SMAPS	(1U << 1)	/* @vmflags and sizes are known */
+
+/**
+ * struct hmm_mirror_mapping - one mapping (VMA) of a process
+ * @size: set by the caller (hmm_mirror_mapping_init())
+ * @flags: HMM_MIRROR_MAPPING_DELETED: the kernel marked the path
+ *	" (deleted)" (taken off @path); HMM_MIRROR_MAPPING_SMAPS: the smaps
+ *	fields below were read
+ * @start: first byte of the mapping
+ * @end: end of the mapping, exclusive
+ * @offset: offset in the file
+ * @inode: inode of the file, 0 for anonymous memory
+ * @dev_major: major number of the file's device (0 for anonymous memory)
+ * @dev_minor: minor number of the file's device
+ * @perms: "rw-p", "r-xs", ...: read, write, execute, shared or private
+ * @path: the file, "[heap]", "[stack]", "[vsyscall]", ..., or "" for
+ *	anonymous memory; valid until the next hmm_mirror_maps_next() or
+ *	hmm_mirror_maps_close() of its walk
+ * @vmflags: smaps VmFlags, two-letter flags separated by one space ("rd
+ *	wr mr mw me ac"), "" when not known; valid as @path
+ * @rss_kb: smaps Rss, KiB
+ * @anon_huge_kb: smaps AnonHugePages, KiB
+ * @hugetlb_kb: smaps Shared_Hugetlb + Private_Hugetlb, KiB
+ * @kernel_page_kb: smaps KernelPageSize, KiB
+ */
+struct hmm_mirror_mapping {
+	uint32_t size;
+	uint32_t flags;
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	char perms[8];
+	const char *path;
+	const char *vmflags;
+	uint64_t rss_kb;
+	uint64_t anon_huge_kb;
+	uint64_t hugetlb_kb;
+	uint64_t kernel_page_kb;
+};
+#define HMM_MIRROR_MAPPING_SIZE_VER1	(88 + 2 * sizeof(const char *))
+
+static inline void hmm_mirror_mapping_init(struct hmm_mirror_mapping *map)
+{
+	memset(map, 0, sizeof(*map));
+	map->size = sizeof(*map);
+}
+
+/**
+ * hmm_mirror_maps_open() - start walking the mappings of process @pid
+ * @pid: the process, or 0 for the caller
+ * @flags: 0 to read /proc/PID/maps; HMM_MIRROR_MAPS_SMAPS to read
+ *	/proc/PID/smaps (VM flags, resident and huge page sizes; slower),
+ *	or maps when smaps cannot be opened
+ * @out: receives the walk, for hmm_mirror_maps_next(); NULL on failure
+ *
+ * The file is read whole here, so the walk is one look at the process;
+ * no mirror is needed.  A process that has exited or has no address space
+ * (a kernel thread) may give an empty walk.  Since 1.3.
+ *
+ * Return: 0, -EINVAL (@pid negative, unknown @flags, NULL @out), -ENOENT
+ * (no such process), -EACCES (the caller may not read its maps), -ENOMEM,
+ * or another negative errno of open(2) or read(2).
+ */
+int hmm_mirror_maps_open(int pid, uint32_t flags,
+			 struct hmm_mirror_maps **out);
+
+/**
+ * hmm_mirror_maps_parse() - walk the mappings of a maps or smaps text
+ * @text: the text of a /proc/PID/maps or smaps file (need not end in a
+ *	newline or a NUL; the library keeps its own copy)
+ * @len: bytes of @text
+ * @out: receives the walk, for hmm_mirror_maps_next(); NULL on failure
+ *
+ * For a saved file, or text read by other means.  Since 1.3.
+ *
+ * Return: 0, -EINVAL (NULL argument), -ENOMEM.
+ */
+int hmm_mirror_maps_parse(const char *text, size_t len,
+			  struct hmm_mirror_maps **out);
+
+/**
+ * hmm_mirror_maps_next() - the next mapping of a walk
+ * @it: from hmm_mirror_maps_open() or hmm_mirror_maps_parse()
+ * @map: receives the mapping (@map->size set by the caller)
+ *
+ * Mappings come in the order of the file (address order).  Lines of
+ * smaps fields the library does not know are skipped.
+ *
+ * Return: 1 with a mapping in @map; 0 after the last one; -EINVAL (NULL
+ * argument, small @map->size, or a line that is neither a mapping nor a
+ * "Name: value" field of one: hmm_mirror_last_error() quotes it).
+ */
+int hmm_mirror_maps_next(struct hmm_mirror_maps *it,
+			 struct hmm_mirror_mapping *map);
+
+/** hmm_mirror_maps_close() - end a walk and free it; NULL is ignored */
+void hmm_mirror_maps_close(struct hmm_mirror_maps *it);
 
 /* ------------------------------------------------------------------------
  * Errors and version

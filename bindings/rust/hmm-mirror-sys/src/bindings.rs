@@ -71,6 +71,9 @@ pub const HMM_MIRROR_EVENT_RECORD_SIZE_VER1: u32 = 48;
 pub const HMM_MIRROR_COUNTERS_SIZE_VER1: u32 = 160;
 pub const HMM_MIRROR_INFO_SIZE_VER1: u32 = 32;
 pub const HMM_MIRROR_RW_RESULT_SIZE_VER1: u32 = 24;
+pub const HMM_MIRROR_MAPS_SMAPS: u32 = 1;
+pub const HMM_MIRROR_MAPPING_DELETED: u32 = 1;
+pub const HMM_MIRROR_MAPPING_SMAPS: u32 = 2;
 pub type __u32 = ::core::ffi::c_uint;
 pub type __u64 = ::core::ffi::c_ulonglong;
 /** struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -603,6 +606,11 @@ const _: () = {
         "Offset of field: hmm_mirror_info::addr_limit",
     ][::core::mem::offset_of!(hmm_mirror_info, addr_limit) - 32usize];
 };
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct hmm_mirror_runs {
+    _unused: [u8; 0],
+}
 /** struct hmm_mirror_rw_result - what hmm_mirror_read_ex() and
  hmm_mirror_write_ex() copied
  @size: set by the caller (hmm_mirror_rw_result_init())
@@ -641,6 +649,105 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_rw_result::device_faults",
     ][::core::mem::offset_of!(hmm_mirror_rw_result, device_faults) - 16usize];
+};
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct hmm_mirror_maps {
+    _unused: [u8; 0],
+}
+/** struct hmm_mirror_mapping - one mapping (VMA) of a process
+ @size: set by the caller (hmm_mirror_mapping_init())
+ @flags: HMM_MIRROR_MAPPING_DELETED: the kernel marked the path
+	" (deleted)" (taken off @path); HMM_MIRROR_MAPPING_SMAPS: the smaps
+	fields below were read
+ @start: first byte of the mapping
+ @end: end of the mapping, exclusive
+ @offset: offset in the file
+ @inode: inode of the file, 0 for anonymous memory
+ @dev_major: major number of the file's device (0 for anonymous memory)
+ @dev_minor: minor number of the file's device
+ @perms: "rw-p", "r-xs", ...: read, write, execute, shared or private
+ @path: the file, "[heap]", "[stack]", "[vsyscall]", ..., or "" for
+	anonymous memory; valid until the next hmm_mirror_maps_next() or
+	hmm_mirror_maps_close() of its walk
+ @vmflags: smaps VmFlags, two-letter flags separated by one space ("rd
+	wr mr mw me ac"), "" when not known; valid as @path
+ @rss_kb: smaps Rss, KiB
+ @anon_huge_kb: smaps AnonHugePages, KiB
+ @hugetlb_kb: smaps Shared_Hugetlb + Private_Hugetlb, KiB
+ @kernel_page_kb: smaps KernelPageSize, KiB*/
+#[repr(C)]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_mapping {
+    pub size: u32,
+    pub flags: u32,
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+    pub inode: u64,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub perms: [::core::ffi::c_char; 8usize],
+    pub path: *const ::core::ffi::c_char,
+    pub vmflags: *const ::core::ffi::c_char,
+    pub rss_kb: u64,
+    pub anon_huge_kb: u64,
+    pub hugetlb_kb: u64,
+    pub kernel_page_kb: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of hmm_mirror_mapping",
+    ][::core::mem::size_of::<hmm_mirror_mapping>() - 104usize];
+    [
+        "Alignment of hmm_mirror_mapping",
+    ][::core::mem::align_of::<hmm_mirror_mapping>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_mapping::size",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, size) - 0usize];
+    [
+        "Offset of field: hmm_mirror_mapping::flags",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, flags) - 4usize];
+    [
+        "Offset of field: hmm_mirror_mapping::start",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, start) - 8usize];
+    [
+        "Offset of field: hmm_mirror_mapping::end",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, end) - 16usize];
+    [
+        "Offset of field: hmm_mirror_mapping::offset",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, offset) - 24usize];
+    [
+        "Offset of field: hmm_mirror_mapping::inode",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, inode) - 32usize];
+    [
+        "Offset of field: hmm_mirror_mapping::dev_major",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, dev_major) - 40usize];
+    [
+        "Offset of field: hmm_mirror_mapping::dev_minor",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, dev_minor) - 44usize];
+    [
+        "Offset of field: hmm_mirror_mapping::perms",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, perms) - 48usize];
+    [
+        "Offset of field: hmm_mirror_mapping::path",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, path) - 56usize];
+    [
+        "Offset of field: hmm_mirror_mapping::vmflags",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, vmflags) - 64usize];
+    [
+        "Offset of field: hmm_mirror_mapping::rss_kb",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, rss_kb) - 72usize];
+    [
+        "Offset of field: hmm_mirror_mapping::anon_huge_kb",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, anon_huge_kb) - 80usize];
+    [
+        "Offset of field: hmm_mirror_mapping::hugetlb_kb",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, hugetlb_kb) - 88usize];
+    [
+        "Offset of field: hmm_mirror_mapping::kernel_page_kb",
+    ][::core::mem::offset_of!(hmm_mirror_mapping, kernel_page_kb) - 96usize];
 };
 pub const HMM_MIRROR_IOC_HANDSHAKE: hmm_mirror_ioctl_cmd = 45568;
 pub const HMM_MIRROR_IOC_FAULT: hmm_mirror_ioctl_cmd = 45569;
@@ -823,6 +930,52 @@ unsafe extern "C" {
         runs_len: usize,
         nr_runs: *mut usize,
     ) -> ::core::ffi::c_int;
+    /** hmm_mirror_runs_open() - start walking a range of any size as runs
+ @addr: first byte, page aligned
+ @length: bytes, page aligned, not 0
+ @out: receives the walk, for hmm_mirror_runs_next(); set to NULL on
+	failure
+
+ The loop every user of hmm_mirror_snapshot_runs() would otherwise write:
+ the walk asks the module for a batch of runs at a time and goes on from
+ the end of a full batch.  With a module of ABI 1 (no
+ HMM_MIRROR_FEAT_SNAPSHOT_RUNS) it asks hmm_mirror_snapshot() for bounded
+ pieces of the range and collapses their page states into runs itself,
+ so the caller sees the same runs from every module.  Memory is bounded
+ whatever @length is.
+
+ Nothing is asked of the module before the first hmm_mirror_runs_next().
+ The walk uses @m: close it with hmm_mirror_runs_close() before
+ hmm_mirror_close(@m).  Since 1.3.
+
+ Return: 0, -EINVAL (NULL argument, bad range), -EOPNOTSUPP (the module
+ has no SNAPSHOT), -ENOMEM.*/
+    pub fn hmm_mirror_runs_open(
+        m: *mut hmm_mirror,
+        addr: u64,
+        length: u64,
+        out: *mut *mut hmm_mirror_runs,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_runs_next() - the next run of a walk
+ @it: from hmm_mirror_runs_open()
+ @run: receives the run: the longest stretch of pages from the end of the
+	previous run on that have one state (struct hmm_mirror_page_run)
+
+ Runs come in address order, without gaps, and two runs in a row differ
+ in state (the module's are merged where the memory changed between two
+ batches).  A page's state is what the CPU page table held when its
+ batch or piece was asked for: a long walk is not one instant.
+
+ Return: 1 with a run in @run; 0 after the last run; a negative errno
+ as hmm_mirror_snapshot_runs() or hmm_mirror_snapshot() returns it (the
+ walk then stops: later calls return the same error), or -EIO when the
+ module's answer does not continue the walk.*/
+    pub fn hmm_mirror_runs_next(
+        it: *mut hmm_mirror_runs,
+        run: *mut hmm_mirror_run,
+    ) -> ::core::ffi::c_int;
+    /// hmm_mirror_runs_close() - end a walk and free it; NULL is ignored
+    pub fn hmm_mirror_runs_close(it: *mut hmm_mirror_runs);
     /** hmm_mirror_query() - what the device page table maps now
 
  As hmm_mirror_snapshot(); HMM_MIRROR_PAGE_ERROR is never set.*/
@@ -975,6 +1128,55 @@ unsafe extern "C" {
         i: ::core::ffi::c_uint,
         k: ::core::ffi::c_uint,
     ) -> u64;
+    /** hmm_mirror_maps_open() - start walking the mappings of process @pid
+ @pid: the process, or 0 for the caller
+ @flags: 0 to read /proc/PID/maps; HMM_MIRROR_MAPS_SMAPS to read
+	/proc/PID/smaps (VM flags, resident and huge page sizes; slower),
+	or maps when smaps cannot be opened
+ @out: receives the walk, for hmm_mirror_maps_next(); NULL on failure
+
+ The file is read whole here, so the walk is one look at the process;
+ no mirror is needed.  A process that has exited or has no address space
+ (a kernel thread) may give an empty walk.  Since 1.3.
+
+ Return: 0, -EINVAL (@pid negative, unknown @flags, NULL @out), -ENOENT
+ (no such process), -EACCES (the caller may not read its maps), -ENOMEM,
+ or another negative errno of open(2) or read(2).*/
+    pub fn hmm_mirror_maps_open(
+        pid: ::core::ffi::c_int,
+        flags: u32,
+        out: *mut *mut hmm_mirror_maps,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_maps_parse() - walk the mappings of a maps or smaps text
+ @text: the text of a /proc/PID/maps or smaps file (need not end in a
+	newline or a NUL; the library keeps its own copy)
+ @len: bytes of @text
+ @out: receives the walk, for hmm_mirror_maps_next(); NULL on failure
+
+ For a saved file, or text read by other means.  Since 1.3.
+
+ Return: 0, -EINVAL (NULL argument), -ENOMEM.*/
+    pub fn hmm_mirror_maps_parse(
+        text: *const ::core::ffi::c_char,
+        len: usize,
+        out: *mut *mut hmm_mirror_maps,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_maps_next() - the next mapping of a walk
+ @it: from hmm_mirror_maps_open() or hmm_mirror_maps_parse()
+ @map: receives the mapping (@map->size set by the caller)
+
+ Mappings come in the order of the file (address order).  Lines of
+ smaps fields the library does not know are skipped.
+
+ Return: 1 with a mapping in @map; 0 after the last one; -EINVAL (NULL
+ argument, small @map->size, or a line that is neither a mapping nor a
+ "Name: value" field of one: hmm_mirror_last_error() quotes it).*/
+    pub fn hmm_mirror_maps_next(
+        it: *mut hmm_mirror_maps,
+        map: *mut hmm_mirror_mapping,
+    ) -> ::core::ffi::c_int;
+    /// hmm_mirror_maps_close() - end a walk and free it; NULL is ignored
+    pub fn hmm_mirror_maps_close(it: *mut hmm_mirror_maps);
     /** hmm_mirror_last_error() - what the calling thread's last failed call was
 
  For example "hmm_mirror_fault(addr=0x7f12a000, length=0x2000, write):
