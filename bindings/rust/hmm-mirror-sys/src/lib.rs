@@ -64,6 +64,7 @@ const INFO_SIZE: u32 = core::mem::size_of::<hmm_mirror_info>() as u32;
 const RECORD_SIZE: u32 = core::mem::size_of::<hmm_mirror_event>() as u32;
 const COUNTERS_SIZE: u32 = core::mem::size_of::<hmm_mirror_stats>() as u32;
 const RW_RESULT_SIZE: u32 = core::mem::size_of::<hmm_mirror_rw_result>() as u32;
+const MAPPING_SIZE: u32 = core::mem::size_of::<hmm_mirror_mapping>() as u32;
 
 impl hmm_mirror_info {
     /// `hmm_mirror_info_init()`: all zero, with `size` set.
@@ -124,3 +125,35 @@ pub type hmm_mirror_event_record = hmm_mirror_event;
 /// libhmm_mirror 1.0-1.2's name of [`hmm_mirror_stats`](struct@hmm_mirror_stats).
 #[allow(non_camel_case_types)]
 pub type hmm_mirror_counters = hmm_mirror_stats;
+
+impl hmm_mirror_mapping {
+    /// `hmm_mirror_mapping_init()`: all zero (null `path` and `vmflags`),
+    /// with `size` set.
+    pub const fn new() -> Self {
+        Self {
+            size: MAPPING_SIZE,
+            flags: 0,
+            start: 0,
+            end: 0,
+            offset: 0,
+            inode: 0,
+            dev_major: 0,
+            dev_minor: 0,
+            perms: [0; 8],
+            path: core::ptr::null(),
+            vmflags: core::ptr::null(),
+            rss_kb: 0,
+            anon_huge_kb: 0,
+            hugetlb_kb: 0,
+            kernel_page_kb: 0,
+        }
+    }
+}
+
+/// [`hmm_mirror_mapping::new`]: bindgen cannot zero a struct with pointers
+/// without `unsafe`, so this one is written by hand (and sets `size`).
+impl Default for hmm_mirror_mapping {
+    fn default() -> Self {
+        Self::new()
+    }
+}

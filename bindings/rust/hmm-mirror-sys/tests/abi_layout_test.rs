@@ -92,6 +92,7 @@ fn table() -> Table {
         HMM_MIRROR_COUNTERS_SIZE_VER1, HMM_MIRROR_RW_RESULT_SIZE_VER1,
         HMM_MIRROR_FEAT_ALL, HMM_MIRROR_NR_COMMANDS,
         HMM_MIRROR_EVENTS_DEFAULT_LEN, HMM_MIRROR_EVENTS_MAX_LEN,
+        HMM_MIRROR_MAPS_SMAPS, HMM_MIRROR_MAPPING_DELETED, HMM_MIRROR_MAPPING_SMAPS,
     );
     layout!(t: hmm_mirror_handshake {
         size, flags, abi_version, module_abi_version, features_wanted,
@@ -109,6 +110,9 @@ fn table() -> Table {
     layout!(t: hmm_mirror_info {
         size, abi_version, lib_abi_version, page_shift, features, ioctls, addr_limit });
     layout!(t: hmm_mirror_rw_result { size, reserved, bytes_copied, device_faults });
+    layout!(t: hmm_mirror_mapping {
+        size, flags, start, end, offset, inode, dev_major, dev_minor, perms, path,
+        vmflags, rss_kb, anon_huge_kb, hugetlb_kb, kernel_page_kb });
     // The function-like macro, on a few states.
     for state in [0u32, 0x1, 0x903, 0x1201, 0xff0f, 0xffff_ffff] {
         t.rows.insert(
@@ -133,6 +137,14 @@ fn table() -> Table {
         "HMM_MIRROR_RW_RESULT_INIT_SIZE".into(),
         u64::from(hmm_mirror_rw_result::new().size),
     );
+    t.rows.insert(
+        "HMM_MIRROR_MAPPING_INIT_SIZE".into(),
+        u64::from(hmm_mirror_mapping::new().size),
+    );
+    t.rows.insert(
+        "HMM_MIRROR_MAPPING_SIZE_VER1".into(),
+        size_of::<hmm_mirror_mapping>() as u64,
+    );
     t
 }
 
@@ -148,7 +160,10 @@ static unsigned long long rw_result_init_size(void)
 #define HMM_MIRROR_INFO_INIT_SIZE info_init_size()
 #define HMM_MIRROR_EVENT_RECORD_INIT_SIZE record_init_size()
 #define HMM_MIRROR_COUNTERS_INIT_SIZE counters_init_size()
+static unsigned long long mapping_init_size(void)
+{ struct hmm_mirror_mapping x; hmm_mirror_mapping_init(&x); return x.size; }
 #define HMM_MIRROR_RW_RESULT_INIT_SIZE rw_result_init_size()
+#define HMM_MIRROR_MAPPING_INIT_SIZE mapping_init_size()
 "#;
 
 /// Compiles and runs a C program that prints "expression=value" for

@@ -67,6 +67,8 @@ fn generate() -> String {
         .generate_cstr(true)
         .prepend_enum_name(false)
         .derive_default(true)
+        // Its pointers would need an unsafe zeroing Default: new() instead.
+        .no_default("hmm_mirror_mapping")
         .derive_eq(true)
         .derive_hash(true)
         .merge_extern_blocks(true)

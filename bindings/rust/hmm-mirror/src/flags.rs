@@ -445,7 +445,8 @@ impl From<EventReason> for Reasons {
     }
 }
 
-/// One run of [`Mirror::snapshot_runs`](crate::Mirror::snapshot_runs):
+/// One run of [`Mirror::runs`](crate::Mirror::runs) and
+/// [`Mirror::snapshot_runs`](crate::Mirror::snapshot_runs):
 /// `length` bytes from `addr` whose pages all have `state`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PageRun {

@@ -50,6 +50,7 @@ mod error;
 mod events;
 mod flags;
 mod mirror;
+mod runs;
 mod stats;
 
 pub use hmm_mirror_sys as sys;
@@ -58,6 +59,7 @@ pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
 pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, PageState, Reasons};
 pub use mirror::{Copied, Faulted, Info, Mirror};
+pub use runs::Runs;
 pub use stats::{Counter, Stats};
 
 /// libhmm_mirror's version, `"1.3.0"`.

@@ -13,6 +13,7 @@ use hmm_mirror_sys as sys;
 use crate::error::{check, check_copied};
 use crate::events::{timeout_ms, Event, Events};
 use crate::flags::{Access, Commands, Features, PageRun, PageState, Reasons};
+use crate::runs::Runs;
 use crate::stats::Stats;
 
 /// What the module answered to the handshake ([`Mirror::info`]).
@@ -372,11 +373,10 @@ impl Mirror {
         })
     }
 
-    /// [`snapshot`](Self::snapshot) as runs: each [`PageRun`] is the
-    /// longest stretch of pages with one state, in address order and
-    /// without gaps, so uniform memory is one run whatever its size.
-    /// Needs [`Features::SNAPSHOT_RUNS`](crate::Features::SNAPSHOT_RUNS)
-    /// (else `EOPNOTSUPP`).
+    /// [`snapshot`](Self::snapshot) as runs, collected: each [`PageRun`]
+    /// is the longest stretch of pages with one state, in address order
+    /// and without gaps, so uniform memory is one run whatever its size.
+    /// [`runs`](Self::runs) yields them one at a time.
     ///
     /// ```no_run
     /// let mirror = hmm_mirror::Mirror::open()?;
@@ -387,33 +387,31 @@ impl Mirror {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn snapshot_runs(&self, addr: u64, length: u64) -> io::Result<Vec<PageRun>> {
-        const BATCH: usize = 1024;
-        let mut buf = vec![sys::hmm_mirror_run::default(); BATCH];
-        let mut runs = Vec::new();
-        let end = addr.wrapping_add(length);
-        let mut at = addr;
-        loop {
-            let mut n = 0usize;
-            // SAFETY: `self.raw` is valid; `buf` holds `buf.len()` writable
-            // runs and `n` is a writable usize.
-            check(unsafe {
-                sys::hmm_mirror_snapshot_runs(
-                    self.raw.as_ptr(),
-                    at,
-                    end.wrapping_sub(at),
-                    buf.as_mut_ptr(),
-                    buf.len(),
-                    &mut n,
-                )
-            })?;
-            // A full batch stops at a run boundary: go on from there.  The
-            // library never reports more than it was given room for.
-            runs.extend(buf[..n.min(BATCH)].iter().map(PageRun::from));
-            match runs.last() {
-                Some(last) if n == BATCH && last.end() < end => at = last.end(),
-                _ => return Ok(runs),
-            }
-        }
+        self.runs(addr, length)?.collect()
+    }
+
+    /// The runs of a range of any size, as an iterator, in bounded memory
+    /// (libhmm_mirror's `hmm_mirror_runs_open()`).  The module computes
+    /// them when it has [`Features::SNAPSHOT_RUNS`] (ABI 2), a batch at a
+    /// time; an ABI 1 module is asked for per-page states in pieces, which
+    /// the library collapses into the same runs.
+    ///
+    /// Errors: `EINVAL` (bad range) here; those of
+    /// [`snapshot`](Self::snapshot) from the iterator.
+    ///
+    /// ```no_run
+    /// let mirror = hmm_mirror::Mirror::open()?;
+    /// # let addr = 0;
+    /// let present: u64 = mirror
+    ///     .runs(addr, 1 << 40)?
+    ///     .filter_map(Result::ok)
+    ///     .filter(|run| run.state.is_valid())
+    ///     .map(|run| run.length)
+    ///     .sum();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn runs(&self, addr: u64, length: u64) -> io::Result<Runs<'_>> {
+        Runs::new(self, addr, length)
     }
 
     /// What the device page table maps now, one [`PageState`] per page

@@ -121,6 +121,31 @@ fn snapshot_runs_say_what_snapshot_says() {
 
 #[test]
 #[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn runs_iterate_what_snapshot_runs_collects() {
+    // 2500 alternating pages: the library's walk goes on after full
+    // batches; the iterator stops early without asking for the rest.
+    let m = mirror();
+    let pages = 2500;
+    let map = Mapping::anon(pages);
+    map.advise(0, pages, libc::MADV_NOHUGEPAGE);
+    for p in (0..pages).step_by(2) {
+        map.touch(p..p + 1, 1);
+    }
+    let all: Vec<_> = m
+        .runs(map.addr(), map.len())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(all, m.snapshot_runs(map.addr(), map.len()).unwrap());
+    assert_eq!(all.len(), pages);
+    let first: Vec<_> = m.runs(map.addr(), map.len()).unwrap().take(3).collect();
+    assert_eq!(first.len(), 3);
+    let err = m.runs(map.addr() + 1, map.len()).unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
+}
+
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
 fn snapshot_runs_of_more_runs_than_one_batch() {
     // 3000 alternating written/untouched pages: 3000 runs, more than the
     // crate asks for in one call, returned whole and in order.
