@@ -185,6 +185,12 @@ struct hmm_mirror_run {    /* the ABI's */
 int hmm_mirror_snapshot_runs(struct hmm_mirror *m, uint64_t addr,
                              uint64_t length, struct hmm_mirror_run *runs,
                              size_t runs_len, size_t *nr_runs);
+struct hmm_mirror_runs;
+int hmm_mirror_runs_open(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+                         struct hmm_mirror_runs **out);
+int hmm_mirror_runs_next(struct hmm_mirror_runs *it,
+                         struct hmm_mirror_run *run);
+void hmm_mirror_runs_close(struct hmm_mirror_runs *it);
 int hmm_mirror_query(struct hmm_mirror *m, uint64_t addr, uint64_t length,
                      uint32_t *states, size_t states_len);
 int hmm_mirror_read(struct hmm_mirror *m, uint64_t addr, void *buf,
@@ -212,6 +218,36 @@ size_t hmm_mirror_counter_offset(unsigned int i);
 const char *hmm_mirror_counter_element_name(unsigned int i, unsigned int k);
 uint64_t hmm_mirror_counter_value(const struct hmm_mirror_stats *s,
                                   unsigned int i, unsigned int k);
+
+#define HMM_MIRROR_MAPS_SMAPS ...
+#define HMM_MIRROR_MAPPING_DELETED ...
+#define HMM_MIRROR_MAPPING_SMAPS ...
+struct hmm_mirror_maps;
+struct hmm_mirror_mapping {
+    uint32_t size;
+    uint32_t flags;
+    uint64_t start;
+    uint64_t end;
+    uint64_t offset;
+    uint64_t inode;
+    uint32_t dev_major;
+    uint32_t dev_minor;
+    char perms[8];
+    const char *path;
+    const char *vmflags;
+    uint64_t rss_kb;
+    uint64_t anon_huge_kb;
+    uint64_t hugetlb_kb;
+    uint64_t kernel_page_kb;
+    ...;
+};
+void hmm_mirror_mapping_init(struct hmm_mirror_mapping *map);
+int hmm_mirror_maps_open(int pid, uint32_t flags, struct hmm_mirror_maps **out);
+int hmm_mirror_maps_parse(const char *text, size_t len,
+                          struct hmm_mirror_maps **out);
+int hmm_mirror_maps_next(struct hmm_mirror_maps *it,
+                         struct hmm_mirror_mapping *map);
+void hmm_mirror_maps_close(struct hmm_mirror_maps *it);
 
 const char *hmm_mirror_last_error(void);
 const char *hmm_mirror_strerror(int err);

@@ -64,3 +64,17 @@ def test_own_mapping() -> None:
 def test_missing_process() -> None:
     with pytest.raises(FileNotFoundError):
         hm.read_maps(2 ** 22 + 12345)  # above pid_max's default
+
+
+def test_edge_cases() -> None:
+    # An empty file, a long path, " (deleted)" only as a suffix, bytes
+    # that are not UTF-8, lines without their newline.
+    assert hm.parse_maps("") == [] and hm.parse_maps([]) == []
+    long = "/" + "d" * 5000 + "/x (deleted) y"
+    (m,) = hm.parse_maps([f"1000-2000 r--p 00000000 fd:01 7 {long} (deleted)"])
+    assert m.pathname == long and m.deleted and m.dev == "fd:01"
+    (raw,) = hm.parse_maps(b"1000-2000 r--p 0 08:01 7 /tmp/\xff\n".decode(
+        "utf-8", "surrogateescape"))
+    assert raw.pathname.encode("utf-8", "surrogateescape") == b"/tmp/\xff"
+    with pytest.raises(ValueError, match="line 2"):
+        hm.parse_maps(["1000-2000 r--p 0 08:01 7 /x", "1000 r--p"])

@@ -166,6 +166,20 @@ def test_snapshot_runs_beyond_one_batch(mirror: hm.Mirror, target: hm.ScriptedTa
     assert runs == mirror.snapshot(addr, pages * ps, collapse=True)
 
 
+def test_runs_is_a_generator_over_the_walk(mirror: hm.Mirror,
+                                           target: hm.ScriptedTarget, ps: int) -> None:
+    pages = 1100
+    addr = target.mmap(pages * ps, fill=5)
+    for i in range(1, pages, 2):
+        target.mprotect(addr + i * ps, ps, "r")
+    walk = mirror.runs(addr, pages * ps)
+    assert next(walk) == hm.PageRange(addr, addr + ps, mirror.snapshot(addr, ps)[0])
+    assert len(list(walk)) == pages - 1
+    with pytest.raises(hm.HmmMirrorError) as info:
+        mirror.runs(addr + 1, ps)  # refused at the call, not at the first next()
+    assert info.value.errno == errno.EINVAL
+
+
 def test_huge_entries(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
     size = 4 << 20
     addr = target.mmap(size + (2 << 20), fill=None, populate=False)

@@ -1,8 +1,16 @@
-"""/proc/PID/maps as dataclasses: find the mapping that holds an address."""
+"""/proc/PID/maps as dataclasses: find the mapping that holds an address.
+
+The parsing is libhmm_mirror's (``hmm_mirror_maps_*()``), shared with the
+hmm-mirror tool.
+"""
 from __future__ import annotations
 
+import errno as _errno
+import os
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Union
+from typing import Any, Iterable, List, Optional, Union
+
+from ._hmm_mirror_cffi import ffi, lib
 
 __all__ = ["Mapping", "parse_maps", "read_maps", "find_mapping"]
 
@@ -61,25 +69,42 @@ class Mapping:
                 f"{self.pathname or '[anon]'}")
 
 
-def _parse_line(line: str) -> Mapping:
-    # "start-end perms offset dev inode    pathname" (the path may hold spaces)
-    parts = line.rstrip("\n").split(None, 5)
-    if len(parts) < 5:
-        raise ValueError(f"not a /proc/PID/maps line: {line!r}")
-    start, _, end = parts[0].partition("-")
-    path = parts[5] if len(parts) > 5 else ""
-    deleted = path.endswith(" (deleted)")
-    if deleted:
-        path = path[: -len(" (deleted)")]
-    return Mapping(start=int(start, 16), end=int(end, 16), perms=parts[1],
-                   offset=int(parts[2], 16), dev=parts[3], inode=int(parts[4]),
-                   pathname=path, deleted=deleted)
+def _walk(it: Any) -> List[Mapping]:
+    """Every mapping of a libhmm_mirror maps walk, which it closes."""
+    walk = ffi.gc(it, lib.hmm_mirror_maps_close)
+    try:
+        m = ffi.new("struct hmm_mirror_mapping *")
+        lib.hmm_mirror_mapping_init(m)
+        out: List[Mapping] = []
+        while True:
+            ret = lib.hmm_mirror_maps_next(walk, m)
+            if ret == 0:
+                return out
+            if ret < 0:
+                # A line that is not a mapping: the library quotes it.
+                raise ValueError(ffi.string(lib.hmm_mirror_last_error()).decode())
+            out.append(Mapping(
+                start=int(m.start), end=int(m.end),
+                perms=ffi.string(m.perms).decode(), offset=int(m.offset),
+                dev=f"{m.dev_major:02x}:{m.dev_minor:02x}", inode=int(m.inode),
+                pathname=ffi.string(m.path).decode("utf-8", "surrogateescape"),
+                deleted=bool(m.flags & lib.HMM_MIRROR_MAPPING_DELETED)))
+    finally:
+        ffi.release(walk)
 
 
 def parse_maps(text: Union[str, Iterable[str]]) -> List[Mapping]:
-    """Parse the text of a /proc/PID/maps file (or its lines)."""
-    lines = text.splitlines() if isinstance(text, str) else text
-    return [_parse_line(line) for line in lines if line.strip()]
+    """Parse the text of a /proc/PID/maps file (or its lines), with
+    libhmm_mirror's parser.  Raises ValueError on a line that is not a
+    mapping."""
+    if not isinstance(text, str):
+        text = "\n".join(line.rstrip("\n") for line in text)
+    data = text.encode("utf-8", "surrogateescape")
+    out = ffi.new("struct hmm_mirror_maps **")
+    ret = lib.hmm_mirror_maps_parse(data, len(data), out)
+    if ret < 0:
+        raise MemoryError(ffi.string(lib.hmm_mirror_last_error()).decode())
+    return _walk(out[0])
 
 
 def _maps_path(pid: Pid) -> str:
@@ -92,8 +117,16 @@ def read_maps(pid: Pid = None) -> List[Mapping]:
     Raises FileNotFoundError (ProcessLookupError semantics) when the
     process does not exist, PermissionError when we may not read it.
     """
-    with open(_maps_path(pid)) as f:
-        return parse_maps(f.read())
+    path = _maps_path(pid)
+    n = 0 if pid is None or pid == "self" else int(pid)
+    if n <= 0 and not (pid is None or pid == "self"):
+        raise FileNotFoundError(_errno.ENOENT, os.strerror(_errno.ENOENT), path)
+    out = ffi.new("struct hmm_mirror_maps **")
+    ret = lib.hmm_mirror_maps_open(n, 0, out)
+    if ret < 0:
+        # OSError picks the subclass (FileNotFoundError, ...) from errno.
+        raise OSError(-ret, os.strerror(-ret), path)
+    return _walk(out[0])
 
 
 def find_mapping(addr: int, pid: Pid = None,

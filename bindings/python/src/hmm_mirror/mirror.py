@@ -276,28 +276,45 @@ class Mirror:
         return self._result(addr, values, collapse)
 
     def snapshot_runs(self, addr: int, length: int) -> List[PageRange]:
-        """:meth:`snapshot` as runs, computed by the module: each
-        :class:`~hmm_mirror.PageRange` is the longest run of pages with one
-        state, in address order and without gaps.  Output is one record per
-        run, not per page, so any range can be asked for in one call (no
-        ``MAX_STATES`` limit).  Needs :attr:`Feature.SNAPSHOT_RUNS` (ABI 2).
+        """:meth:`runs` as a list: each :class:`~hmm_mirror.PageRange` is
+        the longest run of pages with one state, in address order and
+        without gaps.  Any range can be asked for (no ``MAX_STATES``
+        limit)."""
+        return list(self.runs(addr, length))
+
+    def runs(self, addr: int, length: int) -> Iterator[PageRange]:
+        """The runs of ``[addr, addr + length)`` one at a time, as a
+        generator, in bounded memory whatever the range (libhmm_mirror's
+        walk, ``hmm_mirror_runs_open()``): the module's runs when it has
+        :attr:`Feature.SNAPSHOT_RUNS` (ABI 2), else per-page snapshots of
+        bounded pieces collapsed into the same runs.
+
+        A bad range raises here; a failure of the walk raises from the
+        generator.  Closing the mirror ends the walk.
         """
         h = self._handle()
         _check_range(addr, length)
-        batch = 1024
-        runs = ffi.new("struct hmm_mirror_run[]", batch)
-        n = ffi.new("size_t *")
-        out: List[PageRange] = []
-        end = addr + length
-        at = addr
-        while True:
-            check(lib.hmm_mirror_snapshot_runs(h, at, end - at, runs, batch, n))
-            out.extend(PageRange(r.addr, r.addr + r.length, PageState(r.state))
-                       for r in runs[0:min(n[0], batch)])
-            # A full batch stops at a run boundary: go on from there.
-            if n[0] < batch or not out or out[-1].end >= end:
-                return out
-            at = out[-1].end
+        out = ffi.new("struct hmm_mirror_runs **")
+        check(lib.hmm_mirror_runs_open(h, addr, length, out))
+        # Freed by the generator's end, or by the GC if it is dropped.
+        walk = ffi.gc(out[0], lib.hmm_mirror_runs_close)
+        return self._walk_runs(h, walk)
+
+    def _walk_runs(self, h: Any, walk: Any) -> Iterator[PageRange]:
+        run = ffi.new("struct hmm_mirror_run *")
+        try:
+            while True:
+                # The walk uses the handle: never after close().
+                if self._h is not h:
+                    raise MirrorClosedError(_errno.EBADF, "the mirror is closed")
+                ret = lib.hmm_mirror_runs_next(walk, run)
+                if ret == 0:
+                    return
+                check(ret)
+                yield PageRange(int(run.addr), int(run.addr + run.length),
+                                PageState(run.state))
+        finally:
+            ffi.release(walk)
 
     @overload
     def query(self, addr: int, length: int,
