@@ -119,8 +119,8 @@ include tests/core/unit/unit.mk
 include tests/core/fuzz/fuzz.mk
 include tests/kmod/conformance/conformance.mk
 include tests/kmod/torture/torture.mk
-include examples/examples.mk
 include bindings/c/libhmm_mirror.mk
+include examples/examples.mk
 include cli/cli.mk
 include packaging/packaging.mk
 include bindings/rust/rust.mk
