@@ -49,6 +49,7 @@
 mod error;
 mod events;
 mod flags;
+mod maps;
 mod mirror;
 mod runs;
 mod stats;
@@ -58,6 +59,7 @@ pub use hmm_mirror_sys as sys;
 pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
 pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, PageState, Reasons};
+pub use maps::{maps, Mapping};
 pub use mirror::{Copied, Faulted, Info, Mirror};
 pub use runs::Runs;
 pub use stats::{Counter, Stats};
