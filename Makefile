@@ -121,6 +121,7 @@ include tests/kmod/conformance/conformance.mk
 include tests/kmod/torture/torture.mk
 include bindings/c/libhmm_mirror.mk
 include examples/examples.mk
+include tests/target/target.mk
 include cli/cli.mk
 include packaging/packaging.mk
 include bindings/rust/rust.mk

@@ -6,8 +6,6 @@
 #   CLI_BIN         $(BUILD)/bin/hmm-mirror, linked to the shared library
 #                   (RUNPATH $ORIGIN/../lib: finds $(BUILD)/lib in the build
 #                   tree and $(PREFIX)/lib once installed)
-#   CLI_TARGET_BIN  $(BUILD)/tests/cli_target, the process the tests watch
-#                   (built by `make host` and by the VM suite's rule)
 #   cli             build the tool
 #   CLI_UNIT_BIN    host unit tests of the tool's helpers; cli-unit-test runs
 #                   them (results in $(RESULTS)/cli_unit.json)
@@ -23,8 +21,8 @@
 # LIBDIR itself.  The build-tree tool keeps $ORIGIN/../lib (build/lib).
 #
 # tests/cli/vm/cli_test.py runs in the VM (VM_SUITES); it finds the tool and
-# the target through HMM_CLI and HMM_CLI_TARGET (the VM runner passes HMM_*
-# variables into the guest).  packaging/packaging.mk (install, uninstall,
+# the target (tests/target/target.mk) through HMM_CLI and HMM_TARGET (the
+# VM runner passes HMM_* variables into the guest).  packaging/packaging.mk (install, uninstall,
 # dkms, the project version HMM_MIRROR_VERSION) is included by the top-level Makefile.
 
 
@@ -47,13 +45,12 @@ CLI_SYSTEM_LIBDIRS := /lib /usr/lib /lib64 /usr/lib64 \
 CLI_INSTALL_RUNPATH ?= $(if $(filter $(CLI_SYSTEM_LIBDIRS),$(patsubst %/,%,$(LIBDIR))),,$(if \
 	$(filter $(abspath $(BINDIR)/../lib),$(abspath $(LIBDIR))),$$ORIGIN/../lib,$(LIBDIR)))
 
-CLI_TARGET_BIN := $(BUILD)/tests/cli_target
 CLI_TEST := tests/cli/vm/cli_test.py
 
 .PHONY: cli install-cli uninstall-cli
 ##@ Build (make with no target builds all)
 cli: $(CLI_BIN) $(CLI_MAN) ## the hmm-mirror tool (build/bin/hmm-mirror) and its man page
-host: cli $(CLI_TARGET_BIN)
+host: cli
 man: $(CLI_MAN)
 
 # The date is SOURCE_DATE_EPOCH's when set (reproducible builds), else the
@@ -72,10 +69,6 @@ $(CLI_BIN): $(CLI_OBJS) $(LIBHMM_SO) $(LIBHMM_SO_LINKS)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(CLI_OBJS) $(LIBHMM_LDFLAGS) -Wl,-rpath,'$$ORIGIN/../lib' \
 		$(LIBHMM_LDLIBS)
-
-$(CLI_TARGET_BIN): tests/cli/vm/cli_target.c
-	@mkdir -p $(@D)
-	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -g -D_GNU_SOURCE -o $@ $<
 
 # Host unit tests of the helpers (everything but main.o), with the
 # library's fake device for SNAPSHOT in pieces.
@@ -103,10 +96,9 @@ host: $(CLI_UNIT_BIN)
 HOST_TEST_TARGETS += cli-unit-test
 
 # The suite is a script: make builds what it runs before the VM boots.
-$(CLI_TEST): $(CLI_BIN) $(CLI_TARGET_BIN)
+$(CLI_TEST): $(CLI_BIN) $(TARGET_BIN)
 VM_SUITES += $(CLI_TEST)
 export HMM_CLI := $(CLI_BIN)
-export HMM_CLI_TARGET := $(CLI_TARGET_BIN)
 
 ##@ Install
 install-cli: $(CLI_BIN) $(CLI_MAN) ## only the hmm-mirror tool, hmm-mirror(1) and its bash and zsh completion

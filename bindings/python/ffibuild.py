@@ -11,10 +11,6 @@ structs the library's API uses (struct hmm_mirror_run, hmm_mirror_event and
 hmm_mirror_stats) are declared partially: the fields Python reads by name,
 then ``...``.  STATS counters are read through the library's counter table
 (hmm_mirror_counter_*()), so a new counter needs nothing here.
-
-The few libc calls (mmap, mprotect, ...) serve hmm_mirror.target, the
-scriptable target process, so that it needs neither ctypes nor hard-coded
-constants either.
 """
 from __future__ import annotations
 
@@ -254,28 +250,9 @@ const char *hmm_mirror_strerror(int err);
 const char *hmm_mirror_errno_name(int err);
 const char *hmm_mirror_lib_version(void);
 
-/* ---- libc, for the scriptable target process (hmm_mirror.target) ---- */
-#define PROT_NONE ...
-#define PROT_READ ...
-#define PROT_WRITE ...
-#define MAP_PRIVATE ...
-#define MAP_SHARED ...
-#define MAP_ANONYMOUS ...
-#define MAP_POPULATE ...
-#define MADV_DONTNEED ...
-#define MADV_HUGEPAGE ...
-static void *const MAP_FAILED;
-typedef int... off_t;
-void *mmap(void *addr, size_t length, int prot, int flags, int fd,
-           off_t offset);
-int munmap(void *addr, size_t length);
-int mprotect(void *addr, size_t len, int prot);
-int madvise(void *addr, size_t length, int advice);
-void *memset(void *s, int c, size_t n);
 """
 
 SOURCE = r"""
-#include <sys/mman.h>
 #include "hmm_mirror/libhmm_mirror.h"
 """
 

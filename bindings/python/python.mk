@@ -57,7 +57,7 @@ $(PY_STAMP): $(PY_SRCS)
 	@touch $@
 
 ##@ Single suites and test builds
-python-host-test: $(PY_STAMP) ## pytest without a device, wheel checks, mypy --strict (part of make test)
+python-host-test: $(PY_STAMP) $(TARGET_BIN) ## pytest without a device, wheel checks, mypy --strict (part of make test)
 	@mkdir -p $(RESULTS)
 	@rm -f $(RESULTS)/python-host.counts
 	@PYTHONDONTWRITEBYTECODE=1 HMM_PY_DIST=$(PY_DIST) $(PY_BIN) -m pytest -q tests/python/host \
@@ -66,7 +66,7 @@ python-host-test: $(PY_STAMP) ## pytest without a device, wheel checks, mypy --s
 	exit $$rc
 
 # The suite is a script: installing the package is what it needs built.
-$(PY_VM_SUITE): $(PY_STAMP) ;
+$(PY_VM_SUITE): $(PY_STAMP) $(TARGET_BIN) ;
 
 ##@ Development
 python-clean: ## remove the venv, the dist files and pip's in-tree build files

@@ -1,21 +1,101 @@
 #!/usr/bin/env python3
 """A toy shared-virtual-memory device in Python, kept coherent by hmm_mirror.
 
-The device mirrors a target process it starts, keeps its own page table (a
-dict: page -> state) and updates it only from invalidation events, the way
-a driver would.  After each thing the target does (munmap, mprotect, fork,
+The device mirrors a target process it starts (a forked child that changes
+its memory when told to), keeps its own page table (a dict: page -> state)
+and updates it only from invalidation events, the way a driver would.  After each thing the target does (munmap, mprotect, fork,
 exit) it prints its page table beside the module's QUERY and checks that
 they agree.  Exit status 0 when every step was coherent.
 
 Needs /dev/hmm_mirror (hmm_mirror.ko loaded); run it as root or as a user
 who may open the device.
 """
+import ctypes
 import itertools
+import mmap
+import os
 import sys
 
 import hmm_mirror as hm
 
 PAGES = 16
+
+
+class Target:
+    """A child process with PAGES pages of private memory, which does what
+    it is told over a pipe and answers when done, so the invalidations
+    its change caused are queued by the time a call returns."""
+
+    def __init__(self) -> None:
+        cmd_r, self._cmd = os.pipe()
+        self._reply, reply_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self._cmd)
+            os.close(self._reply)
+            os._exit(self._serve(cmd_r, reply_w))
+        os.close(cmd_r)
+        os.close(reply_w)
+        self.addr = int(self._call("start"))
+
+    @staticmethod
+    def _serve(cmd: int, reply: int) -> int:
+        ps = mmap.PAGESIZE
+        buf = mmap.mmap(-1, PAGES * ps, flags=mmap.MAP_PRIVATE)
+        buf.write(b"\x11" * len(buf))               # real, writable pages
+        addr = hm.address_of(buf)
+        libc = ctypes.CDLL(None, use_errno=True)
+        alive_r, alive_w = os.pipe()                 # closes when we exit
+        with os.fdopen(cmd, "r") as commands, os.fdopen(reply, "w") as answers:
+            for line in commands:
+                op, *args = line.split()
+                start, length = (addr + int(args[0]), int(args[1])) if args else (0, 0)
+                result = ""
+                if op == "start":
+                    result = str(addr)
+                elif op == "munmap":
+                    libc.munmap(ctypes.c_void_p(start), ctypes.c_size_t(length))
+                elif op == "mprotect":
+                    libc.mprotect(ctypes.c_void_p(start), ctypes.c_size_t(length),
+                                  ctypes.c_int(mmap.PROT_READ))
+                elif op == "fork":                   # a child that keeps COW alive
+                    if os.fork() == 0:
+                        os.close(alive_w)
+                        os.read(alive_r, 1)          # until we exit
+                        os._exit(0)
+                elif op == "peek":
+                    result = buf[start - addr:start - addr + length].hex()
+                elif op == "exit":
+                    return 0
+                answers.write(result + "\n")
+                answers.flush()
+        return 0
+
+    def _call(self, *words: object) -> str:
+        os.write(self._cmd, (" ".join(map(str, words)) + "\n").encode())
+        answer = b""
+        while not answer.endswith(b"\n"):
+            answer += os.read(self._reply, 4096)
+        return answer.decode().strip()
+
+    def munmap(self, addr: int, length: int) -> None:
+        self._call("munmap", addr - self.addr, length)
+
+    def mprotect_read_only(self, addr: int, length: int) -> None:
+        self._call("mprotect", addr - self.addr, length)
+
+    def fork(self) -> None:
+        self._call("fork")
+
+    def peek(self, addr: int, length: int) -> bytes:
+        return bytes.fromhex(self._call("peek", addr - self.addr, length))
+
+    def exit(self) -> None:
+        """Exit and be reaped: the address space is gone when this returns."""
+        os.write(self._cmd, b"exit\n")
+        os.waitpid(self.pid, 0)
+        os.close(self._cmd)
+        os.close(self._reply)
 
 
 class ToyDevice:
@@ -76,11 +156,13 @@ def step(dev: ToyDevice, title: str, addr: int) -> bool:
 
 def main() -> int:
     results = []
-    with hm.spawn_target() as target, hm.Mirror(pid=target.pid, events=True) as m:
+    hm.Mirror().close()                            # no device: fail before forking
+    target = Target()
+    with hm.Mirror(pid=target.pid, events=True) as m:
         dev = ToyDevice(m)
         ps = m.page_size
-        addr = target.mmap(PAGES * ps, fill=0x11)   # private, read-write
-        print(f"target pid {target.pid}: {target.find_mapping(addr)}")
+        addr = target.addr                         # PAGES private, written pages
+        print(f"target pid {target.pid}: {hm.find_mapping(addr, target.pid)}")
 
         def page(i: int) -> int:
             """The address of page i of the target's mapping."""
@@ -92,7 +174,7 @@ def main() -> int:
         target.munmap(page(0), 4 * ps)
         results.append(step(dev, "2. target munmap()s pages 0-3", addr))
 
-        target.mprotect(page(4), 4 * ps, "r")
+        target.mprotect_read_only(page(4), 4 * ps)
         results.append(step(dev, "3. target mprotect()s pages 4-7 read-only", addr))
         dev.access(page(4), 4, write=False)
         results.append(step(dev, "4. device maps pages 4-7 again, for read", addr))

@@ -301,9 +301,9 @@ TEST(RunsTest, TheModulesRunsAreUsedWhenItHasThem) {
 }
 
 TEST(RunsTest, LargeRangesGoInPiecesAndRunsJoinAcrossThem) {
-  // An ABI 1 module: per-page states in four 1 GiB-aligned pieces,
-  // collapsed by the tool into one run across them.
-  ExpectOneRunThenTheError((1ULL << 12) - 1, 4);
+  // An ABI 1 module: per-page states in the library's 256 MiB-aligned
+  // pieces (hmm_mirror_runs_*()), collapsed into one run across them.
+  ExpectOneRunThenTheError((1ULL << 12) - 1, 12);
 }
 
 // What print_event() writes to stdout (text) or into a JSON Lines record.

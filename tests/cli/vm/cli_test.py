@@ -2,11 +2,12 @@
 """cli_test.py - the hmm-mirror command-line tool against the real module.
 
 Runs inside the test VM (make vm-test), as root, with hmm_mirror.ko loaded.
-Every subcommand is run against cli_target (tests/cli/vm/cli_target.c), a
-process with known mappings that changes them on request.  A test whose
+Every subcommand is run against the tests' scriptable target
+(tests/target/hmm_target.c), in which Target below maps known regions
+and changes them on request.  A test whose
 module feature is not advertised is skipped, naming the feature bit.
 
-Environment: HMM_CLI (the tool), HMM_CLI_TARGET (the target program), and
+Environment: HMM_CLI (the tool), HMM_TARGET (the target program), and
 HMM_RESULTS: where "cli_test.counts" ("passed failed skipped") is written.
 Exit status: 0 when nothing failed.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 CLI = os.environ.get("HMM_CLI", str(ROOT / "build/bin/hmm-mirror"))
-TARGET = os.environ.get("HMM_CLI_TARGET", str(ROOT / "build/tests/cli_target"))
+TARGET = os.environ.get("HMM_TARGET", str(ROOT / "build/tests/hmm_target"))
 DEVICE = "/dev/hmm_mirror"
 NOBODY = 65534
 SUBCOMMANDS = ["info", "snapshot", "maps", "watch", "stats"]
@@ -97,19 +98,47 @@ def require(*features):
 
 
 class Target:
-    """cli_target: known regions, changed on request."""
+    """hmm_target with known regions, changed on request.
+
+    Regions: rw (64 pages, written), ro (16 pages, read: the zero page),
+    none (8 pages, PROT_NONE), untouched (32 pages, never touched), each
+    between two PROT_NONE guard pages so that it stays its own mapping;
+    and huge (one 2 MiB hugetlb page, written), None when the VM has no
+    hugetlb pages.
+    """
+
+    REGIONS = [  # name, pages, mmap arguments (ro is then read page by page)
+        ("rw", 64, "rw guard nohugepage fill=0x5a"),
+        ("ro", 16, "r guard nohugepage"),
+        # (nohugepage on PROT_NONE too: a VMA flag its guards lack, so
+        # the region does not merge with them)
+        ("none", 8, "none guard nohugepage"),
+        ("untouched", 32, "rw guard nohugepage"),
+    ]
 
     def __init__(self):
         self.proc = subprocess.Popen([TARGET], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        check(line, "cli_target printed nothing")
-        desc = json.loads(line)
-        self.pid = desc["pid"]
-        self.page = desc["page_size"]
+        self.pid = int(self.ask("ping"))
+        self.page = os.sysconf("SC_PAGESIZE")
         self.regions = {}
-        for name, r in desc["regions"].items():
-            self.regions[name] = None if r is None else (int(r["addr"], 16), r["length"])
+        for name, pages, how in self.REGIONS:
+            addr = int(self.ask(f"mmap {pages * self.page} {how}"), 16)
+            self.regions[name] = (addr, pages * self.page)
+        self.ask(f"read {hex(self.addr('ro'))} {self.length('ro')}")
+        huge = self.ask(f"mmap {2 << 20} rw hugetlb fill=0x5a", fail_ok=True)
+        self.regions["huge"] = None if huge is None else (int(huge, 16), 2 << 20)
+
+    def ask(self, command, fail_ok=False):
+        """The answer to one command ("ok VALUE": VALUE); None for a failure
+        when fail_ok."""
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline().strip()
+        if fail_ok and reply.startswith("error "):
+            return None
+        check(reply.startswith("ok"), f"hmm_target '{command}': {reply!r}")
+        return reply[3:]
 
     def addr(self, name, offset=0):
         return self.regions[name][0] + offset
@@ -118,10 +147,16 @@ class Target:
         return self.regions[name][1]
 
     def do(self, command):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        reply = self.proc.stdout.readline().strip()
-        check(reply == "ok", f"cli_target '{command}': {reply!r}")
+        """A command on a region: "unmap rw OFFSET LENGTH", "protect rw
+        OFFSET LENGTH r", "dontneed rw OFFSET LENGTH"."""
+        op, name, *rest = command.split()
+        if op == "touch":
+            self.ask(f"fill {hex(self.addr(name))} {self.length(name)} 0x5a")
+            return
+        start, length = hex(self.addr(name, int(rest[0]))), rest[1]
+        self.ask({"unmap": f"munmap {start} {length}",
+                  "protect": f"mprotect {start} {length} {rest[-1]}",
+                  "dontneed": f"madvise {start} {length} dontneed"}[op])
 
     def stop(self):
         if self.proc.poll() is None:
@@ -422,7 +457,7 @@ def test_snapshot_errors():
     check("ESRCH" in res.err and "no such process" in res.err, str(res))
     with Target() as t:
         res = expect_rc(run("snapshot", "--pid", t.pid, "0xffff800000000000", "4K"), 1)
-        check("EINVAL" in res.err and "hmm_mirror_snapshot" in res.err, str(res))
+        check("EINVAL" in res.err and "hmm_mirror_runs_open" in res.err, str(res))
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The scriptable target process and spawn_target (no device needed)."""
+"""The scriptable target process (tests/target/hmm_target.c, driven by
+tests/python/scripted_target.py); no device needed."""
 from __future__ import annotations
 
 import errno
@@ -9,17 +10,18 @@ import sys
 import pytest
 
 import hmm_mirror as hm
+from scripted_target import ScriptedTarget, Target, spawn_target
 
 PS = mmap.PAGESIZE
 
 
-@pytest.fixture(params=["fork", "exec"])
-def target(request: pytest.FixtureRequest):
-    with hm.spawn_target(method=request.param) as t:
+@pytest.fixture
+def target():
+    with spawn_target() as t:
         yield t
 
 
-def test_memory_commands(target: hm.ScriptedTarget) -> None:
+def test_memory_commands(target: ScriptedTarget) -> None:
     assert target.alive and target.ping() == target.pid != os.getpid()
     addr = target.mmap(8 * PS, fill=0x5A)
     m = target.find_mapping(addr)
@@ -41,7 +43,7 @@ def test_memory_commands(target: hm.ScriptedTarget) -> None:
     assert target.peek(addr + 2 * PS, 2) == b"\0\0"  # private anonymous: zero again
 
 
-def test_shared_and_file_mappings(target: hm.ScriptedTarget, tmp_path) -> None:
+def test_shared_and_file_mappings(target: ScriptedTarget, tmp_path) -> None:
     addr = target.mmap(2 * PS, shared=True)
     assert target.find_mapping(addr).shared
     f = tmp_path / "data"
@@ -56,7 +58,7 @@ def test_shared_and_file_mappings(target: hm.ScriptedTarget, tmp_path) -> None:
     assert f.read_bytes()[PS:PS + 7] == b"written"
 
 
-def test_errors_carry_errno(target: hm.ScriptedTarget) -> None:
+def test_errors_carry_errno(target: ScriptedTarget) -> None:
     with pytest.raises(OSError) as info:
         target.munmap(1, PS)  # unaligned
     assert info.value.errno == errno.EINVAL
@@ -68,10 +70,10 @@ def test_errors_carry_errno(target: hm.ScriptedTarget) -> None:
         target.madvise(0, PS, "no-such-advice")
     assert target.ping() == target.pid  # still serving
     with pytest.raises(ValueError):
-        hm.target.prot_flags("rwz")
+        target.mprotect(0, PS, "rwz")
 
 
-def test_fork_and_exit(target: hm.ScriptedTarget) -> None:
+def test_fork_and_exit(target: ScriptedTarget) -> None:
     child = target.fork()
     assert child != target.pid and os.path.exists(f"/proc/{child}")
     assert target.end_forks() == [child]
@@ -86,17 +88,27 @@ def test_fork_and_exit(target: hm.ScriptedTarget) -> None:
 def test_target_sees_no_inherited_fds() -> None:
     r, w = os.pipe()
     try:
-        with hm.spawn_target() as t:
+        with spawn_target() as t:
             fds = {int(x) for x in os.listdir(f"/proc/{t.pid}/fd")}
-            assert len(fds - {0, 1, 2}) == 2  # its two command pipes, nothing else
+            assert fds == {0, 1, 2}  # its command pipes, nothing else
     finally:
         os.close(r)
         os.close(w)
 
 
+def test_guard_pages_and_read_touch(target: ScriptedTarget) -> None:
+    # What the CLI tests build their regions with.
+    addr = target.mmap(4 * PS, "r", populate=False, guard=True, nohugepage=True)
+    m = target.find_mapping(addr)
+    assert m is not None and (m.start, m.end, m.perms) == (addr, addr + 4 * PS, "r--p")
+    assert target.find_mapping(addr - PS).perms == "---p"
+    target.touch_read(addr, 4 * PS)
+    assert target.peek(addr, 2) == b"\0\0"
+
+
 def test_any_program() -> None:
-    with hm.spawn_target([sys.executable, "-c", "import time; time.sleep(60)"]) as t:
-        assert type(t) is hm.Target and t.alive and t.poll() is None
+    with spawn_target([sys.executable, "-c", "import time; time.sleep(60)"]) as t:
+        assert type(t) is Target and t.alive and t.poll() is None
         assert any(m.pathname == "[stack]" for m in t.maps())
         stack = next(m for m in t.maps() if m.pathname == "[stack]")
         assert t.find_mapping(stack.start) == stack
@@ -106,6 +118,5 @@ def test_any_program() -> None:
     assert not t.alive and t.returncode == -15 and "exited -15" in repr(t)
 
 
-def test_bad_method() -> None:
-    with pytest.raises(ValueError):
-        hm.spawn_target(method="thread")
+def test_no_test_tooling_in_the_package() -> None:
+    assert not hasattr(hm, "spawn_target") and not hasattr(hm, "ScriptedTarget")

@@ -11,6 +11,7 @@ from typing import Iterator
 import pytest
 
 import hmm_mirror as hm
+from scripted_target import ScriptedTarget, spawn_target  # tests/python/scripted_target.py
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
@@ -23,14 +24,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
 
 
 @pytest.fixture
-def target() -> Iterator[hm.ScriptedTarget]:
-    """A scriptable target process (forked: no interpreter start)."""
-    with hm.spawn_target() as t:
+def target() -> Iterator[ScriptedTarget]:
+    """The scriptable target process (tests/target/hmm_target.c)."""
+    with spawn_target() as t:
         yield t
 
 
 @pytest.fixture
-def mirror(target: hm.ScriptedTarget) -> Iterator[hm.Mirror]:
+def mirror(target: ScriptedTarget) -> Iterator[hm.Mirror]:
     """A mirror of ``target`` with every event reason enabled."""
     with hm.Mirror(pid=target.pid, events=True) as m:
         yield m

@@ -10,16 +10,17 @@ import time
 import pytest
 
 import hmm_mirror as hm
+from scripted_target import ScriptedTarget  # tests/python/scripted_target.py
 from hmm_mirror import EventReason as R
 
 
-def _mapped(mirror: hm.Mirror, target: hm.ScriptedTarget, pages: int, ps: int) -> int:
+def _mapped(mirror: hm.Mirror, target: ScriptedTarget, pages: int, ps: int) -> int:
     addr = target.mmap(pages * ps, fill=3)
     mirror.fault(addr, pages * ps, write=True)
     return addr
 
 
-def test_unmap_protection_clear(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_unmap_protection_clear(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = _mapped(mirror, target, 12, ps)
     target.munmap(addr, 4 * ps)
     target.mprotect(addr + 4 * ps, 4 * ps, "r")
@@ -36,7 +37,7 @@ def test_unmap_protection_clear(mirror: hm.Mirror, target: hm.ScriptedTarget, ps
     assert list(mirror.events(timeout=0)) == []
 
 
-def test_next_event_timeout(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_next_event_timeout(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     assert mirror.next_event(0) is None
     t0 = time.monotonic()
     assert mirror.next_event(0.2) is None
@@ -47,7 +48,7 @@ def test_next_event_timeout(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: in
     assert ev is not None and ev.reason == R.UNMAP and ev.pages == 1
 
 
-def test_events_iterator_waits(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_events_iterator_waits(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = _mapped(mirror, target, 2, ps)
     target.munmap(addr, ps)
     t0 = time.monotonic()
@@ -56,7 +57,7 @@ def test_events_iterator_waits(mirror: hm.Mirror, target: hm.ScriptedTarget, ps:
     assert time.monotonic() - t0 >= 0.29
 
 
-def test_chosen_reasons_only(target: hm.ScriptedTarget, ps: int) -> None:
+def test_chosen_reasons_only(target: ScriptedTarget, ps: int) -> None:
     with hm.Mirror(pid=target.pid, events=[R.UNMAP]) as m:
         assert m.event_reasons == 1 << R.UNMAP
         addr = _mapped(m, target, 4, ps)
@@ -70,7 +71,7 @@ def test_chosen_reasons_only(target: hm.ScriptedTarget, ps: int) -> None:
         assert m.next_event(0) is None
 
 
-def test_events_enable_themselves(target: hm.ScriptedTarget, ps: int) -> None:
+def test_events_enable_themselves(target: ScriptedTarget, ps: int) -> None:
     with hm.Mirror(pid=target.pid) as m:
         assert m.event_reasons is None
         with pytest.raises(hm.HmmMirrorError) as info:
@@ -80,7 +81,7 @@ def test_events_enable_themselves(target: hm.ScriptedTarget, ps: int) -> None:
         assert m.event_reasons == hm.reasons_mask(None)
 
 
-def test_lost_events(target: hm.ScriptedTarget, ps: int) -> None:
+def test_lost_events(target: ScriptedTarget, ps: int) -> None:
     with hm.Mirror(pid=target.pid, events=True, queue_len=2) as m:
         addr = _mapped(m, target, 6, ps)
         for i in range(5):  # five events into a queue of two
@@ -96,7 +97,7 @@ def test_lost_events(target: hm.ScriptedTarget, ps: int) -> None:
         assert info.value.errno == errno.EINVAL
 
 
-def test_selectors_fileno(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_selectors_fileno(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = _mapped(mirror, target, 2, ps)
     with selectors.DefaultSelector() as sel:
         sel.register(mirror, selectors.EVENT_READ)  # uses fileno()
@@ -108,7 +109,7 @@ def test_selectors_fileno(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int)
         assert sel.select(0) == []
 
 
-def test_asyncio(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_asyncio(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = _mapped(mirror, target, 3, ps)
 
     async def main() -> list:
@@ -152,7 +153,7 @@ def test_signal_interrupts_wait(mirror: hm.Mirror) -> None:
         signal.signal(signal.SIGALRM, old)
 
 
-def test_exit_release_and_end_of_stream(mirror: hm.Mirror, target: hm.ScriptedTarget,
+def test_exit_release_and_end_of_stream(mirror: hm.Mirror, target: ScriptedTarget,
                                         ps: int) -> None:
     addr = _mapped(mirror, target, 4, ps)
     with selectors.DefaultSelector() as sel:

@@ -10,6 +10,7 @@ import socket
 import pytest
 
 import hmm_mirror as hm
+from scripted_target import ScriptedTarget, spawn_target  # tests/python/scripted_target.py
 from hmm_mirror import PageFlag as F
 
 RW = F.VALID | F.WRITE
@@ -54,7 +55,7 @@ def test_closed_mirror_raises(ps: int) -> None:
         assert info.value.errno == errno.EBADF
 
 
-def test_closing_releases_the_device_table(target: hm.ScriptedTarget, ps: int) -> None:
+def test_closing_releases_the_device_table(target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(4 * ps)
     with hm.Mirror(pid=target.pid) as m:
         m.fault(addr, 4 * ps)
@@ -66,7 +67,7 @@ def test_closing_releases_the_device_table(target: hm.ScriptedTarget, ps: int) -
 
 # ---------------------------------------------------------------- attach
 
-def test_attach_by_pid_and_pidfd(target: hm.ScriptedTarget, ps: int) -> None:
+def test_attach_by_pid_and_pidfd(target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(2 * ps, fill=0x41)
     with hm.Mirror(pid=target.pid) as m:
         assert m.pid == target.pid and f"pid {target.pid}" in repr(m)
@@ -85,7 +86,7 @@ def test_attach_by_pid_and_pidfd(target: hm.ScriptedTarget, ps: int) -> None:
         hm.Mirror(pid=target.pid, pidfd=0)
 
 
-def test_attach_errors(target: hm.ScriptedTarget, ps: int) -> None:
+def test_attach_errors(target: ScriptedTarget, ps: int) -> None:
     with hm.Mirror() as m:
         with pytest.raises(hm.TargetExitedError) as info:
             m.attach(2 ** 22 + 1)  # no such process
@@ -106,7 +107,7 @@ def test_attach_errors(target: hm.ScriptedTarget, ps: int) -> None:
 
 # ---------------------------------------------------------------- fault, snapshot, query
 
-def test_fault_snapshot_query(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_fault_snapshot_query(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(8 * ps, fill=1)
     assert mirror.snapshot(addr, 8 * ps) == [RW] * 8
     assert mirror.query(addr, 8 * ps) == [0] * 8
@@ -120,7 +121,7 @@ def test_fault_snapshot_query(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: 
     assert mirror.query(addr, 8 * ps, collapse=True) == [hm.PageRange(addr, addr + 8 * ps, RW)]
 
 
-def test_snapshot_does_not_fault(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_snapshot_does_not_fault(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(4 * ps, populate=False)
     assert mirror.snapshot(addr, 4 * ps, collapse=True) == [(addr, addr + 4 * ps, 0)]
     mirror.fault(addr, 2 * ps)  # read fault of untouched anonymous memory: zero page
@@ -131,7 +132,7 @@ def test_snapshot_does_not_fault(mirror: hm.Mirror, target: hm.ScriptedTarget, p
     assert mirror.query(addr + 2 * ps, 2 * ps) == [0, 0]
 
 
-def test_snapshot_protection_and_error(mirror: hm.Mirror, target: hm.ScriptedTarget,
+def test_snapshot_protection_and_error(mirror: hm.Mirror, target: ScriptedTarget,
                                        ps: int) -> None:
     addr = target.mmap(3 * ps, fill=7)
     target.mprotect(addr, ps, "r")
@@ -143,7 +144,7 @@ def test_snapshot_protection_and_error(mirror: hm.Mirror, target: hm.ScriptedTar
 
 
 def test_snapshot_runs_match_the_collapsed_snapshot(mirror: hm.Mirror,
-                                                    target: hm.ScriptedTarget,
+                                                    target: ScriptedTarget,
                                                     ps: int) -> None:
     addr = target.mmap(6 * ps, fill=3)
     target.mprotect(addr + ps, ps, "r")
@@ -154,7 +155,7 @@ def test_snapshot_runs_match_the_collapsed_snapshot(mirror: hm.Mirror,
     assert runs[-1] == hm.PageRange(addr + 3 * ps, addr + 6 * ps, runs[0].state)
 
 
-def test_snapshot_runs_beyond_one_batch(mirror: hm.Mirror, target: hm.ScriptedTarget,
+def test_snapshot_runs_beyond_one_batch(mirror: hm.Mirror, target: ScriptedTarget,
                                         ps: int) -> None:
     # 1100 runs (every other page read-only): more than one library call.
     pages = 1100
@@ -167,7 +168,7 @@ def test_snapshot_runs_beyond_one_batch(mirror: hm.Mirror, target: hm.ScriptedTa
 
 
 def test_runs_is_a_generator_over_the_walk(mirror: hm.Mirror,
-                                           target: hm.ScriptedTarget, ps: int) -> None:
+                                           target: ScriptedTarget, ps: int) -> None:
     pages = 1100
     addr = target.mmap(pages * ps, fill=5)
     for i in range(1, pages, 2):
@@ -180,7 +181,7 @@ def test_runs_is_a_generator_over_the_walk(mirror: hm.Mirror,
     assert info.value.errno == errno.EINVAL
 
 
-def test_huge_entries(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_huge_entries(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     size = 4 << 20
     addr = target.mmap(size + (2 << 20), fill=None, populate=False)
     start = (addr + (2 << 20) - 1) & ~((2 << 20) - 1)  # a 2M aligned 4M inside
@@ -195,7 +196,7 @@ def test_huge_entries(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> 
     assert "2M" in hm.format_page_table(q)
 
 
-def test_fault_errors(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_fault_errors(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(4 * ps, fill=0)
     target.munmap(addr + 3 * ps, ps)
     target.mprotect(addr + ps, ps, "r")
@@ -233,7 +234,7 @@ def _buffers(n: int) -> list:
     return out
 
 
-def test_read_and_write_target(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_read_and_write_target(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(4 * ps, fill=0x61)
     assert mirror.read(addr, 4 * ps) == b"a" * 4 * ps
     assert mirror.read(addr + 10, 5) == b"aaaaa"  # unaligned: enclosing pages
@@ -247,7 +248,7 @@ def test_read_and_write_target(mirror: hm.Mirror, target: hm.ScriptedTarget, ps:
 
 
 @pytest.mark.parametrize("kind", range(len(_buffers(4096))))
-def test_read_into_and_write_buffers(mirror: hm.Mirror, target: hm.ScriptedTarget,
+def test_read_into_and_write_buffers(mirror: hm.Mirror, target: ScriptedTarget,
                                      ps: int, kind: int) -> None:
     addr = target.mmap(2 * ps, fill=0x7A)
     buf = _buffers(2 * ps)[kind]
@@ -273,7 +274,7 @@ def test_read_write_zero_copy_self(ps: int) -> None:
         assert src[ps:ps + 5] == b"hello"
 
 
-def test_read_write_errors(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_read_write_errors(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(2 * ps, fill=0)
     target.mprotect(addr + ps, ps, "r")
     with pytest.raises(hm.MirrorPermissionError):
@@ -291,7 +292,7 @@ def test_read_write_errors(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int
 
 # ---------------------------------------------------------------- helpers on the real device
 
-def test_find_mapping_and_table(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_find_mapping_and_table(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(6 * ps, fill=1)
     vma = target.find_mapping(addr)  # may be merged with a neighbour
     assert vma is not None and addr in vma and addr + 6 * ps <= vma.end
@@ -306,7 +307,7 @@ def test_find_mapping_and_table(mirror: hm.Mirror, target: hm.ScriptedTarget, ps
 
 
 def test_mirror_any_program(ps: int) -> None:
-    with hm.spawn_target(["sleep", "60"]) as t, \
+    with spawn_target(["sleep", "60"]) as t, \
             hm.Mirror(pid=t.pid) as m:
         stack = next(v for v in t.maps() if v.pathname == "[stack]")
         snap = m.snapshot(stack.start, stack.size, collapse=True)
@@ -318,7 +319,7 @@ def test_mirror_any_program(ps: int) -> None:
 # ---------------------------------------------------------------- ABI 3, from_fd
 
 def test_read_into_and_write_report_what_they_copied(mirror: hm.Mirror,
-                                                     target: hm.ScriptedTarget,
+                                                     target: ScriptedTarget,
                                                      ps: int) -> None:
     addr = target.mmap(12 * ps, fill=0x41)
     buf = bytearray(12 * ps)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import hmm_mirror as hm
+from scripted_target import ScriptedTarget  # tests/python/scripted_target.py
 from hmm_mirror import EventReason as R
 
 
-def test_mirror_stats(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_mirror_stats(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     s0 = mirror.stats()
     assert isinstance(s0, hm.Stats) and not s0.is_global and s0.mirrors == 1
     assert (s0.fault_calls, s0.pages_faulted, s0.dpt_pages, s0.notifiers) == (0, 0, 0, 0)
@@ -26,7 +27,7 @@ def test_mirror_stats(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> 
     assert d["dpt_pages"] == 0 and d["invalidations"]["unmap"] >= 1
 
 
-def test_global_stats(mirror: hm.Mirror, target: hm.ScriptedTarget, ps: int) -> None:
+def test_global_stats(mirror: hm.Mirror, target: ScriptedTarget, ps: int) -> None:
     addr = target.mmap(2 * ps, fill=1)
     mirror.fault(addr, 2 * ps)
     with hm.Mirror() as other:

@@ -5,17 +5,21 @@ into a device page table through the kernel's HMM API.  This package wraps
 libhmm_mirror (compiled in, through cffi) for prototyping devices in
 Python::
 
+    import mmap
     import hmm_mirror
 
-    with hmm_mirror.spawn_target() as target, \\
-            hmm_mirror.Mirror(pid=target.pid, events=True) as m:
+    with hmm_mirror.Mirror(events=True) as m:    # mirrors this process
         size = 16 * m.page_size
-        addr = target.mmap(size)                 # in the target
+        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
+        buf.write(b"x" * size)
+        addr = hmm_mirror.address_of(buf)
         m.fault(addr, size, write=True)          # into the device page table
-        target.munmap(addr, 4 * m.page_size)     # the kernel invalidates
-        for ev in m.events(timeout=0):
-            print(ev)                            # #1 unmap 0x...-0x... (4 pages)
         print(hmm_mirror.format_page_table(m.query(addr, size, collapse=True)))
+        buf.close()                              # munmap: the kernel invalidates
+        for ev in m.events(timeout=0):
+            print(ev)                            # #0 unmap 0x...-0x... (16 pages)
+
+``Mirror(pid=...)`` mirrors another process instead.
 
 The package imports without the device; opening a :class:`Mirror` then
 raises :class:`DeviceNotFoundError` (an OSError, errno ENOENT).
@@ -33,7 +37,6 @@ from .model import (CopyResult, Counter, Event, EventReason, FaultResult, Featur
                     Info, Stats, reasons_mask)
 from .states import (PageFlag, PageRange, PageState, collapse, expand,
                      format_page_table)
-from .target import ScriptedTarget, Target, spawn_target
 
 __version__ = "0.1.0"
 
@@ -72,9 +75,7 @@ __all__ = [
     "PageFlag",
     "PageRange",
     "PageState",
-    "ScriptedTarget",
     "Stats",
-    "Target",
     "TargetExitedError",
     "UnsupportedFeatureError",
     "address_of",
@@ -87,5 +88,4 @@ __all__ = [
     "parse_maps",
     "read_maps",
     "reasons_mask",
-    "spawn_target",
 ]
