@@ -2,7 +2,7 @@
 /*
  * hmm_target.c - the scriptable target process of the tests: a process to
  * mirror that changes its memory on command.  The CLI tests
- * (tests/cli/cli_test.py) and the Python tests (tests/python/scripted_target.py)
+ * (tests/cli/vm/cli_test.py) and the Python tests (tests/python/scripted_target.py)
  * drive it; nothing here is shipped.
  *
  * One command a line on stdin, one answer a line on stdout: "ok", "ok

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// runs_test.cc - hmm_mirror_runs_*() on the fake device: the same runs
+// lib_runs_test.cc - hmm_mirror_runs_*() on the fake device: the same runs
 // from an ABI 2 module (continued after every full batch) and from an
 // ABI 1 module (per-page SNAPSHOT pieces collapsed by the library), runs
 // merged across batch and piece ends, arguments and errors.

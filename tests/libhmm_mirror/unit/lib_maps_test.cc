@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// maps_test.cc - hmm_mirror_maps_*(): parsing maps and smaps text (long
+// lib_maps_test.cc - hmm_mirror_maps_*(): parsing maps and smaps text (long
 // paths, paths with spaces, " (deleted)", [vsyscall], an empty file, bad
 // lines), and the caller's own /proc/self/maps.
 
