@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// lib14_test.cc - what libhmm_mirror 1.4 added, on the fake device:
+// lib_v14_test.cc - what libhmm_mirror 1.4 added, on the fake device:
 // hmm_mirror_migrate() (arguments checked before the device, results
 // passed through), hmm_mirror_device_memory() (the pool from STATS) and
 // hmm_mirror_migrate_result_name().
