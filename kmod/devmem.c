@@ -48,6 +48,8 @@ static void devmem_account_release(struct kref *ref)
 /**
  * devmem_account_new() - an account for a new mirror
  *
+ * Context: Process context, may sleep (GFP_KERNEL).
+ *
  * Return: the account, or NULL without memory (the mirror then fails).
  */
 struct devmem_account *devmem_account_new(void)
@@ -60,8 +62,13 @@ struct devmem_account *devmem_account_new(void)
 }
 
 /**
- * devmem_account_put() - the mirror lets its account go
+ * devmem_account_put() - drop a reference to an account
  * @acct: the account, or NULL
+ *
+ * The mirror drops its own when it is destroyed, a page when it is freed;
+ * the last frees the account.
+ *
+ * Context: Any context.
  */
 void devmem_account_put(struct devmem_account *acct)
 {
@@ -69,11 +76,27 @@ void devmem_account_put(struct devmem_account *acct)
 		kref_put(&acct->ref, devmem_account_release);
 }
 
+/**
+ * devmem_account_pages() - device pages charged to an account now
+ * @acct: the account, or NULL
+ *
+ * Context: Any context.
+ *
+ * Return: the pages, 0 for NULL.
+ */
 u64 devmem_account_pages(struct devmem_account *acct)
 {
 	return acct ? atomic64_read(&acct->pages) : 0;
 }
 
+/**
+ * devmem_account_faulted_back() - pages of an account a CPU access moved back
+ * @acct: the account, or NULL
+ *
+ * Context: Any context.
+ *
+ * Return: the pages since the account was made, 0 for NULL.
+ */
 u64 devmem_account_faulted_back(struct devmem_account *acct)
 {
 	return acct ? atomic64_read(&acct->faulted_back) : 0;
@@ -111,21 +134,51 @@ static struct devmem_pool devmem_pool;
 /* The notifier owner of moves to the device: tells them from moves back. */
 static const char devmem_to_device_token;
 
+/**
+ * devmem_owner() - the device's identity as the owner of its memory
+ *
+ * Context: Any context.
+ *
+ * Return: the pgmap owner of the pool: the dev_private_owner of every
+ * walk, and the migrate_vma pgmap_owner of moves back to system memory.
+ */
 void *devmem_owner(void)
 {
 	return &devmem_pool;
 }
 
+/**
+ * devmem_to_device_owner() - the notifier owner of moves to the device
+ *
+ * Context: Any context.
+ *
+ * Return: a cookie that is not the pgmap owner: it only tells a move into
+ * the device's memory from a move out of it (devmem_event_flags()).
+ */
 void *devmem_to_device_owner(void)
 {
 	return (void *)&devmem_to_device_token;
 }
 
+/**
+ * devmem_used_pages() - pages of the pool allocated now
+ *
+ * Context: Any context; a snapshot without the pool's lock.
+ *
+ * Return: the pages.
+ */
 u64 devmem_used_pages(void)
 {
 	return devmem_nr_pages - READ_ONCE(devmem_pool.nr_free);
 }
 
+/**
+ * devmem_faulted_back() - pages a CPU access moved back since load
+ *
+ * Context: Any context.
+ *
+ * Return: the pages.
+ */
 u64 devmem_faulted_back(void)
 {
 	return atomic64_read(&devmem_pool.faulted_back);
@@ -134,6 +187,9 @@ u64 devmem_faulted_back(void)
 /**
  * devmem_event_flags() - the direction of a move, for its event
  * @range: an invalidation
+ *
+ * Context: An invalidation callback, under the mirror's lock: does not
+ * sleep.
  *
  * Return: HMM_MIRROR_EVENT_FLAG_TO_DEVICE or _TO_SYSTEM for a move into or
  * out of this device's memory, else 0.
@@ -159,6 +215,9 @@ static struct devmem_slot *devmem_slot(struct page *page)
  * @pfn: a page frame that devmem_pfn() accepts, allocated: mapped by the
  *	caller's device page table or held by the caller
  *
+ * Context: Any context; the caller keeps the page allocated (m->lock for
+ * a page its device page table maps).
+ *
  * Return: the backing page.
  */
 struct page *devmem_backing(unsigned long pfn)
@@ -173,6 +232,8 @@ struct page *devmem_backing(unsigned long pfn)
  * Allocates the page's backing too; may sleep (GFP_HIGHUSER).  The page
  * comes locked with one reference, as migrate_vma_pages() wants its
  * destinations, and holds a module reference until it is freed.
+ *
+ * Context: Process context, may sleep; takes the pool's spinlock.
  *
  * Return: the page, or NULL if the pool is empty or the backing cannot
  * be had.
@@ -239,6 +300,9 @@ COMPAT_PGMAP_FREE_OP(devmem_page_free);
  *
  * Fills @args->dst with a new page per device page selected, its
  * contents copied from the backing.
+ *
+ * Context: Process context, may sleep (allocates); holds the mmap_lock of
+ * @args->vma's mm, as migrate_vma_setup() needed.
  *
  * Return: the pages given a destination.
  */
@@ -320,6 +384,8 @@ static const struct dev_pagemap_ops devmem_pgmap_ops = {
 /**
  * devmem_init() - set up the pool at module load
  *
+ * Context: Module init, may sleep.
+ *
  * Return: 0, also when there is no pool (device_memory_mb=0), or the
  * error that keeps the pool from being set up.
  */
@@ -375,9 +441,10 @@ free:
 }
 
 /**
- * devmem_exit() - tear the pool down at unload
+ * devmem_exit() - tear the pool down at unload, every page free (each one
+ * out holds a module reference)
  *
- * Every page is free: each one out holds a module reference.
+ * Context: Module exit, may sleep (memunmap_pages()).
  */
 void devmem_exit(void)
 {

@@ -214,6 +214,28 @@ static const struct walk_ops map_moved_ops = {
 	.hole = map_moved_hole,
 };
 
+/**
+ * mirror_migrate() - MIGRATE: move a range into device memory or back
+ * @m: the mirror
+ * @start: first byte of the range (page aligned, checked by the caller)
+ * @end: end of the range, exclusive
+ * @to_system: move back to system memory instead of to the device
+ * @results: NULL, or one HMM_MIRROR_MIGRATE_* per page (access_ok()
+ *	checked by the caller)
+ * @moved: incremented per page moved
+ * @not_moved: incremented per page that could not move
+ *
+ * Moves a batch at a time under the mmap_lock; a page that cannot move is
+ * reported, not failed (DOC: Device memory in devmem.h).  After a move to
+ * the device, the moved pages are mapped in the device page table.  Also
+ * used by device faults, to bring back a page the CPU maps read-only.
+ *
+ * Context: Process context, may sleep.  Holds m->bind_sem; takes the
+ * mmap_lock and, through the notifiers and the walk, m->lock.
+ *
+ * Return: 0, -EOPNOTSUPP without device memory, -ENOMEM, -ESRCH (the
+ * address space exited), -EFAULT (@results), -EINTR (fatal signal).
+ */
 int mirror_migrate(struct mirror *m, unsigned long start, unsigned long end,
 		   bool to_system, u32 __user *results, u64 *moved,
 		   u64 *not_moved)

@@ -123,4 +123,4 @@ rust-msrv: ## cargo check with the crates' rust-version (rustup toolchain)
 rust-bindings: ## regenerate hmm-mirror-sys/src/bindings.rs (libclang)
 	$(_rust_need_cargo)
 	HMM_MIRROR_SYS_BLESS=1 HMM_MIRROR_SYS_REQUIRE_BINDGEN=1 \
-		$(RUST_CARGO) test $(RUST_MANIFEST) -p hmm-mirror-sys --test bindings
+		$(RUST_CARGO) test $(RUST_MANIFEST) -p hmm-mirror-sys --test bindings_current_test

@@ -77,13 +77,14 @@ pub const HMM_MIRROR_NR_STATS: u32 = 8;
 pub const HMM_MIRROR_NR_MIGRATE: u32 = 9;
 pub const HMM_MIRROR_NR_COMMANDS: u32 = 10;
 pub const HMM_MIRROR_LIB_VERSION_MAJOR: u32 = 1;
-pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 3;
+pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 4;
 pub const HMM_MIRROR_LIB_VERSION_PATCH: u32 = 0;
 pub const HMM_MIRROR_DEVICE_PATH: &::core::ffi::CStr = c"/dev/hmm_mirror";
 pub const HMM_MIRROR_EVENT_RECORD_SIZE_VER1: u32 = 48;
 pub const HMM_MIRROR_COUNTERS_SIZE_VER1: u32 = 160;
 pub const HMM_MIRROR_INFO_SIZE_VER1: u32 = 32;
 pub const HMM_MIRROR_RW_RESULT_SIZE_VER1: u32 = 24;
+pub const HMM_MIRROR_DEVICE_MEMORY_SIZE_VER1: u32 = 64;
 pub type __u32 = ::core::ffi::c_uint;
 pub type __u64 = ::core::ffi::c_ulonglong;
 /** struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -760,6 +761,67 @@ const _: () = {
         "Offset of field: hmm_mirror_rw_result::device_faults",
     ][::core::mem::offset_of!(hmm_mirror_rw_result, device_faults) - 16usize];
 };
+/** struct hmm_mirror_device_memory - the device's memory and its use
+ @size: sizeof(struct hmm_mirror_device_memory): set by
+	hmm_mirror_device_memory_init()
+ @reserved: 0
+ @total_bytes: device memory the module has, shared by every mirror
+ @used_bytes: bytes of it holding pages now (every mirror)
+ @mirror_pages: pages this mirror moved there that are there now
+ @pages_to_device: pages this mirror's MIGRATE moved to device memory
+ @pages_to_system: pages its MIGRATE moved back
+ @pages_faulted_back: of the pages it moved there, those a CPU access
+	moved back
+ @pages_no_memory: pages its MIGRATE left for lack of memory*/
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_device_memory {
+    pub size: u32,
+    pub reserved: u32,
+    pub total_bytes: u64,
+    pub used_bytes: u64,
+    pub mirror_pages: u64,
+    pub pages_to_device: u64,
+    pub pages_to_system: u64,
+    pub pages_faulted_back: u64,
+    pub pages_no_memory: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of hmm_mirror_device_memory",
+    ][::core::mem::size_of::<hmm_mirror_device_memory>() - 64usize];
+    [
+        "Alignment of hmm_mirror_device_memory",
+    ][::core::mem::align_of::<hmm_mirror_device_memory>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::size",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, size) - 0usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::reserved",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, reserved) - 4usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::total_bytes",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, total_bytes) - 8usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::used_bytes",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, used_bytes) - 16usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::mirror_pages",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, mirror_pages) - 24usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::pages_to_device",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, pages_to_device) - 32usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::pages_to_system",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, pages_to_system) - 40usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::pages_faulted_back",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, pages_faulted_back) - 48usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::pages_no_memory",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, pages_no_memory) - 56usize];
+};
 pub const HMM_MIRROR_IOC_HANDSHAKE: hmm_mirror_ioctl_cmd = 45568;
 pub const HMM_MIRROR_IOC_FAULT: hmm_mirror_ioctl_cmd = 45569;
 pub const HMM_MIRROR_IOC_SNAPSHOT: hmm_mirror_ioctl_cmd = 45570;
@@ -1093,6 +1155,50 @@ unsafe extern "C" {
         i: ::core::ffi::c_uint,
         k: ::core::ffi::c_uint,
     ) -> u64;
+    /** hmm_mirror_migrate() - move a range into the device's memory or back
+ @m: the handle
+ @addr: start of the range (page aligned)
+ @length: bytes (page aligned, not 0)
+ @flags: 0 to move into device memory, HMM_MIRROR_MIGRATE_TO_SYSTEM to
+	move back to system memory
+ @results: NULL, or @results_len entries: one HMM_MIRROR_MIGRATE_* per
+	page (MOVED, ALREADY, NOT_MOVABLE, NO_MEMORY)
+ @results_len: entries of @results, at least one per page; 0 for NULL
+ @pages_moved: NULL, or the pages this call moved
+ @pages_not_moved: NULL, or the pages it could not move
+
+ Pages that cannot move (file pages, pinned pages, no device memory
+ left) are reported, not failed.  A CPU access to a page in device
+ memory moves it back by itself.  Since 1.4.
+
+ Return: 0, -EINVAL (range, flags, @results_len), -EOPNOTSUPP (no
+ device memory: the kernel lacks CONFIG_DEVICE_PRIVATE or the module was
+ loaded with device_memory_mb=0), -ESRCH (the process exited), -EFAULT.*/
+    pub fn hmm_mirror_migrate(
+        m: *mut hmm_mirror,
+        addr: u64,
+        length: u64,
+        flags: u32,
+        results: *mut u32,
+        results_len: u64,
+        pages_moved: *mut u64,
+        pages_not_moved: *mut u64,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_device_memory() - the device's memory and this mirror's use
+ @m: the handle
+ @dm: filled in; @dm->size set by hmm_mirror_device_memory_init()
+
+ Since 1.4.
+
+ Return: 0, -EINVAL (NULL or small @dm), -EOPNOTSUPP (no device memory).*/
+    pub fn hmm_mirror_device_memory(
+        m: *mut hmm_mirror,
+        dm: *mut hmm_mirror_device_memory,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_migrate_result_name() - "moved", "already", "not_movable",
+ "no_memory" for an HMM_MIRROR_MIGRATE_* result, NULL for another value.
+ Since 1.4.*/
+    pub fn hmm_mirror_migrate_result_name(result: u32) -> *const ::core::ffi::c_char;
     /** hmm_mirror_last_error() - what the calling thread's last failed call was
 
  For example "hmm_mirror_fault(addr=0x7f12a000, length=0x2000, write):
@@ -1106,7 +1212,7 @@ unsafe extern "C" {
     /** hmm_mirror_errno_name() - "EINVAL" for @err (negative or positive), NULL
  for a value the library does not name*/
     pub fn hmm_mirror_errno_name(err: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
-    /** hmm_mirror_lib_version() - "1.3.0", the library's version string
+    /** hmm_mirror_lib_version() - "1.4.0", the library's version string
  (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)*/
     pub fn hmm_mirror_lib_version() -> *const ::core::ffi::c_char;
 }
