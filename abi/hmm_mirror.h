@@ -23,7 +23,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define HMM_MIRROR_ABI_VERSION		3
+#define HMM_MIRROR_ABI_VERSION		4
 
 /* Not given out by Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define HMM_MIRROR_IOC_MAGIC		0xB2
@@ -46,8 +46,24 @@
 /* Since ABI version 3. */
 #define HMM_MIRROR_FEAT_RW_COPIED	(1ULL << 13)
 #define HMM_MIRROR_FEAT_ADDR_LIMIT	(1ULL << 14)
-/* Every feature bit this header defines: a module of this version has all. */
-#define HMM_MIRROR_FEAT_ALL		((HMM_MIRROR_FEAT_ADDR_LIMIT << 1) - 1)
+/*
+ * Since ABI version 4: device-private memory and HMM_MIRROR_IOC_MIGRATE.
+ * Only where the kernel has device-private memory (CONFIG_DEVICE_PRIVATE)
+ * and the module has a pool (device_memory_mb > 0); else MIGRATE fails
+ * with EOPNOTSUPP.
+ */
+#define HMM_MIRROR_FEAT_DEVICE_MEMORY	(1ULL << 15)
+/*
+ * Every feature bit this header defines.  A module of this version has
+ * all but HMM_MIRROR_FEAT_DEVICE_MEMORY, which depends on the kernel.
+ */
+#define HMM_MIRROR_FEAT_ALL		((HMM_MIRROR_FEAT_DEVICE_MEMORY << 1) - 1)
+
+/*
+ * The end, exclusive, of the addresses the device page table maps: 48 bits,
+ * whatever the CPU's paging depth.  HANDSHAKE reports it as @addr_limit.
+ */
+#define HMM_MIRROR_ADDR_LIMIT		(1ULL << 48)
 
 /**
  * struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -61,9 +77,13 @@
  * @page_shift: out: log2 of the page size all ranges are measured in
  * @reserved: must be 0
  * @addr_limit: out (ABI 3): the end, exclusive, of the addresses the device
- *	page table can map (1 << 48); a range reaching beyond it is EINVAL
- *	even where the process can map memory (5-level paging).  Written as
- *	0 to a caller of an older @abi_version.
+ *	page table can map (HMM_MIRROR_ADDR_LIMIT); a range reaching beyond
+ *	it is EINVAL even where the process can map memory (5-level paging).
+ *	Written as 0 to a caller of an older @abi_version.
+ * @device_memory_size: out (ABI 4): bytes of device-private memory the
+ *	module has (shared by every mirror), 0 without
+ *	HMM_MIRROR_FEAT_DEVICE_MEMORY
+ * @device_memory_used: out (ABI 4): bytes of it holding pages now
  *
  * Has no side effects and may be repeated; "out" fields are ignored on input.
  * Wanting an unsupported feature is not an error: the caller compares
@@ -80,9 +100,12 @@ struct hmm_mirror_handshake {
 	__u32 page_shift;
 	__u32 reserved;
 	__u64 addr_limit;
+	__u64 device_memory_size;
+	__u64 device_memory_used;
 };
 #define HMM_MIRROR_HANDSHAKE_SIZE_VER1	48
 #define HMM_MIRROR_HANDSHAKE_SIZE_VER3	56
+#define HMM_MIRROR_HANDSHAKE_SIZE_VER4	72
 
 /* struct hmm_mirror_fault.flags */
 #define HMM_MIRROR_FAULT_WRITE		(1U << 0)
@@ -120,6 +143,8 @@ struct hmm_mirror_fault {
 #define HMM_MIRROR_PAGE_WRITE		(1U << 1)
 #define HMM_MIRROR_PAGE_ERROR		(1U << 2)
 #define HMM_MIRROR_PAGE_ZERO		(1U << 3)
+/* ABI 4: the page is in this module's device-private memory. */
+#define HMM_MIRROR_PAGE_DEVICE		(1U << 4)
 #define HMM_MIRROR_PAGE_ORDER_SHIFT	8
 #define HMM_MIRROR_PAGE_ORDER(state)	(((state) >> HMM_MIRROR_PAGE_ORDER_SHIFT) & 0xff)
 
@@ -256,7 +281,7 @@ struct hmm_mirror_attach {
  * @seq: sequence number; one per event generated, lost ones included, so
  *	a gap before a LOST record is exactly the lost events
  * @pages: device pages (4K) the invalidation removed; for LOST: events lost
- * @flags: 0 (none defined yet)
+ * @flags: HMM_MIRROR_EVENT_FLAG_* (ABI 4), else 0
  * @reserved: 0
  */
 struct hmm_mirror_event {
@@ -270,6 +295,15 @@ struct hmm_mirror_event {
 	__u32 reserved;
 };
 #define HMM_MIRROR_EVENT_SIZE_VER1	48
+
+/*
+ * struct hmm_mirror_event.flags (ABI 4), on HMM_MIRROR_EVENT_MIGRATE: the
+ * pages moved into this module's device memory (MIGRATE), or out of it
+ * (MIGRATE back, or a CPU access faulting them back).  Neither flag: the
+ * kernel moved system pages (NUMA, compaction, another device).
+ */
+#define HMM_MIRROR_EVENT_FLAG_TO_DEVICE	(1U << 0)
+#define HMM_MIRROR_EVENT_FLAG_TO_SYSTEM	(1U << 1)
 
 /**
  * struct hmm_mirror_events - HMM_MIRROR_IOC_EVENTS: choose the events
@@ -311,6 +345,14 @@ struct hmm_mirror_events {
  * @dpt_tables: device page-table pages allocated now
  * @dpt_pages: 4K pages the device page table maps now
  * @mirrors: open mirrors (GLOBAL only; 1 otherwise)
+ * @device_memory_pages: (ABI 4) 4K pages of device memory the module has
+ * @device_pages: (ABI 4) pages in device memory now: GLOBAL, all of them;
+ *	otherwise those this mirror moved there
+ * @pages_to_device: (ABI 4) pages MIGRATE moved to device memory
+ * @pages_to_system: (ABI 4) pages MIGRATE moved back to system memory
+ * @pages_faulted_back: (ABI 4) pages a CPU access moved back (for a
+ *	mirror: of those it had moved there)
+ * @pages_no_memory: (ABI 4) pages MIGRATE did not move for lack of memory
  */
 struct hmm_mirror_stats {
 	__u32 size;
@@ -327,8 +369,54 @@ struct hmm_mirror_stats {
 	__u64 dpt_tables;
 	__u64 dpt_pages;
 	__u64 mirrors;
+	__u64 device_memory_pages;
+	__u64 device_pages;
+	__u64 pages_to_device;
+	__u64 pages_to_system;
+	__u64 pages_faulted_back;
+	__u64 pages_no_memory;
 };
 #define HMM_MIRROR_STATS_SIZE_VER1	160
+#define HMM_MIRROR_STATS_SIZE_VER4	208
+
+/* struct hmm_mirror_migrate.flags */
+#define HMM_MIRROR_MIGRATE_TO_SYSTEM	(1U << 0)	/* else to the device */
+
+/* struct hmm_mirror_migrate results, one __u32 per page */
+#define HMM_MIRROR_MIGRATE_MOVED	1	/* moved by this call */
+#define HMM_MIRROR_MIGRATE_ALREADY	2	/* already where asked */
+#define HMM_MIRROR_MIGRATE_NOT_MOVABLE	3	/* cannot move (see README) */
+#define HMM_MIRROR_MIGRATE_NO_MEMORY	4	/* no free page at the target */
+
+/**
+ * struct hmm_mirror_migrate - HMM_MIRROR_IOC_MIGRATE (ABI 4)
+ * @size: sizeof(struct hmm_mirror_migrate)
+ * @flags: 0 to move the range into device memory,
+ *	HMM_MIRROR_MIGRATE_TO_SYSTEM to move it back
+ * @addr: start of the range (page aligned)
+ * @length: length of the range in bytes (page aligned)
+ * @results: user pointer to an array of __u32, one
+ *	HMM_MIRROR_MIGRATE_* per page, or 0 for none
+ * @results_len: entries @results holds: at least length >> page_shift
+ *	(0 with no @results)
+ * @pages_moved: out: pages this call moved
+ * @pages_not_moved: out: pages it could not move (NOT_MOVABLE, NO_MEMORY)
+ *
+ * Moves the anonymous private pages of the range, copying them through
+ * the device.  A page that cannot move is reported and left where it is;
+ * only a bad argument or a failure of the whole device fails the call.
+ */
+struct hmm_mirror_migrate {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 length;
+	__u64 results;
+	__u64 results_len;
+	__u64 pages_moved;
+	__u64 pages_not_moved;
+};
+#define HMM_MIRROR_MIGRATE_SIZE_VER4	56
 
 #define HMM_MIRROR_NR_HANDSHAKE		0x00
 #define HMM_MIRROR_NR_FAULT		0x01
@@ -339,8 +427,9 @@ struct hmm_mirror_stats {
 #define HMM_MIRROR_NR_ATTACH		0x06
 #define HMM_MIRROR_NR_EVENTS		0x07
 #define HMM_MIRROR_NR_STATS		0x08
+#define HMM_MIRROR_NR_MIGRATE		0x09	/* ABI 4 */
 /* Commands are numbered 0 to HMM_MIRROR_NR_COMMANDS - 1. */
-#define HMM_MIRROR_NR_COMMANDS		9
+#define HMM_MIRROR_NR_COMMANDS		10
 
 #define HMM_MIRROR_IOC_HANDSHAKE	_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_HANDSHAKE)
 #define HMM_MIRROR_IOC_FAULT		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_FAULT)
@@ -351,5 +440,6 @@ struct hmm_mirror_stats {
 #define HMM_MIRROR_IOC_ATTACH		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_ATTACH)
 #define HMM_MIRROR_IOC_EVENTS		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_EVENTS)
 #define HMM_MIRROR_IOC_STATS		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_STATS)
+#define HMM_MIRROR_IOC_MIGRATE		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_MIGRATE)
 
 #endif /* _UAPI_LINUX_HMM_MIRROR_H */

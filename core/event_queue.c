@@ -17,8 +17,8 @@ void evq_resize(struct evq *q, struct hmm_mirror_event *ring, u32 cap)
 	q->count = 0;
 }
 
-static void put(struct evq *q, u32 reason, u64 start, u64 end, u64 seq,
-		u64 pages)
+static void put(struct evq *q, u32 reason, u32 flags, u64 start, u64 end,
+		u64 seq, u64 pages)
 {
 	struct hmm_mirror_event *e = &q->ring[(q->head + q->count) % q->cap];
 
@@ -29,6 +29,7 @@ static void put(struct evq *q, u32 reason, u64 start, u64 end, u64 seq,
 		.end = end,
 		.seq = seq,
 		.pages = pages,
+		.flags = flags,
 	};
 	q->count++;
 }
@@ -38,17 +39,23 @@ static void flush_lost(struct evq *q)
 {
 	if (!q->lost || q->count == q->cap)
 		return;
-	put(q, HMM_MIRROR_EVENT_LOST, 0, 0, q->lost_first_seq, q->lost);
+	put(q, HMM_MIRROR_EVENT_LOST, 0, 0, 0, q->lost_first_seq, q->lost);
 	q->lost = 0;
 }
 
 void evq_push(struct evq *q, u32 reason, u64 start, u64 end, u64 pages)
 {
+	evq_push_flags(q, reason, 0, start, end, pages);
+}
+
+void evq_push_flags(struct evq *q, u32 reason, u32 flags, u64 start, u64 end,
+		    u64 pages)
+{
 	u64 seq = q->next_seq++;
 
 	flush_lost(q);
 	if (!q->lost && q->count < q->cap) {
-		put(q, reason, start, end, seq, pages);
+		put(q, reason, flags, start, end, seq, pages);
 		return;
 	}
 	if (!q->lost)

@@ -40,6 +40,9 @@ void evq_resize(struct evq *q, struct hmm_mirror_event *ring, u32 cap);
 
 /* Generate one event (queued, or counted as lost). */
 void evq_push(struct evq *q, u32 reason, u64 start, u64 end, u64 pages);
+/* The same, with HMM_MIRROR_EVENT_FLAG_* @flags in the record. */
+void evq_push_flags(struct evq *q, u32 reason, u32 flags, u64 start, u64 end,
+		    u64 pages);
 
 /*
  * Copy up to @max records into @out, oldest first, without consuming them;

@@ -10,6 +10,7 @@
 #include <linux/uaccess.h>
 
 #include "../abi/hmm_mirror.h"
+#include "devmem.h"
 #include "mirror.h"
 
 /*
@@ -100,7 +101,9 @@ static unsigned long copy_mapped_locked(struct mirror *m, unsigned long va,
 			break;
 		if (write && !(e.flags & DPT_WRITE))
 			break;
-		page = pfn_to_page(e.pfn);
+		/* The device's own memory: its contents are in the backing. */
+		page = devmem_pfn(e.pfn) ? devmem_backing(e.pfn) :
+					   pfn_to_page(e.pfn);
 		kaddr = kmap_local_page(page);
 		copy_with_window(uw, va - base, kaddr, write);
 		kunmap_local(kaddr);
@@ -112,8 +115,9 @@ static unsigned long copy_mapped_locked(struct mirror *m, unsigned long va,
 		 * m->lock: m->lock keeps the pte, and so the folio's mapping,
 		 * in place until the invalidation is through, which locks out
 		 * truncation the way the pte lock does for zap_pte_range().
+		 * A backing page is the device's alone: nothing to dirty.
 		 */
-		if (write)
+		if (write && !devmem_pfn(e.pfn))
 			folio_mark_dirty(page_folio(page));
 	}
 	return va;
@@ -233,6 +237,8 @@ static u32 query_state(const struct dpt_entry *e)
 		state |= HMM_MIRROR_PAGE_WRITE;
 	if (e->flags & DPT_ZERO)
 		state |= HMM_MIRROR_PAGE_ZERO;
+	if (devmem_pfn(e->pfn))
+		state |= HMM_MIRROR_PAGE_DEVICE;
 	return state;
 }
 

@@ -108,6 +108,7 @@ unlock:
  * mirror_event_locked() - queue an event if user space asked for its reason
  * @m: the mirror
  * @reason: an HMM_MIRROR_EVENT_* reason
+ * @flags: HMM_MIRROR_EVENT_FLAG_* for the record (a move's direction)
  * @start: first byte of the invalidated range
  * @end: end of the range
  * @pages: device pages the invalidation removed
@@ -117,8 +118,8 @@ unlock:
  * Context: Holds m->lock, maybe in an invalidation callback under direct
  * reclaim: does not sleep or allocate.
  */
-void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
-			 unsigned long end, u64 pages)
+void mirror_event_locked(struct mirror *m, u32 reason, u32 flags,
+			 unsigned long start, unsigned long end, u64 pages)
 {
 	u64 lost;
 
@@ -126,7 +127,7 @@ void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
 	if (!m->events.ring || !(m->event_reasons & BIT(reason)))
 		return;
 	lost = m->events.lost_total;
-	evq_push(&m->events, reason, start, end, pages);
+	evq_push_flags(&m->events, reason, flags, start, end, pages);
 	if (m->events.lost_total != lost)
 		mirror_count(m, MC(events_lost), 1);
 	wake_up_all(&m->waitq);

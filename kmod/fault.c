@@ -6,6 +6,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 
+#include "devmem.h"
 #include "walk.h"
 
 /*
@@ -18,6 +19,12 @@
 struct fault_batch {
 	unsigned long va;	/* of words[0] */
 	unsigned int nr;
+	bool write;		/* a write fault */
+	/*
+	 * A write fault found pages in this device's memory that the CPU
+	 * maps read-only (COW after fork, mprotect): [ro_start, ro_end).
+	 */
+	unsigned long ro_start, ro_end;
 	u64 words[FAULT_BATCH_PAGES];	/* dpt_page() of each */
 };
 
@@ -61,6 +68,14 @@ static int record_piece(struct walk *w, void *arg)
 			flags |= DPT_ZERO;
 		else if (hpfn & HMM_PFN_WRITE)
 			flags |= DPT_WRITE;
+		/*
+		 * hmm_range_fault() reports this device's own pages as they
+		 * are, without a write fault (mirror_fault_range()).
+		 */
+		if (b->write && !(hpfn & HMM_PFN_WRITE) && devmem_pfn(pfn)) {
+			b->ro_start = min(b->ro_start, va);
+			b->ro_end = max(b->ro_end, va + PAGE_SIZE);
+		}
 
 		if (order != DPT_ORDER_2M && order != DPT_ORDER_1G)
 			order = DPT_ORDER_4K;
@@ -150,7 +165,26 @@ int mirror_fault_range(struct mirror *m, unsigned long start,
 		return -ENOMEM;
 	}
 	mirror_count(m, MC(fault_calls), 1);
+	b->write = write;
+	b->ro_start = ULONG_MAX;
+	b->ro_end = 0;
 	ret = walk_range(w, start, end, req, false, &fault_ops, b);
+	/*
+	 * A write to a page in device memory that the CPU maps read-only:
+	 * the device does what the CPU would, which is to fault.  The page
+	 * goes back to system memory first (hmm_range_fault() does not fault
+	 * this device's pages), then the write fault breaks COW, or fails
+	 * for memory without write permission.
+	 */
+	if (!ret && b->ro_end) {
+		u64 moved = 0, not_moved = 0;
+
+		ret = mirror_migrate(m, b->ro_start, b->ro_end, true, NULL,
+				     &moved, &not_moved);
+		if (!ret)
+			ret = walk_range(w, start, end, req, false, &fault_ops,
+					 b);
+	}
 	*retries += w->retries;
 	kfree(b);
 	kfree(w);

@@ -29,6 +29,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 
+#include "devmem.h"
 #include "mirror.h"
 
 static bool defer_invalidations = true;
@@ -58,8 +59,8 @@ static void mirror_release_locked(struct mirror *m)
 	xa_for_each(&m->chunks, idx, c)
 		c->pages = 0;
 	mirror_count(m, MC(pages_invalidated), pages);
-	mirror_event_locked(m, HMM_MIRROR_EVENT_RELEASE, span.start, span.end,
-			    pages);
+	mirror_event_locked(m, HMM_MIRROR_EVENT_RELEASE, 0, span.start,
+			    span.end, pages);
 	wake_up_all(&m->waitq);
 	/* Every chunk is empty now: let their notifiers go. */
 	chunk_gc_later(m);
@@ -82,7 +83,7 @@ static bool lock_for_invalidate(struct mirror *m,
  */
 static void chunk_unmap_locked(struct mirror *m, struct mirror_chunk *c,
 			       unsigned long start, unsigned long end,
-			       u32 reason, bool report)
+			       u32 reason, u32 flags, bool report)
 {
 	struct dpt_span span;
 	u64 removed;
@@ -95,7 +96,8 @@ static void chunk_unmap_locked(struct mirror *m, struct mirror_chunk *c,
 	mirror_count(m, MC(pages_invalidated), removed);
 	/* The event covers what the device lost, not the request. */
 	if (report)
-		mirror_event_locked(m, reason, span.start, span.end, removed);
+		mirror_event_locked(m, reason, flags, span.start, span.end,
+				    removed);
 	if (!c->pages)
 		WRITE_ONCE(m->gc_wanted, true);
 }
@@ -110,7 +112,7 @@ static void chunk_apply_deferred_locked(struct mirror *m,
 {
 	lockdep_assert_held(&m->lock);
 	chunk_unmap_locked(m, c, c->deferred_start, c->deferred_end,
-			   HMM_MIRROR_EVENT_OTHER, false);
+			   HMM_MIRROR_EVENT_OTHER, 0, false);
 	list_del_init(&c->deferred_node);
 }
 
@@ -169,9 +171,10 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	if (reason == HMM_MIRROR_EVENT_RELEASE) {
 		mirror_release_locked(m);
 	} else if (c->pages && event_wanted(m, reason)) {
-		chunk_unmap_locked(m, c, start, end, reason, true);
+		chunk_unmap_locked(m, c, start, end, reason,
+				   devmem_event_flags(range), true);
 	} else if (c->pages && !READ_ONCE(defer_invalidations)) {
-		chunk_unmap_locked(m, c, start, end, reason, false);
+		chunk_unmap_locked(m, c, start, end, reason, 0, false);
 	} else if (c->pages) {
 		c->deferred_start = start;
 		c->deferred_end = end;

@@ -13,12 +13,22 @@
 #include <linux/uaccess.h>
 
 #include "../abi/hmm_mirror.h"
+#include "devmem.h"
 #include "mirror.h"
 
 /* Pin the ABI layouts: a change here is an ABI break. */
 static_assert(sizeof(struct hmm_mirror_handshake) ==
+	      HMM_MIRROR_HANDSHAKE_SIZE_VER4);
+static_assert(offsetof(struct hmm_mirror_handshake, device_memory_size) ==
 	      HMM_MIRROR_HANDSHAKE_SIZE_VER3);
+static_assert(sizeof(struct hmm_mirror_migrate) ==
+	      HMM_MIRROR_MIGRATE_SIZE_VER4);
+static_assert(offsetof(struct hmm_mirror_migrate, pages_moved) == 40);
+static_assert(offsetof(struct hmm_mirror_stats, device_memory_pages) ==
+	      HMM_MIRROR_STATS_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_fault) == HMM_MIRROR_FAULT_SIZE_VER1);
+/* HANDSHAKE reports the device page table's end as the ABI's limit. */
+static_assert(DPT_VA_LIMIT == HMM_MIRROR_ADDR_LIMIT);
 static_assert(sizeof(struct hmm_mirror_pages) == HMM_MIRROR_PAGES_SIZE_VER2);
 static_assert(sizeof(struct hmm_mirror_run) == HMM_MIRROR_RUN_SIZE);
 static_assert(offsetof(struct hmm_mirror_run, state) == 16);
@@ -35,7 +45,7 @@ static_assert(offsetof(struct hmm_mirror_rw, bytes_copied) ==
 static_assert(sizeof(struct hmm_mirror_attach) == HMM_MIRROR_ATTACH_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_event) == HMM_MIRROR_EVENT_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_events) == HMM_MIRROR_EVENTS_SIZE_VER1);
-static_assert(sizeof(struct hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER1);
+static_assert(sizeof(struct hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER4);
 static_assert(offsetof(struct hmm_mirror_event, flags) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, invalidations) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
@@ -53,6 +63,11 @@ static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 #define FEATURES_SINCE_VER3	(HMM_MIRROR_FEAT_RW_COPIED | \
 				 HMM_MIRROR_FEAT_ADDR_LIMIT)
 #define FEATURES_SINCE_VER2	HMM_MIRROR_FEAT_SNAPSHOT_RUNS
+/*
+ * What version 4 added: MIGRATE's feature, advertised only where the
+ * kernel and the pool have device memory (devmem.h).
+ */
+#define FEATURES_SINCE_VER4	HMM_MIRROR_FEAT_DEVICE_MEMORY
 
 /* The argument of any command, as the front end copies it in. */
 union ioc_arg {
@@ -63,6 +78,7 @@ union ioc_arg {
 	struct hmm_mirror_attach attach;
 	struct hmm_mirror_events events;
 	struct hmm_mirror_stats stats;
+	struct hmm_mirror_migrate migrate;
 };
 
 static void ioc_masks(u64 *ioctls, u64 *features);
@@ -134,6 +150,8 @@ static long ioc_handshake(struct mirror *m, union ioc_arg *arg,
 	ioc_masks(&ioctls, &features);
 	a->module_abi_version = min_t(u32, a->abi_version,
 				      HMM_MIRROR_ABI_VERSION);
+	if (a->module_abi_version < 4 || !devmem_enabled())
+		features &= ~FEATURES_SINCE_VER4;
 	if (a->module_abi_version < 3)
 		features &= ~FEATURES_SINCE_VER3;
 	if (a->module_abi_version < 2)
@@ -142,6 +160,12 @@ static long ioc_handshake(struct mirror *m, union ioc_arg *arg,
 	a->ioctls_supported = ioctls;
 	a->page_shift = PAGE_SHIFT;
 	a->addr_limit = a->module_abi_version < 3 ? 0 : DPT_VA_LIMIT;
+	a->device_memory_size = 0;
+	a->device_memory_used = 0;
+	if (features & HMM_MIRROR_FEAT_DEVICE_MEMORY) {
+		a->device_memory_size = (u64)devmem_nr_pages << PAGE_SHIFT;
+		a->device_memory_used = devmem_used_pages() << PAGE_SHIFT;
+	}
 	return copy_out(uarg, a, sizeof(*a), usize);
 }
 
@@ -324,6 +348,41 @@ static long ioc_stats(struct mirror *m, union ioc_arg *arg,
 	return copy_out(uarg, a, sizeof(*a), usize);
 }
 
+/* MIGRATE (ABI 4): arguments checked here, the move in migrate.c. */
+static long ioc_migrate(struct mirror *m, union ioc_arg *arg,
+			void __user *uarg, u32 usize)
+{
+	struct hmm_mirror_migrate *a = &arg->migrate;
+	u32 __user *results = u64_to_user_ptr(a->results);
+	int ret;
+
+	if (a->flags & ~HMM_MIRROR_MIGRATE_TO_SYSTEM)
+		return -EINVAL;
+	if (!devmem_enabled())
+		return -EOPNOTSUPP;
+	down_read(&m->bind_sem);
+	ret = check_range(m, a->addr, a->length);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	if (a->results ? a->results_len < a->length >> PAGE_SHIFT :
+			 a->results_len)
+		goto out;
+	ret = -EFAULT;
+	if (a->results &&
+	    !access_ok(results, (a->length >> PAGE_SHIFT) * sizeof(u32)))
+		goto out;
+	a->pages_moved = 0;
+	a->pages_not_moved = 0;
+	ret = mirror_migrate(m, a->addr, a->addr + a->length,
+			     a->flags & HMM_MIRROR_MIGRATE_TO_SYSTEM,
+			     a->results ? results : NULL, &a->pages_moved,
+			     &a->pages_not_moved);
+out:
+	up_read(&m->bind_sem);
+	return ret ? ret : copy_out(uarg, a, sizeof(*a), usize);
+}
+
 /**
  * struct ioc_command - one command of the ioctl front end
  * @cmd: its ioctl number, HMM_MIRROR_IOC_*
@@ -375,6 +434,9 @@ static const struct ioc_command ioc_commands[HMM_MIRROR_NR_COMMANDS] = {
 	[HMM_MIRROR_NR_STATS] = IOC_COMMAND(HMM_MIRROR_IOC_STATS,
 		ioc_stats, hmm_mirror_stats,
 		HMM_MIRROR_STATS_SIZE_VER1, HMM_MIRROR_FEAT_STATS),
+	[HMM_MIRROR_NR_MIGRATE] = IOC_COMMAND(HMM_MIRROR_IOC_MIGRATE,
+		ioc_migrate, hmm_mirror_migrate,
+		HMM_MIRROR_MIGRATE_SIZE_VER4, HMM_MIRROR_FEAT_DEVICE_MEMORY),
 };
 
 /* Bit n of @ioctls for every command n; the features of the commands. */
@@ -467,12 +529,20 @@ static struct miscdevice hmm_mirror_misc = {
 
 static int __init hmm_mirror_init(void)
 {
-	return misc_register(&hmm_mirror_misc);
+	int ret = devmem_init();
+
+	if (ret)
+		return ret;
+	ret = misc_register(&hmm_mirror_misc);
+	if (ret)
+		devmem_exit();
+	return ret;
 }
 
 static void __exit hmm_mirror_exit(void)
 {
 	misc_deregister(&hmm_mirror_misc);
+	devmem_exit();
 }
 
 module_init(hmm_mirror_init);

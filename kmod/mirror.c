@@ -10,6 +10,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "devmem.h"
 #include "mirror.h"
 
 /*
@@ -123,6 +124,11 @@ int mirror_create(struct mirror **out)
 	m = kzalloc(sizeof(*m), GFP_KERNEL);
 	if (!m)
 		return -ENOMEM;
+	m->devmem_acct = devmem_account_new();
+	if (!m->devmem_acct) {
+		kfree(m);
+		return -ENOMEM;
+	}
 
 	init_rwsem(&m->bind_sem);
 	mutex_init(&m->chunks_lock);
@@ -138,6 +144,7 @@ int mirror_create(struct mirror **out)
 
 	watch = mirror_exit_watch(m, current->mm);
 	if (IS_ERR(watch)) {
+		devmem_account_put(m->devmem_acct);
 		kfree(m);
 		return PTR_ERR(watch);
 	}
@@ -175,5 +182,7 @@ void mirror_destroy(struct mirror *m)
 	mutex_destroy(&m->read_lock);
 	mutex_destroy(&m->lock);
 	mutex_destroy(&m->chunks_lock);
+	/* Its pages in device memory keep the account (devmem.h). */
+	devmem_account_put(m->devmem_acct);
 	kfree(m);
 }

@@ -10,11 +10,12 @@
  * front end (main.c) checks each ioctl's argument and calls a command:
  * FAULT (fault.c), SNAPSHOT (snapshot.c, a long walk shared with a second
  * CPU by snapshot_split.c), READ, WRITE and QUERY (device_ops.c), EVENTS
- * with read() and poll() (events.c), ATTACH (attach.c).  The commands use
- * the mirror core below them (this header: lifetime and binding in
- * mirror.c, the notifier registry in notifiers.c, the invalidation policy
- * in invalidate.c, counters in stats.c, page-table memory in dpt_memory.c;
- * walk.h: the page walk in walk.c), which uses core/.  Calls go that way
+ * with read() and poll() (events.c), ATTACH (attach.c), MIGRATE (migrate.c).
+ * The commands use the mirror core below them (this header: lifetime and
+ * binding in mirror.c, the notifier registry in notifiers.c, the
+ * invalidation policy in invalidate.c, counters in stats.c, page-table
+ * memory in dpt_memory.c, the device memory pool in devmem.c; walk.h: the
+ * page walk in walk.c), which uses core/.  Calls go that way
  * only.  What differs between the kernels of the matrix is in compat_*.h,
  * probed at build time (conftest.sh, conftest/).
  *
@@ -103,6 +104,7 @@ struct mirror_counters {
 	atomic64_t c[MC_NR];
 };
 
+struct devmem_account;
 struct file;
 struct mirror;
 struct poll_table_struct;
@@ -206,6 +208,8 @@ struct mirror {
 
 	struct mirror_counters counters;
 	struct list_head node;		/* on the global mirror list */
+	/* Device memory charged to this mirror (devmem.h).  Set at creation. */
+	struct devmem_account *devmem_acct;
 };
 
 /* mirror.c: lifetime and binding. */
@@ -278,8 +282,8 @@ int mirror_attach(struct mirror *m, int pidfd);
 /* events.c: EVENTS, read() and poll(). */
 u32 mirror_event_reason(enum mmu_notifier_event event);
 int mirror_events_config(struct mirror *m, u32 reasons, u32 queue_len);
-void mirror_event_locked(struct mirror *m, u32 reason, unsigned long start,
-			 unsigned long end, u64 pages);
+void mirror_event_locked(struct mirror *m, u32 reason, u32 flags,
+			 unsigned long start, unsigned long end, u64 pages);
 ssize_t mirror_events_read(struct mirror *m, char __user *buf, size_t count,
 			   bool nonblock);
 __poll_t mirror_events_poll(struct mirror *m, struct file *file,

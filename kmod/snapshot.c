@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 
 #include "../abi/hmm_mirror.h"
+#include "devmem.h"
 #include "snapshot_split.h"
 
 /* Runs and segments a helper keeps before it leaves the rest. */
@@ -38,6 +39,8 @@ static __always_inline u32 snapshot_state(unsigned long hpfn)
 		state |= HMM_MIRROR_PAGE_ZERO;
 	else if (hpfn & HMM_PFN_WRITE)
 		state |= HMM_MIRROR_PAGE_WRITE;
+	if (devmem_pfn(hmm_pfn_frame(hpfn)))
+		state |= HMM_MIRROR_PAGE_DEVICE;
 	return state;
 }
 
@@ -62,7 +65,8 @@ same_mapping_pages(const struct walk *w, unsigned long i, unsigned long n)
 /*
  * Pages from entry @i of the walk on with the state of entry @i, at most to
  * the end of the walk: a huge mapping, or 4K pages whose entries have the
- * same flags and are all or none the zero page.  Comparing raw entries
+ * same flags and are all or none the zero page, all or none in device
+ * memory.  Comparing raw entries
  * keeps the per-page cost of a 4K walk's output to a few instructions.
  */
 static __always_inline unsigned long
@@ -70,6 +74,7 @@ same_state_pages(const struct walk *w, unsigned long i, unsigned long n)
 {
 	unsigned long first = w->pfns[i], j;
 	bool zero = is_zero_pfn(hmm_pfn_frame(first));
+	bool dev = devmem_pfn(hmm_pfn_frame(first));
 
 	if (hmm_pfn_to_map_order(first))
 		return same_mapping_pages(w, i, n);
@@ -77,7 +82,8 @@ same_state_pages(const struct walk *w, unsigned long i, unsigned long n)
 		unsigned long hpfn = w->pfns[j];
 
 		if (((hpfn ^ first) & HMM_PFN_FLAGS) ||
-		    is_zero_pfn(hmm_pfn_frame(hpfn)) != zero)
+		    is_zero_pfn(hmm_pfn_frame(hpfn)) != zero ||
+		    devmem_pfn(hmm_pfn_frame(hpfn)) != dev)
 			break;
 	}
 	return j - i;

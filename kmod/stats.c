@@ -7,6 +7,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 
+#include "devmem.h"
 #include "mirror.h"
 
 /* Every open mirror, for module-wide STATS. */
@@ -89,6 +90,9 @@ void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
 	/* Gauges first: they apply deferred invalidations, which count. */
 	add_gauges(m, s);
 	add_counters(s, &m->counters);
+	s->device_memory_pages = devmem_nr_pages;
+	s->device_pages = devmem_account_pages(m->devmem_acct);
+	s->pages_faulted_back = devmem_account_faulted_back(m->devmem_acct);
 }
 
 /**
@@ -107,4 +111,7 @@ void mirror_fill_global_stats(struct hmm_mirror_stats *s)
 		add_gauges(m, s);
 	mutex_unlock(&mirrors_lock);
 	add_counters(s, &global_counters);
+	s->device_memory_pages = devmem_nr_pages;
+	s->device_pages = devmem_used_pages();
+	s->pages_faulted_back = devmem_faulted_back();
 }

@@ -10,6 +10,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "devmem.h"
 #include "snapshot_split.h"
 #include "walk.h"
 
@@ -68,7 +69,7 @@ static int walk_piece_locked(struct walk *w, unsigned long start,
 		.end = end,
 		.hmm_pfns = w->pfns,
 		.default_flags = req_flags,
-		.dev_private_owner = m,
+		.dev_private_owner = devmem_owner(),
 	};
 
 	/* From here on an invalidation of the piece marks w->hit. */

@@ -38,6 +38,15 @@ static const struct counter counters[] = {
 	COUNTER(dpt_tables, "device page-table pages allocated now"),
 	COUNTER(dpt_pages, "4K pages the device page table maps now"),
 	COUNTER(mirrors, "open mirrors (global); 1 for one mirror"),
+	COUNTER(device_memory_pages, "4K pages of device memory the module has"),
+	COUNTER(device_pages,
+		"pages in device memory now (global); those this mirror moved there"),
+	COUNTER(pages_to_device, "pages MIGRATE moved to device memory"),
+	COUNTER(pages_to_system, "pages MIGRATE moved back to system memory"),
+	COUNTER(pages_faulted_back,
+		"pages a CPU access moved back from device memory"),
+	COUNTER(pages_no_memory,
+		"pages MIGRATE left for lack of memory at the target"),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))

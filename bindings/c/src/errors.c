@@ -57,6 +57,8 @@ static const struct {
 	{ HMM_MIRROR_NR_ATTACH, ESRCH, "the process has exited, has no address space (kernel thread), is not in the caller's pid namespace, or exec'd during the call" },
 	{ HMM_MIRROR_NR_ATTACH, EPERM, "the caller may not ptrace the target (same user and no Yama restriction, or CAP_SYS_PTRACE, is needed; see /proc/sys/kernel/yama/ptrace_scope)" },
 	{ HMM_MIRROR_NR_ATTACH, EBUSY, "the device already maps pages of the current address space" },
+	{ HMM_MIRROR_NR_MIGRATE, EOPNOTSUPP, "no device memory: the kernel lacks CONFIG_DEVICE_PRIVATE, or the module was loaded with device_memory_mb=0" },
+	{ HMM_MIRROR_NR_MIGRATE, EFAULT, "the results array cannot be written" },
 	{ HMM_LIB_NR_PIDFD_OPEN, ESRCH, "no such process" },
 	{ HMM_LIB_NR_PIDFD_OPEN, ENOSYS, "the kernel has no pidfd_open(2) (Linux 5.3 or later is needed)" },
 	{ HMM_MIRROR_NR_EVENTS, EINVAL, "unknown reason bits, or a queue length above "

@@ -23,6 +23,7 @@ static const char *const feature_names[] = {
 	[FEAT_BIT(SNAPSHOT_RUNS)] = "snapshot_runs",
 	[FEAT_BIT(RW_COPIED)] = "rw_copied",
 	[FEAT_BIT(ADDR_LIMIT)] = "addr_limit",
+	[FEAT_BIT(DEVICE_MEMORY)] = "device_memory",
 };
 
 static const char *const command_names[] = {
@@ -35,6 +36,7 @@ static const char *const command_names[] = {
 	[HMM_MIRROR_NR_ATTACH] = "ATTACH",
 	[HMM_MIRROR_NR_EVENTS] = "EVENTS",
 	[HMM_MIRROR_NR_STATS] = "STATS",
+	[HMM_MIRROR_NR_MIGRATE] = "MIGRATE",
 };
 
 static const char *const reason_names[] = {
@@ -47,6 +49,13 @@ static const char *const reason_names[] = {
 	[HMM_MIRROR_EVENT_EXCLUSIVE] = "exclusive",
 	[HMM_MIRROR_EVENT_OTHER] = "other",
 	[HMM_MIRROR_EVENT_LOST] = "lost",
+};
+
+static const char *const migrate_result_names[] = {
+	[HMM_MIRROR_MIGRATE_MOVED] = "moved",
+	[HMM_MIRROR_MIGRATE_ALREADY] = "already",
+	[HMM_MIRROR_MIGRATE_NOT_MOVABLE] = "not_movable",
+	[HMM_MIRROR_MIGRATE_NO_MEMORY] = "no_memory",
 };
 
 _Static_assert(sizeof(feature_names) / sizeof(feature_names[0]) ==
@@ -79,6 +88,14 @@ HMM_LIB_EXPORT const char *hmm_mirror_event_reason_name(uint32_t reason)
 	if (reason >= sizeof(reason_names) / sizeof(reason_names[0]))
 		return NULL;
 	return reason_names[reason];
+}
+
+HMM_LIB_EXPORT const char *hmm_mirror_migrate_result_name(uint32_t result)
+{
+	if (result >= sizeof(migrate_result_names) /
+		      sizeof(migrate_result_names[0]))
+		return NULL;
+	return migrate_result_names[result];
 }
 
 HMM_LIB_EXPORT const char *hmm_mirror_lib_version(void)

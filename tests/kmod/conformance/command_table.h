@@ -27,7 +27,8 @@ enum class Cmd {
   kQuery,
   kAttach,
   kEvents,
-  kStats
+  kStats,
+  kMigrate
 };
 
 struct Command {
@@ -68,6 +69,10 @@ inline std::vector<Command> AllCommands() {
        HMM_MIRROR_EVENTS_SIZE_VER1, sizeof(hmm_mirror_events), 0, false, false, HMM_MIRROR_FEAT_EVENTS},
       {Cmd::kStats, "Stats", HMM_MIRROR_IOC_STATS, HMM_MIRROR_STATS_SIZE_VER1,
        sizeof(hmm_mirror_stats), HMM_MIRROR_STATS_GLOBAL, false, true, HMM_MIRROR_FEAT_STATS},
+      {Cmd::kMigrate, "Migrate", HMM_MIRROR_IOC_MIGRATE,
+       HMM_MIRROR_MIGRATE_SIZE_VER4, sizeof(hmm_mirror_migrate),
+       HMM_MIRROR_MIGRATE_TO_SYSTEM, true, true,
+       HMM_MIRROR_FEAT_DEVICE_MEMORY},
   };
 }
 
@@ -174,7 +179,18 @@ class ArgFactory {
       }
       case Cmd::kStats: {
         hmm_mirror_stats st = MakeStats(0);
-        std::memcpy(out, &st, sizeof(st));
+        st.size = HMM_MIRROR_STATS_SIZE_VER1;
+        std::memcpy(out, &st, HMM_MIRROR_STATS_SIZE_VER1);
+        break;
+      }
+      case Cmd::kMigrate: {
+        // Back to system memory: valid, and leaves the target where the
+        // other commands expect it.
+        uint64_t n = (length + page_ - 1) / page_;
+        hmm_mirror_migrate mg = MakeMigrate(
+            addr, length, HMM_MIRROR_MIGRATE_TO_SYSTEM,
+            reinterpret_cast<uint32_t*>(states_.data()), n == 0 ? 1 : n);
+        std::memcpy(out, &mg, sizeof(mg));
         break;
       }
     }

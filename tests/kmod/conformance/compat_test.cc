@@ -189,7 +189,7 @@ TEST_F(UnknownCommandTest, UnassignedNumbersAreEnotty) {
 TEST_F(UnknownCommandTest, OtherMagicIsEnotty) {
   uint8_t zero[4096] = {};
   for (unsigned magic : {0xB1U, 0xB3U, 0x42U}) {
-    for (unsigned nr = 0; nr <= HMM_MIRROR_NR_STATS; ++nr) {
+    for (unsigned nr = 0; nr < HMM_MIRROR_NR_COMMANDS; ++nr) {
       SCOPED_TRACE(::testing::Message() << "magic 0x" << std::hex << magic
                                         << " nr " << nr);
       EXPECT_EQ(Errno(ENOTTY), dev_.Call(_IO(magic, nr), zero));

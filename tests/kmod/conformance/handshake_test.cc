@@ -25,11 +25,14 @@ void ExpectSameAnswer(const hmm_mirror_handshake& a,
   EXPECT_EQ(a.ioctls_supported, b.ioctls_supported);
   EXPECT_EQ(a.page_shift, b.page_shift);
   EXPECT_EQ(a.addr_limit, b.addr_limit);
+  EXPECT_EQ(a.device_memory_size, b.device_memory_size);
 }
 
 // The feature bits ABI version 3 added, which older callers do not get.
 constexpr uint64_t kVersion3Features =
     HMM_MIRROR_FEAT_RW_COPIED | HMM_MIRROR_FEAT_ADDR_LIMIT;
+// And version 4 (only where the kernel has device-private memory).
+constexpr uint64_t kVersion4Features = HMM_MIRROR_FEAT_DEVICE_MEMORY;
 
 TEST_F(HandshakeTest, VersionOneStructGetsTheVersionOneAnswer) {
   hmm_mirror_handshake hs = MakeHandshake();
@@ -172,7 +175,7 @@ constexpr uint64_t kKnownFeatures =
     HMM_MIRROR_FEAT_FILE_BACKED | HMM_MIRROR_FEAT_FORK |
     HMM_MIRROR_FEAT_EXIT | HMM_MIRROR_FEAT_STATS |
     HMM_MIRROR_FEAT_SNAPSHOT_RUNS | HMM_MIRROR_FEAT_RW_COPIED |
-    HMM_MIRROR_FEAT_ADDR_LIMIT;
+    HMM_MIRROR_FEAT_ADDR_LIMIT | HMM_MIRROR_FEAT_DEVICE_MEMORY;
 
 TEST_F(HandshakeTest, OnlyDefinedFeatureBitsAreAdvertised) {
   hmm_mirror_handshake hs = MakeHandshake();
@@ -188,7 +191,7 @@ TEST_F(HandshakeTest, OnlyDefinedFeatureBitsAreAdvertised) {
 TEST_F(HandshakeTest, OnlyDefinedCommandsAreListed) {
   hmm_mirror_handshake hs = MakeHandshake();
   ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
-  const uint64_t defined = (1ULL << (HMM_MIRROR_NR_STATS + 1)) - 1;
+  const uint64_t defined = (1ULL << (HMM_MIRROR_NR_MIGRATE + 1)) - 1;
   EXPECT_EQ(hs.ioctls_supported & ~defined, 0u)
       << "ioctls_supported = 0x" << std::hex << hs.ioctls_supported;
 }
@@ -207,7 +210,8 @@ TEST_F(HandshakeTest, EachAdvertisedFeatureHasItsCommand) {
                {HMM_MIRROR_FEAT_QUERY, HMM_MIRROR_NR_QUERY},
                {HMM_MIRROR_FEAT_ATTACH, HMM_MIRROR_NR_ATTACH},
                {HMM_MIRROR_FEAT_EVENTS, HMM_MIRROR_NR_EVENTS},
-               {HMM_MIRROR_FEAT_STATS, HMM_MIRROR_NR_STATS}};
+               {HMM_MIRROR_FEAT_STATS, HMM_MIRROR_NR_STATS},
+               {HMM_MIRROR_FEAT_DEVICE_MEMORY, HMM_MIRROR_NR_MIGRATE}};
   uint8_t zero[4096] = {};
   for (const auto& t : table) {
     if (!(hs.features_supported & t.feature)) continue;
@@ -226,7 +230,7 @@ TEST(FeatureNamesTest, NamesEveryDefinedBit) {
   EXPECT_EQ(FeatureNames(HMM_MIRROR_FEAT_ATTACH), "HMM_MIRROR_FEAT_ATTACH (bit 5)");
   EXPECT_EQ(FeatureNames(HMM_MIRROR_FEAT_STATS | HMM_MIRROR_FEAT_EXIT),
             "HMM_MIRROR_FEAT_EXIT (bit 10), HMM_MIRROR_FEAT_STATS (bit 11)");
-  for (unsigned bit = 0; bit < 15; ++bit)
+  for (unsigned bit = 0; bit < 16; ++bit)
     EXPECT_EQ(FeatureNames(1ULL << bit).find("feature ("), std::string::npos)
         << bit;
 }
@@ -242,7 +246,8 @@ TEST_F(HandshakeTest, ACallerIsAnsweredAsAModuleOfItsVersionWas) {
       << "a version-1 module had no SNAPSHOT runs";
   EXPECT_EQ(v1.features_supported,
             now.features_supported &
-                ~(uint64_t{HMM_MIRROR_FEAT_SNAPSHOT_RUNS} | kVersion3Features));
+                ~(uint64_t{HMM_MIRROR_FEAT_SNAPSHOT_RUNS} | kVersion3Features |
+                  kVersion4Features));
   EXPECT_EQ(v1.ioctls_supported, now.ioctls_supported);
   EXPECT_EQ(v1.addr_limit, 0u) << "a version-1 module had no addr_limit";
   // Version 2: SNAPSHOT runs, not what version 3 added.
@@ -250,8 +255,18 @@ TEST_F(HandshakeTest, ACallerIsAnsweredAsAModuleOfItsVersionWas) {
   v2.abi_version = 2;
   ASSERT_EQ(kSuccess, dev_.Handshake(&v2));
   EXPECT_EQ(v2.module_abi_version, 2u);
-  EXPECT_EQ(v2.features_supported, now.features_supported & ~kVersion3Features);
+  EXPECT_EQ(v2.features_supported,
+            now.features_supported & ~(kVersion3Features | kVersion4Features));
   EXPECT_EQ(v2.addr_limit, 0u) << "a version-2 module had no addr_limit";
+  // Version 3: the address limit, not device memory.
+  hmm_mirror_handshake v3 = MakeHandshake();
+  v3.abi_version = 3;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&v3));
+  EXPECT_EQ(v3.module_abi_version, 3u);
+  EXPECT_EQ(v3.features_supported, now.features_supported & ~kVersion4Features);
+  EXPECT_EQ(v3.addr_limit, now.addr_limit);
+  EXPECT_EQ(v3.device_memory_size, 0u) << "a version-3 module had no device memory";
+  EXPECT_EQ(v3.device_memory_used, 0u);
   // A caller newer than the module gets the module's version.
   hmm_mirror_handshake newer = MakeHandshake();
   newer.abi_version = 1000;
@@ -266,7 +281,8 @@ TEST_F(HandshakeTest, AddrLimitIsTheEndOfTheDevicePageTable) {
   hs.addr_limit = 0xdeadbeef;  // an out field: ignored on input
   ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
   ASSERT_GE(hs.module_abi_version, 3u);
-  EXPECT_EQ(hs.addr_limit, uint64_t{1} << 48);
+  static_assert(HMM_MIRROR_ADDR_LIMIT == uint64_t{1} << 48, "the documented limit");
+  EXPECT_EQ(hs.addr_limit, HMM_MIRROR_ADDR_LIMIT);
   EXPECT_EQ(hs.features_supported & kVersion3Features, kVersion3Features)
       << "features_supported = 0x" << std::hex << hs.features_supported;
   RecordProperty("addr_limit", std::to_string(hs.addr_limit));

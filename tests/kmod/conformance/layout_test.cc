@@ -20,11 +20,13 @@ namespace {
 
 // --- struct hmm_mirror_handshake: size flags abi_version module_abi_version
 //     features_wanted features_supported ioctls_supported page_shift reserved
-//     (version 1, 48 bytes) addr_limit (version 3)
+//     (version 1, 48 bytes) addr_limit (version 3) device_memory_size
+//     device_memory_used (version 4)
 static_assert(HMM_MIRROR_HANDSHAKE_SIZE_VER1 == 48);
-static_assert(sizeof(hmm_mirror_handshake) == HMM_MIRROR_HANDSHAKE_SIZE_VER3,
+static_assert(HMM_MIRROR_HANDSHAKE_SIZE_VER3 == 56);
+static_assert(sizeof(hmm_mirror_handshake) == HMM_MIRROR_HANDSHAKE_SIZE_VER4,
               "sizeof(struct hmm_mirror_handshake) != "
-              "HMM_MIRROR_HANDSHAKE_SIZE_VER3: the header's constant and "
+              "HMM_MIRROR_HANDSHAKE_SIZE_VER4: the header's constant and "
               "struct disagree (ABI bug in abi/hmm_mirror.h)");
 static_assert(offsetof(hmm_mirror_handshake, size) == 0);
 static_assert(offsetof(hmm_mirror_handshake, flags) == 4);
@@ -36,8 +38,10 @@ static_assert(offsetof(hmm_mirror_handshake, ioctls_supported) == 32);
 static_assert(offsetof(hmm_mirror_handshake, page_shift) == 40);
 static_assert(offsetof(hmm_mirror_handshake, reserved) == 44);
 static_assert(offsetof(hmm_mirror_handshake, addr_limit) == 48);
-static_assert(sizeof(hmm_mirror_handshake) == 56,
-              "the ten documented fields of hmm_mirror_handshake take 56 "
+static_assert(offsetof(hmm_mirror_handshake, device_memory_size) == 56);
+static_assert(offsetof(hmm_mirror_handshake, device_memory_used) == 64);
+static_assert(sizeof(hmm_mirror_handshake) == 72,
+              "the twelve documented fields of hmm_mirror_handshake take 72 "
               "bytes");
 
 // --- struct hmm_mirror_fault: size flags addr length pages_mapped retries
@@ -120,7 +124,11 @@ static_assert(sizeof(hmm_mirror_events) == 16);
 // --- struct hmm_mirror_stats: size flags device_faults fault_calls
 //     pages_faulted fault_retries invalidations[8] pages_invalidated
 //     events_delivered events_lost notifiers dpt_tables dpt_pages mirrors
-static_assert(sizeof(hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER1);
+//     (version 1, 160 bytes) device_memory_pages device_pages
+//     pages_to_device pages_to_system pages_faulted_back pages_no_memory
+//     (version 4)
+static_assert(HMM_MIRROR_STATS_SIZE_VER1 == 160);
+static_assert(sizeof(hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER4);
 static_assert(offsetof(hmm_mirror_stats, size) == 0);
 static_assert(offsetof(hmm_mirror_stats, flags) == 4);
 static_assert(offsetof(hmm_mirror_stats, device_faults) == 8);
@@ -136,7 +144,27 @@ static_assert(offsetof(hmm_mirror_stats, notifiers) == 128);
 static_assert(offsetof(hmm_mirror_stats, dpt_tables) == 136);
 static_assert(offsetof(hmm_mirror_stats, dpt_pages) == 144);
 static_assert(offsetof(hmm_mirror_stats, mirrors) == 152);
-static_assert(sizeof(hmm_mirror_stats) == 160);
+static_assert(offsetof(hmm_mirror_stats, device_memory_pages) == 160);
+static_assert(offsetof(hmm_mirror_stats, device_pages) == 168);
+static_assert(offsetof(hmm_mirror_stats, pages_to_device) == 176);
+static_assert(offsetof(hmm_mirror_stats, pages_to_system) == 184);
+static_assert(offsetof(hmm_mirror_stats, pages_faulted_back) == 192);
+static_assert(offsetof(hmm_mirror_stats, pages_no_memory) == 200);
+static_assert(sizeof(hmm_mirror_stats) == 208);
+
+// --- struct hmm_mirror_migrate (version 4): size flags addr length results
+//     results_len pages_moved pages_not_moved
+static_assert(sizeof(hmm_mirror_migrate) == HMM_MIRROR_MIGRATE_SIZE_VER4);
+static_assert(offsetof(hmm_mirror_migrate, size) == 0);
+static_assert(offsetof(hmm_mirror_migrate, flags) == 4);
+static_assert(offsetof(hmm_mirror_migrate, addr) == 8);
+static_assert(offsetof(hmm_mirror_migrate, length) == 16);
+static_assert(offsetof(hmm_mirror_migrate, results) == 24);
+static_assert(offsetof(hmm_mirror_migrate, results_len) == 32);
+static_assert(offsetof(hmm_mirror_migrate, pages_moved) == 40);
+static_assert(offsetof(hmm_mirror_migrate, pages_not_moved) == 48);
+static_assert(sizeof(hmm_mirror_migrate) == 56);
+static_assert(std::is_same_v<decltype(hmm_mirror_migrate::results), __u64>);
 
 // Field widths: every field is __u32 or __u64.
 static_assert(std::is_same_v<decltype(hmm_mirror_handshake::size), __u32>);
@@ -157,7 +185,7 @@ static_assert(std::is_same_v<decltype(hmm_mirror_stats::mirrors), __u64>);
 
 // --- Commands: _IO(0xB2, nr), no size or direction bits.
 static_assert(HMM_MIRROR_IOC_MAGIC == 0xB2);
-static_assert(HMM_MIRROR_ABI_VERSION == 3);
+static_assert(HMM_MIRROR_ABI_VERSION == 4);
 
 #define HMM_PIN_COMMAND(cmd, nr)                          \
   static_assert(_IOC_TYPE(cmd) == 0xB2, #cmd " magic");   \
@@ -175,7 +203,10 @@ HMM_PIN_COMMAND(HMM_MIRROR_IOC_QUERY, 0x05);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_ATTACH, 0x06);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_EVENTS, 0x07);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_STATS, 0x08);
+HMM_PIN_COMMAND(HMM_MIRROR_IOC_MIGRATE, 0x09);
 #undef HMM_PIN_COMMAND
+static_assert(HMM_MIRROR_NR_MIGRATE == 0x09);
+static_assert(HMM_MIRROR_NR_COMMANDS == 10);
 static_assert(HMM_MIRROR_NR_ATTACH == 0x06);
 static_assert(HMM_MIRROR_NR_EVENTS == 0x07);
 static_assert(HMM_MIRROR_NR_STATS == 0x08);
@@ -193,6 +224,14 @@ static_assert(HMM_MIRROR_FEAT_FILE_BACKED == 1ULL << 8);
 static_assert(HMM_MIRROR_FEAT_FORK == 1ULL << 9);
 static_assert(HMM_MIRROR_FEAT_EXIT == 1ULL << 10);
 static_assert(HMM_MIRROR_FEAT_STATS == 1ULL << 11);
+static_assert(HMM_MIRROR_FEAT_DEVICE_MEMORY == 1ULL << 15);
+static_assert(HMM_MIRROR_PAGE_DEVICE == 1U << 4);
+static_assert(HMM_MIRROR_EVENT_FLAG_TO_DEVICE == 1U << 0);
+static_assert(HMM_MIRROR_EVENT_FLAG_TO_SYSTEM == 1U << 1);
+static_assert(HMM_MIRROR_MIGRATE_TO_SYSTEM == 1U << 0);
+static_assert(HMM_MIRROR_MIGRATE_MOVED == 1 && HMM_MIRROR_MIGRATE_ALREADY == 2 &&
+              HMM_MIRROR_MIGRATE_NOT_MOVABLE == 3 &&
+              HMM_MIRROR_MIGRATE_NO_MEMORY == 4);
 // Event reasons: the record's reason and the bit in hmm_mirror_events.reasons.
 static_assert(HMM_MIRROR_EVENT_UNMAP == 0);
 static_assert(HMM_MIRROR_EVENT_CLEAR == 1);
@@ -220,7 +259,7 @@ static_assert(HMM_MIRROR_PAGE_ORDER(0x0903U) == 9);
 static_assert(HMM_MIRROR_PAGE_ORDER(0x120fU) == 18);
 
 TEST(Layout, StructSizesAreTheNewestVersionSizes) {
-  EXPECT_EQ(sizeof(hmm_mirror_handshake), size_t{HMM_MIRROR_HANDSHAKE_SIZE_VER3});
+  EXPECT_EQ(sizeof(hmm_mirror_handshake), size_t{HMM_MIRROR_HANDSHAKE_SIZE_VER4});
   EXPECT_EQ(sizeof(hmm_mirror_fault), size_t{HMM_MIRROR_FAULT_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_pages), size_t{HMM_MIRROR_PAGES_SIZE_VER2});
   EXPECT_EQ(sizeof(hmm_mirror_run), size_t{HMM_MIRROR_RUN_SIZE});
@@ -228,7 +267,8 @@ TEST(Layout, StructSizesAreTheNewestVersionSizes) {
   EXPECT_EQ(sizeof(hmm_mirror_attach), size_t{HMM_MIRROR_ATTACH_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_event), size_t{HMM_MIRROR_EVENT_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_events), size_t{HMM_MIRROR_EVENTS_SIZE_VER1});
-  EXPECT_EQ(sizeof(hmm_mirror_stats), size_t{HMM_MIRROR_STATS_SIZE_VER1});
+  EXPECT_EQ(sizeof(hmm_mirror_stats), size_t{HMM_MIRROR_STATS_SIZE_VER4});
+  EXPECT_EQ(sizeof(hmm_mirror_migrate), size_t{HMM_MIRROR_MIGRATE_SIZE_VER4});
 }
 
 TEST(Layout, StructsAreWholeNumbersOfU64) {
@@ -240,6 +280,7 @@ TEST(Layout, StructsAreWholeNumbersOfU64) {
   EXPECT_EQ(sizeof(hmm_mirror_event) % 8, 0u);
   EXPECT_EQ(sizeof(hmm_mirror_events) % 8, 0u);
   EXPECT_EQ(sizeof(hmm_mirror_stats) % 8, 0u);
+  EXPECT_EQ(sizeof(hmm_mirror_migrate) % 8, 0u);
   EXPECT_EQ(offsetof(hmm_mirror_stats, pages_invalidated),
             offsetof(hmm_mirror_stats, invalidations) +
                 HMM_MIRROR_EVENT_NR_REASONS * sizeof(__u64));
@@ -254,6 +295,15 @@ TEST(Layout, Version3FieldsStartWhereTheVersion1StructsEnded) {
   EXPECT_EQ(HMM_MIRROR_HANDSHAKE_SIZE_VER3,
             HMM_MIRROR_HANDSHAKE_SIZE_VER1 + sizeof(__u64));
   EXPECT_EQ(HMM_MIRROR_RW_SIZE_VER3, HMM_MIRROR_RW_SIZE_VER1 + sizeof(__u64));
+}
+
+TEST(Layout, Version4FieldsStartWhereTheOlderStructsEnded) {
+  EXPECT_EQ(offsetof(hmm_mirror_handshake, device_memory_size),
+            size_t{HMM_MIRROR_HANDSHAKE_SIZE_VER3});
+  EXPECT_EQ(offsetof(hmm_mirror_stats, device_memory_pages),
+            size_t{HMM_MIRROR_STATS_SIZE_VER1});
+  EXPECT_EQ(offsetof(hmm_mirror_migrate, size), 0u);
+  EXPECT_EQ(offsetof(hmm_mirror_migrate, flags), 4u);
 }
 
 TEST(Layout, EveryStructStartsWithSizeThenFlags) {

@@ -181,7 +181,7 @@ TEST_F(RwCopiedTest, FailedArgumentChecksReportNothingCopied) {
       {"unaligned addr", HMM_MIRROR_IOC_READ, m.addr() + 1, page_, buf.data(), 0, EINVAL},
       {"length 0", HMM_MIRROR_IOC_WRITE, m.addr(), 0, buf.data(), 0, EINVAL},
       {"unknown flag", HMM_MIRROR_IOC_READ, m.addr(), page_, buf.data(), 1U << 31, EINVAL},
-      {"above addr_limit", HMM_MIRROR_IOC_READ, uint64_t{1} << 48, page_, buf.data(), 0, EINVAL},
+      {"above addr_limit", HMM_MIRROR_IOC_READ, HMM_MIRROR_ADDR_LIMIT, page_, buf.data(), 0, EINVAL},
       {"buf NULL", HMM_MIRROR_IOC_WRITE, m.addr(), page_, nullptr, 0, EFAULT},
       {"unmapped range", HMM_MIRROR_IOC_READ, gone.addr(), page_, buf.data(), 0, EFAULT},
   };

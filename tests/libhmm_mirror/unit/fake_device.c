@@ -42,7 +42,7 @@ int fake_device_create(void)
 	fake.page_shift = 12;
 	fake.features = (1ULL << 15) - 1;
 	fake.ioctls = (1ULL << HMM_MIRROR_NR_COMMANDS) - 1;
-	fake.addr_limit = 1ULL << 48;
+	fake.addr_limit = HMM_MIRROR_ADDR_LIMIT;
 	return 0;
 }
 
@@ -171,6 +171,17 @@ static int answer(unsigned int nr, void *arg)
 	case HMM_MIRROR_NR_ATTACH:
 	case HMM_MIRROR_NR_EVENTS:
 		return 0;
+	case HMM_MIRROR_NR_MIGRATE: {
+		struct hmm_mirror_migrate *mg = arg;
+		uint64_t i, n = mg->length >> fake.page_shift;
+
+		for (i = 0; mg->results && i < n; i++)
+			((uint32_t *)(uintptr_t)mg->results)[i] =
+				HMM_MIRROR_MIGRATE_MOVED;
+		mg->pages_moved = n;
+		mg->pages_not_moved = 0;
+		return 0;
+	}
 	case HMM_MIRROR_NR_STATS: {
 		struct hmm_mirror_stats *s = arg;
 		uint32_t flags = s->flags;

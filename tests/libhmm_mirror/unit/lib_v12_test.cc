@@ -21,7 +21,7 @@
 namespace {
 
 constexpr uint64_t kAddr = 0x7f0000000000ULL;
-constexpr uint64_t kLimit = 1ULL << 48;
+constexpr uint64_t kLimit = HMM_MIRROR_ADDR_LIMIT;
 
 using FromFdTest = FakeDeviceTest;
 

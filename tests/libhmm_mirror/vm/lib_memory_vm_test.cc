@@ -176,7 +176,7 @@ TEST_F(MemoryTest, ReadExAndWriteExSayHowMuchTheyCopied) {
 
 TEST_F(MemoryTest, RangesPastTheAddressLimitAreRefusedWithTheReason) {
   REQUIRE_FEATURE(m_, HMM_MIRROR_FEAT_ADDR_LIMIT);
-  const uint64_t limit = 1ULL << 48;
+  const uint64_t limit = HMM_MIRROR_ADDR_LIMIT;
   // Memory above the limit exists on 5-level paging (the test VM has it).
   void* p = mmap(reinterpret_cast<void*>(1ULL << 50), 2 * page_, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_POPULATE, -1, 0);

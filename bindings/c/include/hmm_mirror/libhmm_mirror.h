@@ -58,7 +58,7 @@ extern "C" {
 
 /* The library's own version (not the kernel ABI version). */
 #define HMM_MIRROR_LIB_VERSION_MAJOR	1
-#define HMM_MIRROR_LIB_VERSION_MINOR	3
+#define HMM_MIRROR_LIB_VERSION_MINOR	4
 #define HMM_MIRROR_LIB_VERSION_PATCH	0
 
 /* Where hmm_mirror_open() finds the device. */
@@ -703,6 +703,89 @@ int hmm_mirror_maps_next(struct hmm_mirror_maps *it,
 void hmm_mirror_maps_close(struct hmm_mirror_maps *it);
 
 /* ------------------------------------------------------------------------
+ * Device memory (since 1.4; ABI 4, HMM_MIRROR_FEAT_DEVICE_MEMORY)
+ */
+
+/**
+ * hmm_mirror_migrate() - move a range into the device's memory or back
+ * @m: the handle
+ * @addr: start of the range (page aligned)
+ * @length: bytes (page aligned, not 0)
+ * @flags: 0 to move into device memory, HMM_MIRROR_MIGRATE_TO_SYSTEM to
+ *	move back to system memory
+ * @results: NULL, or @results_len entries: one HMM_MIRROR_MIGRATE_* per
+ *	page (MOVED, ALREADY, NOT_MOVABLE, NO_MEMORY)
+ * @results_len: entries of @results, at least one per page; 0 for NULL
+ * @pages_moved: NULL, or the pages this call moved
+ * @pages_not_moved: NULL, or the pages it could not move
+ *
+ * Pages that cannot move (file pages, pinned pages, no device memory
+ * left) are reported, not failed.  A CPU access to a page in device
+ * memory moves it back by itself.  Since 1.4.
+ *
+ * Return: 0, -EINVAL (range, flags, @results_len), -EOPNOTSUPP (no
+ * device memory: the kernel lacks CONFIG_DEVICE_PRIVATE or the module was
+ * loaded with device_memory_mb=0), -ESRCH (the process exited), -EFAULT.
+ */
+int hmm_mirror_migrate(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+		       uint32_t flags, uint32_t *results,
+		       uint64_t results_len, uint64_t *pages_moved,
+		       uint64_t *pages_not_moved);
+
+/**
+ * struct hmm_mirror_device_memory - the device's memory and its use
+ * @size: sizeof(struct hmm_mirror_device_memory): set by
+ *	hmm_mirror_device_memory_init()
+ * @reserved: 0
+ * @total_bytes: device memory the module has, shared by every mirror
+ * @used_bytes: bytes of it holding pages now (every mirror)
+ * @mirror_pages: pages this mirror moved there that are there now
+ * @pages_to_device: pages this mirror's MIGRATE moved to device memory
+ * @pages_to_system: pages its MIGRATE moved back
+ * @pages_faulted_back: of the pages it moved there, those a CPU access
+ *	moved back
+ * @pages_no_memory: pages its MIGRATE left for lack of memory
+ */
+struct hmm_mirror_device_memory {
+	uint32_t size;
+	uint32_t reserved;
+	uint64_t total_bytes;
+	uint64_t used_bytes;
+	uint64_t mirror_pages;
+	uint64_t pages_to_device;
+	uint64_t pages_to_system;
+	uint64_t pages_faulted_back;
+	uint64_t pages_no_memory;
+};
+#define HMM_MIRROR_DEVICE_MEMORY_SIZE_VER1	64
+
+static inline void
+hmm_mirror_device_memory_init(struct hmm_mirror_device_memory *dm)
+{
+	memset(dm, 0, sizeof(*dm));
+	dm->size = sizeof(*dm);
+}
+
+/**
+ * hmm_mirror_device_memory() - the device's memory and this mirror's use
+ * @m: the handle
+ * @dm: filled in; @dm->size set by hmm_mirror_device_memory_init()
+ *
+ * Since 1.4.
+ *
+ * Return: 0, -EINVAL (NULL or small @dm), -EOPNOTSUPP (no device memory).
+ */
+int hmm_mirror_device_memory(struct hmm_mirror *m,
+			     struct hmm_mirror_device_memory *dm);
+
+/**
+ * hmm_mirror_migrate_result_name() - "moved", "already", "not_movable",
+ * "no_memory" for an HMM_MIRROR_MIGRATE_* result, NULL for another value.
+ * Since 1.4.
+ */
+const char *hmm_mirror_migrate_result_name(uint32_t result);
+
+/* ------------------------------------------------------------------------
  * Errors and version
  */
 
@@ -729,7 +812,7 @@ const char *hmm_mirror_strerror(int err);
 const char *hmm_mirror_errno_name(int err);
 
 /**
- * hmm_mirror_lib_version() - "1.3.0", the library's version string
+ * hmm_mirror_lib_version() - "1.4.0", the library's version string
  * (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)
  */
 const char *hmm_mirror_lib_version(void);

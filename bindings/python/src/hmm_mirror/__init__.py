@@ -45,7 +45,7 @@ ABI_VERSION: int = _lib.HMM_MIRROR_ABI_VERSION
 
 
 def lib_version() -> str:
-    """The version of libhmm_mirror compiled into this package ("1.3.0")."""
+    """The version of libhmm_mirror compiled into this package ("1.4.0")."""
     return str(_ffi.string(_lib.hmm_mirror_lib_version()).decode())
 
 

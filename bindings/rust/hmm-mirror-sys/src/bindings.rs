@@ -2,7 +2,7 @@
 // bindings/c/include/hmm_mirror/libhmm_mirror.h: do not edit.
 // Regenerate with `make rust-bindings` (see README.md).
 
-pub const HMM_MIRROR_ABI_VERSION: u32 = 3;
+pub const HMM_MIRROR_ABI_VERSION: u32 = 4;
 pub const HMM_MIRROR_IOC_MAGIC: u32 = 178;
 pub const HMM_MIRROR_FEAT_FAULT: u64 = 1;
 pub const HMM_MIRROR_FEAT_SNAPSHOT: u64 = 2;
@@ -19,15 +19,19 @@ pub const HMM_MIRROR_FEAT_STATS: u64 = 2048;
 pub const HMM_MIRROR_FEAT_SNAPSHOT_RUNS: u64 = 4096;
 pub const HMM_MIRROR_FEAT_RW_COPIED: u64 = 8192;
 pub const HMM_MIRROR_FEAT_ADDR_LIMIT: u64 = 16384;
-pub const HMM_MIRROR_FEAT_ALL: u64 = 32767;
+pub const HMM_MIRROR_FEAT_DEVICE_MEMORY: u64 = 32768;
+pub const HMM_MIRROR_FEAT_ALL: u64 = 65535;
+pub const HMM_MIRROR_ADDR_LIMIT: u64 = 281474976710656;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER1: u32 = 48;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER3: u32 = 56;
+pub const HMM_MIRROR_HANDSHAKE_SIZE_VER4: u32 = 72;
 pub const HMM_MIRROR_FAULT_WRITE: u32 = 1;
 pub const HMM_MIRROR_FAULT_SIZE_VER1: u32 = 40;
 pub const HMM_MIRROR_PAGE_VALID: u32 = 1;
 pub const HMM_MIRROR_PAGE_WRITE: u32 = 2;
 pub const HMM_MIRROR_PAGE_ERROR: u32 = 4;
 pub const HMM_MIRROR_PAGE_ZERO: u32 = 8;
+pub const HMM_MIRROR_PAGE_DEVICE: u32 = 16;
 pub const HMM_MIRROR_PAGE_ORDER_SHIFT: u32 = 8;
 pub const HMM_MIRROR_PAGES_RUNS: u32 = 1;
 pub const HMM_MIRROR_PAGES_SIZE_VER1: u32 = 40;
@@ -48,11 +52,20 @@ pub const HMM_MIRROR_EVENT_NR_REASONS: u32 = 8;
 pub const HMM_MIRROR_EVENT_LOST: u32 = 8;
 pub const HMM_MIRROR_EVENT_ALL_REASONS: u32 = 255;
 pub const HMM_MIRROR_EVENT_SIZE_VER1: u32 = 48;
+pub const HMM_MIRROR_EVENT_FLAG_TO_DEVICE: u32 = 1;
+pub const HMM_MIRROR_EVENT_FLAG_TO_SYSTEM: u32 = 2;
 pub const HMM_MIRROR_EVENTS_SIZE_VER1: u32 = 16;
 pub const HMM_MIRROR_EVENTS_DEFAULT_LEN: u32 = 1024;
 pub const HMM_MIRROR_EVENTS_MAX_LEN: u32 = 65536;
 pub const HMM_MIRROR_STATS_GLOBAL: u32 = 1;
 pub const HMM_MIRROR_STATS_SIZE_VER1: u32 = 160;
+pub const HMM_MIRROR_STATS_SIZE_VER4: u32 = 208;
+pub const HMM_MIRROR_MIGRATE_TO_SYSTEM: u32 = 1;
+pub const HMM_MIRROR_MIGRATE_MOVED: u32 = 1;
+pub const HMM_MIRROR_MIGRATE_ALREADY: u32 = 2;
+pub const HMM_MIRROR_MIGRATE_NOT_MOVABLE: u32 = 3;
+pub const HMM_MIRROR_MIGRATE_NO_MEMORY: u32 = 4;
+pub const HMM_MIRROR_MIGRATE_SIZE_VER4: u32 = 56;
 pub const HMM_MIRROR_NR_HANDSHAKE: u32 = 0;
 pub const HMM_MIRROR_NR_FAULT: u32 = 1;
 pub const HMM_MIRROR_NR_SNAPSHOT: u32 = 2;
@@ -62,9 +75,10 @@ pub const HMM_MIRROR_NR_QUERY: u32 = 5;
 pub const HMM_MIRROR_NR_ATTACH: u32 = 6;
 pub const HMM_MIRROR_NR_EVENTS: u32 = 7;
 pub const HMM_MIRROR_NR_STATS: u32 = 8;
-pub const HMM_MIRROR_NR_COMMANDS: u32 = 9;
+pub const HMM_MIRROR_NR_MIGRATE: u32 = 9;
+pub const HMM_MIRROR_NR_COMMANDS: u32 = 10;
 pub const HMM_MIRROR_LIB_VERSION_MAJOR: u32 = 1;
-pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 3;
+pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 4;
 pub const HMM_MIRROR_LIB_VERSION_PATCH: u32 = 0;
 pub const HMM_MIRROR_DEVICE_PATH: &::core::ffi::CStr = c"/dev/hmm_mirror";
 pub const HMM_MIRROR_EVENT_RECORD_SIZE_VER1: u32 = 48;
@@ -74,6 +88,7 @@ pub const HMM_MIRROR_RW_RESULT_SIZE_VER1: u32 = 24;
 pub const HMM_MIRROR_MAPS_SMAPS: u32 = 1;
 pub const HMM_MIRROR_MAPPING_DELETED: u32 = 1;
 pub const HMM_MIRROR_MAPPING_SMAPS: u32 = 2;
+pub const HMM_MIRROR_DEVICE_MEMORY_SIZE_VER1: u32 = 64;
 pub type __u32 = ::core::ffi::c_uint;
 pub type __u64 = ::core::ffi::c_ulonglong;
 /** struct hmm_mirror_handshake - HMM_MIRROR_IOC_HANDSHAKE
@@ -87,9 +102,13 @@ pub type __u64 = ::core::ffi::c_ulonglong;
  @page_shift: out: log2 of the page size all ranges are measured in
  @reserved: must be 0
  @addr_limit: out (ABI 3): the end, exclusive, of the addresses the device
-	page table can map (1 << 48); a range reaching beyond it is EINVAL
-	even where the process can map memory (5-level paging).  Written as
-	0 to a caller of an older @abi_version.
+	page table can map (HMM_MIRROR_ADDR_LIMIT); a range reaching beyond
+	it is EINVAL even where the process can map memory (5-level paging).
+	Written as 0 to a caller of an older @abi_version.
+ @device_memory_size: out (ABI 4): bytes of device-private memory the
+	module has (shared by every mirror), 0 without
+	HMM_MIRROR_FEAT_DEVICE_MEMORY
+ @device_memory_used: out (ABI 4): bytes of it holding pages now
 
  Has no side effects and may be repeated; "out" fields are ignored on input.
  Wanting an unsupported feature is not an error: the caller compares
@@ -107,12 +126,14 @@ pub struct hmm_mirror_handshake {
     pub page_shift: __u32,
     pub reserved: __u32,
     pub addr_limit: __u64,
+    pub device_memory_size: __u64,
+    pub device_memory_used: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
     [
         "Size of hmm_mirror_handshake",
-    ][::core::mem::size_of::<hmm_mirror_handshake>() - 56usize];
+    ][::core::mem::size_of::<hmm_mirror_handshake>() - 72usize];
     [
         "Alignment of hmm_mirror_handshake",
     ][::core::mem::align_of::<hmm_mirror_handshake>() - 8usize];
@@ -146,6 +167,12 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_handshake::addr_limit",
     ][::core::mem::offset_of!(hmm_mirror_handshake, addr_limit) - 48usize];
+    [
+        "Offset of field: hmm_mirror_handshake::device_memory_size",
+    ][::core::mem::offset_of!(hmm_mirror_handshake, device_memory_size) - 56usize];
+    [
+        "Offset of field: hmm_mirror_handshake::device_memory_used",
+    ][::core::mem::offset_of!(hmm_mirror_handshake, device_memory_used) - 64usize];
 };
 /** struct hmm_mirror_fault - HMM_MIRROR_IOC_FAULT
  @size: sizeof(struct hmm_mirror_fault)
@@ -389,7 +416,7 @@ const _: () = {
  @seq: sequence number; one per event generated, lost ones included, so
 	a gap before a LOST record is exactly the lost events
  @pages: device pages (4K) the invalidation removed; for LOST: events lost
- @flags: 0 (none defined yet)
+ @flags: HMM_MIRROR_EVENT_FLAG_* (ABI 4), else 0
  @reserved: 0*/
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -483,7 +510,15 @@ const _: () = {
  @notifiers: interval notifiers registered now
  @dpt_tables: device page-table pages allocated now
  @dpt_pages: 4K pages the device page table maps now
- @mirrors: open mirrors (GLOBAL only; 1 otherwise)*/
+ @mirrors: open mirrors (GLOBAL only; 1 otherwise)
+ @device_memory_pages: (ABI 4) 4K pages of device memory the module has
+ @device_pages: (ABI 4) pages in device memory now: GLOBAL, all of them;
+	otherwise those this mirror moved there
+ @pages_to_device: (ABI 4) pages MIGRATE moved to device memory
+ @pages_to_system: (ABI 4) pages MIGRATE moved back to system memory
+ @pages_faulted_back: (ABI 4) pages a CPU access moved back (for a
+	mirror: of those it had moved there)
+ @pages_no_memory: (ABI 4) pages MIGRATE did not move for lack of memory*/
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
 pub struct hmm_mirror_stats {
@@ -501,10 +536,16 @@ pub struct hmm_mirror_stats {
     pub dpt_tables: __u64,
     pub dpt_pages: __u64,
     pub mirrors: __u64,
+    pub device_memory_pages: __u64,
+    pub device_pages: __u64,
+    pub pages_to_device: __u64,
+    pub pages_to_system: __u64,
+    pub pages_faulted_back: __u64,
+    pub pages_no_memory: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of hmm_mirror_stats"][::core::mem::size_of::<hmm_mirror_stats>() - 160usize];
+    ["Size of hmm_mirror_stats"][::core::mem::size_of::<hmm_mirror_stats>() - 208usize];
     [
         "Alignment of hmm_mirror_stats",
     ][::core::mem::align_of::<hmm_mirror_stats>() - 8usize];
@@ -550,6 +591,85 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_stats::mirrors",
     ][::core::mem::offset_of!(hmm_mirror_stats, mirrors) - 152usize];
+    [
+        "Offset of field: hmm_mirror_stats::device_memory_pages",
+    ][::core::mem::offset_of!(hmm_mirror_stats, device_memory_pages) - 160usize];
+    [
+        "Offset of field: hmm_mirror_stats::device_pages",
+    ][::core::mem::offset_of!(hmm_mirror_stats, device_pages) - 168usize];
+    [
+        "Offset of field: hmm_mirror_stats::pages_to_device",
+    ][::core::mem::offset_of!(hmm_mirror_stats, pages_to_device) - 176usize];
+    [
+        "Offset of field: hmm_mirror_stats::pages_to_system",
+    ][::core::mem::offset_of!(hmm_mirror_stats, pages_to_system) - 184usize];
+    [
+        "Offset of field: hmm_mirror_stats::pages_faulted_back",
+    ][::core::mem::offset_of!(hmm_mirror_stats, pages_faulted_back) - 192usize];
+    [
+        "Offset of field: hmm_mirror_stats::pages_no_memory",
+    ][::core::mem::offset_of!(hmm_mirror_stats, pages_no_memory) - 200usize];
+};
+/** struct hmm_mirror_migrate - HMM_MIRROR_IOC_MIGRATE (ABI 4)
+ @size: sizeof(struct hmm_mirror_migrate)
+ @flags: 0 to move the range into device memory,
+	HMM_MIRROR_MIGRATE_TO_SYSTEM to move it back
+ @addr: start of the range (page aligned)
+ @length: length of the range in bytes (page aligned)
+ @results: user pointer to an array of __u32, one
+	HMM_MIRROR_MIGRATE_* per page, or 0 for none
+ @results_len: entries @results holds: at least length >> page_shift
+	(0 with no @results)
+ @pages_moved: out: pages this call moved
+ @pages_not_moved: out: pages it could not move (NOT_MOVABLE, NO_MEMORY)
+
+ Moves the anonymous private pages of the range, copying them through
+ the device.  A page that cannot move is reported and left where it is;
+ only a bad argument or a failure of the whole device fails the call.*/
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_migrate {
+    pub size: __u32,
+    pub flags: __u32,
+    pub addr: __u64,
+    pub length: __u64,
+    pub results: __u64,
+    pub results_len: __u64,
+    pub pages_moved: __u64,
+    pub pages_not_moved: __u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of hmm_mirror_migrate",
+    ][::core::mem::size_of::<hmm_mirror_migrate>() - 56usize];
+    [
+        "Alignment of hmm_mirror_migrate",
+    ][::core::mem::align_of::<hmm_mirror_migrate>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_migrate::size",
+    ][::core::mem::offset_of!(hmm_mirror_migrate, size) - 0usize];
+    [
+        "Offset of field: hmm_mirror_migrate::flags",
+    ][::core::mem::offset_of!(hmm_mirror_migrate, flags) - 4usize];
+    [
+        "Offset of field: hmm_mirror_migrate::addr",
+    ][::core::mem::offset_of!(hmm_mirror_migrate, addr) - 8usize];
+    [
+        "Offset of field: hmm_mirror_migrate::length",
+    ][::core::mem::offset_of!(hmm_mirror_migrate, length) - 16usize];
+    [
+        "Offset of field: hmm_mirror_migrate::results",
+    ][::core::mem::offset_of!(hmm_mirror_migrate, results) - 24usize];
+    [
+        "Offset of field: hmm_mirror_migrate::results_len",
+    ][::core::mem::offset_of!(hmm_mirror_migrate, results_len) - 32usize];
+    [
+        "Offset of field: hmm_mirror_migrate::pages_moved",
+    ][::core::mem::offset_of!(hmm_mirror_migrate, pages_moved) - 40usize];
+    [
+        "Offset of field: hmm_mirror_migrate::pages_not_moved",
+    ][::core::mem::offset_of!(hmm_mirror_migrate, pages_not_moved) - 48usize];
 };
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -748,6 +868,67 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_mapping::kernel_page_kb",
     ][::core::mem::offset_of!(hmm_mirror_mapping, kernel_page_kb) - 96usize];
+};
+/** struct hmm_mirror_device_memory - the device's memory and its use
+ @size: sizeof(struct hmm_mirror_device_memory): set by
+	hmm_mirror_device_memory_init()
+ @reserved: 0
+ @total_bytes: device memory the module has, shared by every mirror
+ @used_bytes: bytes of it holding pages now (every mirror)
+ @mirror_pages: pages this mirror moved there that are there now
+ @pages_to_device: pages this mirror's MIGRATE moved to device memory
+ @pages_to_system: pages its MIGRATE moved back
+ @pages_faulted_back: of the pages it moved there, those a CPU access
+	moved back
+ @pages_no_memory: pages its MIGRATE left for lack of memory*/
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_device_memory {
+    pub size: u32,
+    pub reserved: u32,
+    pub total_bytes: u64,
+    pub used_bytes: u64,
+    pub mirror_pages: u64,
+    pub pages_to_device: u64,
+    pub pages_to_system: u64,
+    pub pages_faulted_back: u64,
+    pub pages_no_memory: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of hmm_mirror_device_memory",
+    ][::core::mem::size_of::<hmm_mirror_device_memory>() - 64usize];
+    [
+        "Alignment of hmm_mirror_device_memory",
+    ][::core::mem::align_of::<hmm_mirror_device_memory>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::size",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, size) - 0usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::reserved",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, reserved) - 4usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::total_bytes",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, total_bytes) - 8usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::used_bytes",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, used_bytes) - 16usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::mirror_pages",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, mirror_pages) - 24usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::pages_to_device",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, pages_to_device) - 32usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::pages_to_system",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, pages_to_system) - 40usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::pages_faulted_back",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, pages_faulted_back) - 48usize];
+    [
+        "Offset of field: hmm_mirror_device_memory::pages_no_memory",
+    ][::core::mem::offset_of!(hmm_mirror_device_memory, pages_no_memory) - 56usize];
 };
 pub const HMM_MIRROR_IOC_HANDSHAKE: hmm_mirror_ioctl_cmd = 45568;
 pub const HMM_MIRROR_IOC_FAULT: hmm_mirror_ioctl_cmd = 45569;
@@ -1177,6 +1358,50 @@ unsafe extern "C" {
     ) -> ::core::ffi::c_int;
     /// hmm_mirror_maps_close() - end a walk and free it; NULL is ignored
     pub fn hmm_mirror_maps_close(it: *mut hmm_mirror_maps);
+    /** hmm_mirror_migrate() - move a range into the device's memory or back
+ @m: the handle
+ @addr: start of the range (page aligned)
+ @length: bytes (page aligned, not 0)
+ @flags: 0 to move into device memory, HMM_MIRROR_MIGRATE_TO_SYSTEM to
+	move back to system memory
+ @results: NULL, or @results_len entries: one HMM_MIRROR_MIGRATE_* per
+	page (MOVED, ALREADY, NOT_MOVABLE, NO_MEMORY)
+ @results_len: entries of @results, at least one per page; 0 for NULL
+ @pages_moved: NULL, or the pages this call moved
+ @pages_not_moved: NULL, or the pages it could not move
+
+ Pages that cannot move (file pages, pinned pages, no device memory
+ left) are reported, not failed.  A CPU access to a page in device
+ memory moves it back by itself.  Since 1.4.
+
+ Return: 0, -EINVAL (range, flags, @results_len), -EOPNOTSUPP (no
+ device memory: the kernel lacks CONFIG_DEVICE_PRIVATE or the module was
+ loaded with device_memory_mb=0), -ESRCH (the process exited), -EFAULT.*/
+    pub fn hmm_mirror_migrate(
+        m: *mut hmm_mirror,
+        addr: u64,
+        length: u64,
+        flags: u32,
+        results: *mut u32,
+        results_len: u64,
+        pages_moved: *mut u64,
+        pages_not_moved: *mut u64,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_device_memory() - the device's memory and this mirror's use
+ @m: the handle
+ @dm: filled in; @dm->size set by hmm_mirror_device_memory_init()
+
+ Since 1.4.
+
+ Return: 0, -EINVAL (NULL or small @dm), -EOPNOTSUPP (no device memory).*/
+    pub fn hmm_mirror_device_memory(
+        m: *mut hmm_mirror,
+        dm: *mut hmm_mirror_device_memory,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_migrate_result_name() - "moved", "already", "not_movable",
+ "no_memory" for an HMM_MIRROR_MIGRATE_* result, NULL for another value.
+ Since 1.4.*/
+    pub fn hmm_mirror_migrate_result_name(result: u32) -> *const ::core::ffi::c_char;
     /** hmm_mirror_last_error() - what the calling thread's last failed call was
 
  For example "hmm_mirror_fault(addr=0x7f12a000, length=0x2000, write):
@@ -1190,7 +1415,7 @@ unsafe extern "C" {
     /** hmm_mirror_errno_name() - "EINVAL" for @err (negative or positive), NULL
  for a value the library does not name*/
     pub fn hmm_mirror_errno_name(err: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
-    /** hmm_mirror_lib_version() - "1.3.0", the library's version string
+    /** hmm_mirror_lib_version() - "1.4.0", the library's version string
  (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)*/
     pub fn hmm_mirror_lib_version() -> *const ::core::ffi::c_char;
 }

@@ -93,10 +93,18 @@ fn table() -> Table {
         HMM_MIRROR_FEAT_ALL, HMM_MIRROR_NR_COMMANDS,
         HMM_MIRROR_EVENTS_DEFAULT_LEN, HMM_MIRROR_EVENTS_MAX_LEN,
         HMM_MIRROR_MAPS_SMAPS, HMM_MIRROR_MAPPING_DELETED, HMM_MIRROR_MAPPING_SMAPS,
+        HMM_MIRROR_FEAT_DEVICE_MEMORY, HMM_MIRROR_PAGE_DEVICE,
+        HMM_MIRROR_EVENT_FLAG_TO_DEVICE, HMM_MIRROR_EVENT_FLAG_TO_SYSTEM,
+        HMM_MIRROR_HANDSHAKE_SIZE_VER4, HMM_MIRROR_STATS_SIZE_VER4,
+        HMM_MIRROR_MIGRATE_TO_SYSTEM, HMM_MIRROR_MIGRATE_MOVED,
+        HMM_MIRROR_MIGRATE_ALREADY, HMM_MIRROR_MIGRATE_NOT_MOVABLE,
+        HMM_MIRROR_MIGRATE_NO_MEMORY, HMM_MIRROR_MIGRATE_SIZE_VER4,
+        HMM_MIRROR_NR_MIGRATE, HMM_MIRROR_DEVICE_MEMORY_SIZE_VER1,
     );
     layout!(t: hmm_mirror_handshake {
         size, flags, abi_version, module_abi_version, features_wanted,
-        features_supported, ioctls_supported, page_shift, reserved, addr_limit });
+        features_supported, ioctls_supported, page_shift, reserved, addr_limit,
+        device_memory_size, device_memory_used });
     layout!(t: hmm_mirror_fault { size, flags, addr, length, pages_mapped, retries });
     layout!(t: hmm_mirror_pages { size, flags, addr, length, states, states_len, nr_runs });
     layout!(t: hmm_mirror_run { addr, length, state, reserved });
@@ -107,6 +115,12 @@ fn table() -> Table {
     // The counters after the header: bindgen's own layout assertions in
     // src/bindings.rs and the_counter_table_covers_the_stats_struct below.
     layout!(t: hmm_mirror_stats { size, flags });
+    layout!(t: hmm_mirror_migrate {
+        size, flags, addr, length, results, results_len, pages_moved,
+        pages_not_moved });
+    layout!(t: hmm_mirror_device_memory {
+        size, reserved, total_bytes, used_bytes, mirror_pages, pages_to_device,
+        pages_to_system, pages_faulted_back, pages_no_memory });
     layout!(t: hmm_mirror_info {
         size, abi_version, lib_abi_version, page_shift, features, ioctls, addr_limit });
     layout!(t: hmm_mirror_rw_result { size, reserved, bytes_copied, device_faults });

@@ -64,7 +64,7 @@ pub use mirror::{Copied, Faulted, Info, Mirror};
 pub use runs::Runs;
 pub use stats::{Counter, Stats};
 
-/// libhmm_mirror's version, `"1.3.0"`.
+/// libhmm_mirror's version, `"1.4.0"`.
 ///
 /// ```
 /// assert!(hmm_mirror::lib_version().starts_with("1."));
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(ABI_VERSION, 3);
+        assert_eq!(ABI_VERSION, 4);
         assert_eq!(
             lib_version(),
             format!(

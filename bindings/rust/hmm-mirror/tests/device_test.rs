@@ -20,10 +20,10 @@ fn hmm_fds() -> usize {
 
 #[test]
 #[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
-fn handshake_reports_abi_3_and_every_feature() {
+fn handshake_reports_abi_4_and_every_feature() {
     let m = mirror();
     let info = m.info().unwrap();
-    assert_eq!(info.abi_version, 3);
+    assert_eq!(info.abi_version, 4);
     assert_eq!(info.addr_limit, Some(1 << 48));
     assert_eq!(info.lib_abi_version, hmm_mirror::ABI_VERSION);
     assert_eq!(1u64 << info.page_shift, page_size() as u64);

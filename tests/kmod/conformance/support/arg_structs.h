@@ -69,6 +69,20 @@ inline hmm_mirror_events MakeEvents(uint32_t reasons, uint32_t queue_len = 0) {
   return e;
 }
 
+inline hmm_mirror_migrate MakeMigrate(uint64_t addr, uint64_t length,
+                                      uint32_t flags, uint32_t* results,
+                                      uint64_t results_len) {
+  hmm_mirror_migrate mg;
+  std::memset(&mg, 0, sizeof(mg));
+  mg.size = sizeof(mg);
+  mg.flags = flags;
+  mg.addr = addr;
+  mg.length = length;
+  mg.results = U64(results);
+  mg.results_len = results_len;
+  return mg;
+}
+
 inline hmm_mirror_stats MakeStats(uint32_t flags = 0) {
   hmm_mirror_stats st;
   std::memset(&st, 0, sizeof(st));

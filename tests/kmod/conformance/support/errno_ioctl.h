@@ -52,7 +52,8 @@ constexpr uint64_t kRequiredFeatures =
 constexpr uint32_t kAllStateFlags = HMM_MIRROR_PAGE_VALID |
                                     HMM_MIRROR_PAGE_WRITE |
                                     HMM_MIRROR_PAGE_ERROR |
-                                    HMM_MIRROR_PAGE_ZERO;
+                                    HMM_MIRROR_PAGE_ZERO |
+                                    HMM_MIRROR_PAGE_DEVICE;
 
 // Fill values that the module never produces, to see what it did not write.
 constexpr uint8_t kCanaryByte = 0xA5;

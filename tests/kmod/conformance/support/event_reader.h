@@ -89,10 +89,16 @@ inline std::vector<hmm_mirror_event> OfReason(
   return out;
 }
 
-// A record is well formed: its size, no flags, nothing reserved, and for
-// an invalidation a non-empty page-aligned range.
+// A record is well formed: its size, no flags (but one direction on a
+// MIGRATE, ABI 4), nothing reserved, and for an invalidation a non-empty
+// page-aligned range.
 inline ::testing::AssertionResult WellFormed(const hmm_mirror_event& e) {
-  if (e.size != sizeof(hmm_mirror_event) || e.flags != 0 || e.reserved != 0)
+  const bool flags_ok =
+      e.flags == 0 ||
+      (e.reason == HMM_MIRROR_EVENT_MIGRATE &&
+       (e.flags == HMM_MIRROR_EVENT_FLAG_TO_DEVICE ||
+        e.flags == HMM_MIRROR_EVENT_FLAG_TO_SYSTEM));
+  if (e.size != sizeof(hmm_mirror_event) || !flags_ok || e.reserved != 0)
     return ::testing::AssertionFailure() << EventString(e);
   if (e.reason > HMM_MIRROR_EVENT_LOST)
     return ::testing::AssertionFailure() << "unknown reason " << EventString(e);

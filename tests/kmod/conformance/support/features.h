@@ -30,6 +30,7 @@ inline std::string FeatureNames(uint64_t features) {
       {HMM_MIRROR_FEAT_SNAPSHOT_RUNS, "HMM_MIRROR_FEAT_SNAPSHOT_RUNS"},
       {HMM_MIRROR_FEAT_RW_COPIED, "HMM_MIRROR_FEAT_RW_COPIED"},
       {HMM_MIRROR_FEAT_ADDR_LIMIT, "HMM_MIRROR_FEAT_ADDR_LIMIT"},
+      {HMM_MIRROR_FEAT_DEVICE_MEMORY, "HMM_MIRROR_FEAT_DEVICE_MEMORY"},
   };
   std::ostringstream os;
   const char* sep = "";

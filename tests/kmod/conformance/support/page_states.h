@@ -20,7 +20,8 @@ inline std::string StateName(uint32_t s) {
   } names[] = {{HMM_MIRROR_PAGE_VALID, "VALID"},
                {HMM_MIRROR_PAGE_WRITE, "WRITE"},
                {HMM_MIRROR_PAGE_ERROR, "ERROR"},
-               {HMM_MIRROR_PAGE_ZERO, "ZERO"}};
+               {HMM_MIRROR_PAGE_ZERO, "ZERO"},
+               {HMM_MIRROR_PAGE_DEVICE, "DEVICE"}};
   for (const auto& n : names) {
     if (s & n.bit) {
       os << sep << n.name;

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * devmem.h - the software device's own memory: device-private ZONE_DEVICE
+ * pages shared by every mirror, and moving pages of a mirrored process
+ * into it and back (MIGRATE, and CPU faults on those pages).
+ *
+ * DOC: Device memory
+ *
+ * At load the module sets up device_memory_mb (default 256, 0: none) of
+ * device-private memory: a free physical range (request_free_mem_region)
+ * given struct pages by memremap_pages() as MEMORY_DEVICE_PRIVATE.  The
+ * CPU cannot address those pages; a CPU page table that holds one has a
+ * device-private swap entry instead, and a CPU access calls
+ * migrate_to_ram().  What the device stores in a page is kept in a kernel
+ * page of its own (the page's *backing*), allocated with the device page
+ * and freed with it: the device copies through the backing, and only the
+ * device does.
+ *
+ * The pool is the module's, shared by all mirrors, and its pgmap owner is
+ * the module's device identity (devmem_owner()): every mirror's walks
+ * pass it as dev_private_owner, so hmm_range_fault() reports a page in
+ * this device's memory as it is (SNAPSHOT and QUERY show
+ * HMM_MIRROR_PAGE_DEVICE, READ and WRITE copy through its backing) and
+ * faults one in another device's memory back to system memory.  A page in
+ * device memory is charged to the mirror that moved it (struct
+ * devmem_account), which may close before the page goes: the account
+ * lives until its last page is freed.
+ *
+ * Moving pages (migrate.c): MIGRATE to the device takes the anonymous
+ * private pages of the range (and its unpopulated pages, which arrive
+ * zero-filled) with migrate_vma_setup(MIGRATE_VMA_SELECT_SYSTEM), copies
+ * each into a device page's backing, and maps the moved pages in the
+ * mirror's device page table; MIGRATE back and migrate_to_ram() select
+ * this device's pages (MIGRATE_VMA_SELECT_DEVICE_PRIVATE).  A transparent
+ * huge page is split by migrate_vma_setup() and moves as 4K pages: device
+ * pages are 4K in this version, also on 7.x where device-private THP
+ * exists (MIGRATE_VMA_SELECT_COMPOUND).  File pages, pages pinned or
+ * otherwise busy, and pages of VM_SPECIAL or hugetlb mappings do not move
+ * and are reported so.
+ *
+ * The device page table sees moves as invalidations (MMU_NOTIFY_MIGRATE)
+ * like any other; the owner of the notifier range tells the direction
+ * (devmem_event_flags()), which the MIGRATE event carries.
+ *
+ * Lifetime: a device page is allocated (with its backing, its account
+ * charged and a module reference) by devmem_alloc_page() and freed by the
+ * pgmap's free callback once the last CPU mapping and reference are gone:
+ * munmap, exit, or the move back.  While any page is out, the module
+ * cannot be unloaded (its reference); unloading with none out tears the
+ * pool down (memunmap_pages() finds every page free).
+ *
+ * Locking: devmem_pool.lock, a spinlock, protects the free list only.  A
+ * page's slot (backing, account) is written by its allocator before the
+ * page is published in a page table and read by whoever holds the page;
+ * the device reads a backing under the mirror's lock, which an
+ * invalidation of the page must take before the page can go.
+ * migrate_to_ram() runs under the faulting mm's mmap_lock and takes
+ * mirror locks only through the notifiers (mmap_lock -> lock, DOC:
+ * Locking in mirror.h).
+ */
+#ifndef HMM_MIRROR_KMOD_DEVMEM_H
+#define HMM_MIRROR_KMOD_DEVMEM_H
+
+#include <linux/cache.h>
+#include <linux/mmu_notifier.h>
+#include <linux/types.h>
+
+struct devmem_account;
+struct mirror;
+struct page;
+
+/* The pool's pfns: [devmem_first_pfn, + devmem_nr_pages); 0 pages: none. */
+extern unsigned long devmem_first_pfn __read_mostly;
+extern unsigned long devmem_nr_pages __read_mostly;
+
+/* Is @pfn a page of this device's memory?  No calls: used in uaccess. */
+static __always_inline bool devmem_pfn(unsigned long pfn)
+{
+	return pfn - devmem_first_pfn < devmem_nr_pages;
+}
+
+/* Whether the module has device memory (HMM_MIRROR_FEAT_DEVICE_MEMORY). */
+static inline bool devmem_enabled(void)
+{
+	return devmem_nr_pages != 0;
+}
+
+int devmem_init(void);
+void devmem_exit(void);
+void *devmem_owner(void);
+u64 devmem_used_pages(void);
+u64 devmem_faulted_back(void);
+
+struct page *devmem_backing(unsigned long pfn);
+u32 devmem_event_flags(const struct mmu_notifier_range *range);
+
+struct devmem_account *devmem_account_new(void);
+void devmem_account_put(struct devmem_account *acct);
+u64 devmem_account_pages(struct devmem_account *acct);
+u64 devmem_account_faulted_back(struct devmem_account *acct);
+
+struct migrate_vma;
+/* For migrate.c; only with device memory (devmem_enabled()). */
+struct page *devmem_alloc_page(struct devmem_account *acct);
+void *devmem_to_device_owner(void);
+unsigned long devmem_copy_to_system(struct migrate_vma *args,
+				    unsigned long *no_memory);
+
+/* migrate.c: MIGRATE.  Needs bind_sem. */
+int mirror_migrate(struct mirror *m, unsigned long start, unsigned long end,
+		   bool to_system, u32 __user *results, u64 *moved,
+		   u64 *not_moved);
+
+#endif /* HMM_MIRROR_KMOD_DEVMEM_H */
