@@ -18,16 +18,16 @@
  * the device copies straight between frames under m->lock, where no user
  * fault may happen (the notifier takes that lock).
  */
-#define RW_CHUNK_BYTES		(2UL << 20)
-#define RW_CHUNK_PAGES		(RW_CHUNK_BYTES >> PAGE_SHIFT)
+#define RW_ROUND_BYTES		(2UL << 20)
+#define RW_ROUND_PAGES		(RW_ROUND_BYTES >> PAGE_SHIFT)
 /* Device faults in a row that make no progress before giving up. */
 #define RW_MAX_STALLS		16
 /* QUERY entries reported per locked pass. */
-#define QUERY_CHUNK_PAGES	4096UL
+#define QUERY_PASS_PAGES	4096UL
 
 /* One round's worth of the caller's buffer, pinned. */
 struct user_window {
-	struct page **pages;	/* RW_CHUNK_PAGES + 1: the buffer may be unaligned */
+	struct page **pages;	/* RW_ROUND_PAGES + 1: the buffer may be unaligned */
 	unsigned long nr;
 	unsigned long offset;	/* of the buffer's first byte in pages[0] */
 };
@@ -185,7 +185,7 @@ static int rw_round(struct mirror *m, unsigned long start, unsigned long next,
  *	the device lacks, or lacks writable for @write)
  * @copied: the bytes copied are added here, also when it fails
  *
- * Copies in address order, in rounds of RW_CHUNK_BYTES against the pinned
+ * Copies in address order, in rounds of RW_ROUND_BYTES against the pinned
  * buffer, faulting what the device lacks like a device would.
  *
  * Context: Process context, may sleep.  The caller holds bind_sem for
@@ -202,13 +202,13 @@ int mirror_device_rw(struct mirror *m, unsigned long start, unsigned long end,
 	struct user_window uw;
 	int ret = 0;
 
-	uw.pages = kmalloc_array(RW_CHUNK_PAGES + 1, sizeof(*uw.pages),
+	uw.pages = kmalloc_array(RW_ROUND_PAGES + 1, sizeof(*uw.pages),
 				 GFP_KERNEL);
 	if (!uw.pages)
 		return -ENOMEM;
 
 	while (start < end) {
-		unsigned long next = min(end, start + RW_CHUNK_BYTES);
+		unsigned long next = min(end, start + RW_ROUND_BYTES);
 		unsigned long done = start;
 
 		ret = pin_window(&uw, buf, next - start, write);
@@ -250,7 +250,7 @@ static u32 query_state(const struct dpt_entry *e)
  * @states: one HMM_MIRROR_PAGE_* state per page of the range (0: unmapped)
  *
  * Context: Process context, may sleep.  The caller holds bind_sem for
- * reading; takes m->lock for each QUERY_CHUNK_PAGES entries and copies them
+ * reading; takes m->lock for each QUERY_PASS_PAGES entries and copies them
  * out without it.
  * Return: 0, -ENOMEM, or -EFAULT if @states cannot be written (the entries
  * before the failed pass are written).
@@ -261,13 +261,13 @@ int mirror_query(struct mirror *m, unsigned long start, unsigned long end,
 	u32 *out;
 	int ret = 0;
 
-	out = kvmalloc_array(QUERY_CHUNK_PAGES, sizeof(*out), GFP_KERNEL);
+	out = kvmalloc_array(QUERY_PASS_PAGES, sizeof(*out), GFP_KERNEL);
 	if (!out)
 		return -ENOMEM;
 
 	while (start < end) {
 		unsigned long n = min((end - start) >> PAGE_SHIFT,
-				      QUERY_CHUNK_PAGES);
+				      QUERY_PASS_PAGES);
 		unsigned long i;
 		struct dpt_entry e;
 

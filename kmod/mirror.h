@@ -21,8 +21,9 @@
  *
  * Words used for one thing each: a *chunk* is the CHUNK_SIZE (1 GiB) span
  * one interval notifier covers; a walk goes through a range in *pieces*
- * (WALK_CHUNK_BYTES, 4 MiB with 4K pages); a device READ/WRITE copies in
- * *rounds* (RW_CHUNK_BYTES).  The two constants' names predate this rule.
+ * (WALK_PIECE_BYTES, 4 MiB with 4K pages); a device READ/WRITE copies in
+ * *rounds* (RW_ROUND_BYTES); QUERY copies states out in *passes*
+ * (QUERY_PASS_PAGES).
  *
  * DOC: Locking
  *

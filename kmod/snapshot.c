@@ -413,7 +413,7 @@ int mirror_snapshot_runs(struct mirror *m, unsigned long start,
 			 u64 max_runs, u64 *nr_runs)
 {
 	struct runs_out out = {
-		.runs = runs, .room = max_runs, .cap = WALK_CHUNK_PAGES,
+		.runs = runs, .room = max_runs, .cap = WALK_PIECE_PAGES,
 	};
 	/* The helper's runs come after the caller's: at most max_runs. */
 	struct runs_helper_out hout = {

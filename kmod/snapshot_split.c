@@ -115,7 +115,7 @@ static bool walk_share_claim_down(struct walk_share *s, unsigned long min_bytes,
 	spin_lock(&s->lock);
 	bytes = max((s->hi - min(s->lo, s->hi)) / 32, min_bytes);
 	from = s->hi > s->lo + bytes ?
-	       ALIGN_DOWN(s->hi - bytes, WALK_CHUNK_BYTES) : s->lo;
+	       ALIGN_DOWN(s->hi - bytes, WALK_PIECE_BYTES) : s->lo;
 	*start = max(from, s->lo);
 	*end = s->hi;
 	if (*start < *end)

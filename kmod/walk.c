@@ -27,8 +27,8 @@
 
 static unsigned long piece_end(unsigned long start, unsigned long end)
 {
-	unsigned long next = ALIGN_DOWN(start, WALK_CHUNK_BYTES) +
-			     WALK_CHUNK_BYTES;
+	unsigned long next = ALIGN_DOWN(start, WALK_PIECE_BYTES) +
+			     WALK_PIECE_BYTES;
 
 	return min(end, next);
 }

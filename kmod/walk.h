@@ -15,8 +15,8 @@
 struct walk_share;
 
 /* One walk covers at most this much, aligned to it, so a 2M page is whole. */
-#define WALK_CHUNK_PAGES	1024UL
-#define WALK_CHUNK_BYTES	(WALK_CHUNK_PAGES << PAGE_SHIFT)
+#define WALK_PIECE_PAGES	1024UL
+#define WALK_PIECE_BYTES	(WALK_PIECE_PAGES << PAGE_SHIFT)
 
 /* Returned by a walk_ops hook to end the walk early, without an error. */
 #define WALK_STOP	1
@@ -44,7 +44,7 @@ struct walk {
 	 */
 	struct list_head node;
 	bool hit;
-	unsigned long pfns[WALK_CHUNK_PAGES];
+	unsigned long pfns[WALK_PIECE_PAGES];
 	u64 retries;
 	unsigned long done;		/* walk_range() got this far */
 	/*
