@@ -68,6 +68,7 @@ static const char *const HMM_MIRROR_DEVICE_PATH;
 #define HMM_MIRROR_FEAT_SNAPSHOT_RUNS ...
 #define HMM_MIRROR_FEAT_RW_COPIED ...
 #define HMM_MIRROR_FEAT_ADDR_LIMIT ...
+#define HMM_MIRROR_FEAT_DEVICE_MEMORY ...
 
 #define HMM_MIRROR_FAULT_WRITE ...
 
@@ -75,6 +76,7 @@ static const char *const HMM_MIRROR_DEVICE_PATH;
 #define HMM_MIRROR_PAGE_WRITE ...
 #define HMM_MIRROR_PAGE_ERROR ...
 #define HMM_MIRROR_PAGE_ZERO ...
+#define HMM_MIRROR_PAGE_DEVICE ...
 #define HMM_MIRROR_PAGE_ORDER_SHIFT ...
 uint32_t HMM_MIRROR_PAGE_ORDER(uint32_t state);   /* the macro */
 
@@ -89,7 +91,15 @@ uint32_t HMM_MIRROR_PAGE_ORDER(uint32_t state);   /* the macro */
 #define HMM_MIRROR_EVENT_NR_REASONS ...
 #define HMM_MIRROR_EVENT_LOST ...
 #define HMM_MIRROR_EVENT_ALL_REASONS ...
+#define HMM_MIRROR_EVENT_FLAG_TO_DEVICE ...
+#define HMM_MIRROR_EVENT_FLAG_TO_SYSTEM ...
 #define HMM_MIRROR_STATS_GLOBAL ...
+
+#define HMM_MIRROR_MIGRATE_TO_SYSTEM ...
+#define HMM_MIRROR_MIGRATE_MOVED ...
+#define HMM_MIRROR_MIGRATE_ALREADY ...
+#define HMM_MIRROR_MIGRATE_NOT_MOVABLE ...
+#define HMM_MIRROR_MIGRATE_NO_MEMORY ...
 
 /* ---- libhmm_mirror.h: types (layout from the compiler) ---- */
 typedef int... __u32;
@@ -146,6 +156,12 @@ struct hmm_mirror_stats {
     __u64 dpt_tables;
     __u64 dpt_pages;
     __u64 mirrors;
+    __u64 device_memory_pages;
+    __u64 device_pages;
+    __u64 pages_to_device;
+    __u64 pages_to_system;
+    __u64 pages_faulted_back;
+    __u64 pages_no_memory;
     ...;
 };
 void hmm_mirror_counters_init(struct hmm_mirror_stats *c);
@@ -244,6 +260,27 @@ int hmm_mirror_maps_parse(const char *text, size_t len,
 int hmm_mirror_maps_next(struct hmm_mirror_maps *it,
                          struct hmm_mirror_mapping *map);
 void hmm_mirror_maps_close(struct hmm_mirror_maps *it);
+
+/* Device memory (libhmm_mirror 1.4, ABI 4) */
+int hmm_mirror_migrate(struct hmm_mirror *m, uint64_t addr, uint64_t length,
+                       uint32_t flags, uint32_t *results,
+                       uint64_t results_len, uint64_t *pages_moved,
+                       uint64_t *pages_not_moved);
+struct hmm_mirror_device_memory {
+    uint32_t size;
+    uint64_t total_bytes;
+    uint64_t used_bytes;
+    uint64_t mirror_pages;
+    uint64_t pages_to_device;
+    uint64_t pages_to_system;
+    uint64_t pages_faulted_back;
+    uint64_t pages_no_memory;
+    ...;
+};
+void hmm_mirror_device_memory_init(struct hmm_mirror_device_memory *dm);
+int hmm_mirror_device_memory(struct hmm_mirror *m,
+                             struct hmm_mirror_device_memory *dm);
+const char *hmm_mirror_migrate_result_name(uint32_t result);
 
 const char *hmm_mirror_last_error(void);
 const char *hmm_mirror_strerror(int err);

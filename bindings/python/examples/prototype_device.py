@@ -5,7 +5,10 @@ The device mirrors a target process it starts (a forked child that changes
 its memory when told to), keeps its own page table (a dict: page -> state)
 and updates it only from invalidation events, the way a driver would.  After each thing the target does (munmap, mprotect, fork,
 exit) it prints its page table beside the module's QUERY and checks that
-they agree.  Exit status 0 when every step was coherent.
+they agree.  When the module has device memory (ABI 4), it also moves a hot
+buffer of the target into device memory, lets the target's CPU write to it
+and shows those pages come back (a step skipped, with a message, without
+the feature).  Exit status 0 when every step was coherent.
 
 Needs /dev/hmm_mirror (hmm_mirror.ko loaded); run it as root or as a user
 who may open the device.
@@ -19,6 +22,7 @@ import sys
 import hmm_mirror as hm
 
 PAGES = 16
+HOT_PAGES = 8
 
 
 class Target:
@@ -46,6 +50,7 @@ class Target:
         addr = hm.address_of(buf)
         libc = ctypes.CDLL(None, use_errno=True)
         alive_r, alive_w = os.pipe()                 # closes when we exit
+        hot = None                                   # the hot buffer, on demand
         with os.fdopen(cmd, "r") as commands, os.fdopen(reply, "w") as answers:
             for line in commands:
                 op, *args = line.split()
@@ -65,6 +70,16 @@ class Target:
                         os._exit(0)
                 elif op == "peek":
                     result = buf[start - addr:start - addr + length].hex()
+                elif op == "hot":                    # mapped after the fork: not shared
+                    hot = mmap.mmap(-1, HOT_PAGES * ps, flags=mmap.MAP_PRIVATE)
+                    hot.write(b"\x33" * len(hot))
+                    result = str(hm.address_of(hot))
+                elif op == "hotwrite" and hot is not None:  # the CPU writes
+                    off, n = int(args[0]), int(args[1])
+                    hot[off:off + n] = b"\x44" * n
+                elif op == "hotpeek" and hot is not None:
+                    off, n = int(args[0]), int(args[1])
+                    result = hot[off:off + n].hex()
                 elif op == "exit":
                     return 0
                 answers.write(result + "\n")
@@ -90,6 +105,18 @@ class Target:
     def peek(self, addr: int, length: int) -> bytes:
         return bytes.fromhex(self._call("peek", addr - self.addr, length))
 
+    def hot(self) -> int:
+        """Map HOT_PAGES fresh private pages of 0x33; their address."""
+        self.hot_addr = int(self._call("hot"))
+        return self.hot_addr
+
+    def hot_write(self, addr: int, length: int) -> None:
+        """The target's CPU writes 0x44 over [addr, addr + length) of the hot buffer."""
+        self._call("hotwrite", addr - self.hot_addr, length)
+
+    def hot_peek(self, addr: int, length: int) -> bytes:
+        return bytes.fromhex(self._call("hotpeek", addr - self.hot_addr, length))
+
     def exit(self) -> None:
         """Exit and be reaped: the address space is gone when this returns."""
         os.write(self._cmd, b"exit\n")
@@ -105,6 +132,7 @@ class ToyDevice:
         self.m = mirror
         self.ps = mirror.page_size
         self.ptes: dict[int, hm.PageState] = {}  # page address -> state
+        self.seen: list[hm.Event] = []           # applied, not printed yet
 
     def access(self, addr: int, pages: int, write: bool) -> None:
         """A device access: fault the pages in, record what got mapped."""
@@ -119,9 +147,20 @@ class ToyDevice:
         for i, state in enumerate(self.m.query(addr, pages * self.ps)):
             self.ptes[addr + i * self.ps] = state
 
+    def migrate(self, addr: int, pages: int, to_system: bool = False) -> hm.MigrateResult:
+        """Move pages into device memory (or back), then record what the
+        device maps: the invalidations of the move come first."""
+        res = self.m.migrate(addr, pages * self.ps, to_system=to_system)
+        self.seen.extend(self.sync())
+        for i, state in enumerate(self.m.query(addr, pages * self.ps)):
+            if state:
+                self.ptes[addr + i * self.ps] = state
+        return res
+
     def sync(self) -> list[hm.Event]:
         """Apply the queued invalidations: drop the entries they name."""
-        events = list(self.m.events(timeout=0))
+        events = self.seen + list(self.m.events(timeout=0))
+        self.seen = []
         for ev in events:
             if ev.reason == hm.EventReason.LOST:  # overflow: forget everything
                 self.ptes.clear()
@@ -133,19 +172,19 @@ class ToyDevice:
         return [self.ptes.get(addr + i * self.ps, hm.PageState(0)) for i in range(pages)]
 
 
-def step(dev: ToyDevice, title: str, addr: int) -> bool:
+def step(dev: ToyDevice, title: str, addr: int, npages: int = PAGES) -> bool:
     """Sync from events, print ours vs QUERY (pages relative to addr)."""
     events = dev.sync()
-    ours = dev.states(addr, PAGES)
+    ours = dev.states(addr, npages)
     try:
-        theirs = dev.m.query(addr, PAGES * dev.ps)
+        theirs = dev.m.query(addr, npages * dev.ps)
     except hm.TargetExitedError:  # the address space is gone: nothing mapped
-        theirs = [hm.PageState(0)] * PAGES
+        theirs = [hm.PageState(0)] * npages
     print(f"== {title}")
     for ev in events:
         print(f"   event {ev}")
     print(f"   {'pages':<8}{'device page table (Python)':<30}module QUERY")
-    for (a, b), group in itertools.groupby(range(PAGES), key=lambda i: (ours[i], theirs[i])):
+    for (a, b), group in itertools.groupby(range(npages), key=lambda i: (ours[i], theirs[i])):
         run = list(group)
         pages = f"{run[0]}-{run[-1]}" if len(run) > 1 else f"{run[0]}"
         print(f"   {pages:<8}{a.describe():<30}{b.describe()}")
@@ -188,8 +227,34 @@ def main() -> int:
         results.append(step(dev, "6. device writes page 8, reads pages 9-15", addr) and data_ok)
         print(f"   target sees the device's write: {data_ok}")
 
+        n = 7
+        if not m.features & hm.Feature.DEVICE_MEMORY:
+            print("== device memory: skipped: the module has no device memory (its "
+                  "HANDSHAKE lacks HMM_MIRROR_FEAT_DEVICE_MEMORY: a kernel without "
+                  "CONFIG_DEVICE_PRIVATE, or device_memory_mb=0)")
+        else:
+            hot = target.hot()                     # a buffer the device uses a lot
+            dev.access(hot, HOT_PAGES, write=True)
+            res = dev.migrate(hot, HOT_PAGES)
+            moved = res.moved == HOT_PAGES
+            results.append(step(dev, f"7. device moves a hot {HOT_PAGES}-page buffer "
+                                "into its memory", hot, HOT_PAGES) and moved)
+            print(f"   {res}")
+            dm = m.device_memory()
+            print(f"   device memory: {dm.used_bytes >> 10} KiB used of "
+                  f"{dm.total_bytes >> 20} MiB")
+            target.hot_write(hot, 2 * ps)          # the CPU touches pages 0-1
+            intact = target.hot_peek(hot, 4) == b"\x44" * 4 and \
+                m.read(hot + 2 * ps, 4) == b"\x33" * 4
+            back = sum(1 for st in m.snapshot(hot, HOT_PAGES * ps) if not st.device)
+            results.append(step(dev, "8. target's CPU writes hot pages 0-1: they come "
+                                "back to system memory", hot, HOT_PAGES)
+                           and intact and back == 2)
+            print(f"   pages back in system memory: {back}; data intact: {intact}")
+            n = 9
+
         target.exit()
-        results.append(step(dev, "7. target exits", addr))
+        results.append(step(dev, f"{n}. target exits", addr))
     print(f"{sum(results)} of {len(results)} steps coherent")
     return 0 if all(results) else 1
 

@@ -8,12 +8,14 @@ from hmm_mirror._hmm_mirror_cffi import ffi, lib
 
 V, W, E, Z = (lib.HMM_MIRROR_PAGE_VALID, lib.HMM_MIRROR_PAGE_WRITE,
               lib.HMM_MIRROR_PAGE_ERROR, lib.HMM_MIRROR_PAGE_ZERO)
+D = lib.HMM_MIRROR_PAGE_DEVICE
 SHIFT = lib.HMM_MIRROR_PAGE_ORDER_SHIFT
 
 
 def test_flags_match_abi() -> None:
     assert hm.PageFlag.VALID == V and hm.PageFlag.WRITE == W
     assert hm.PageFlag.ERROR == E and hm.PageFlag.ZERO == Z
+    assert hm.PageFlag.DEVICE == D == 1 << 4
     assert isinstance(hm.PageFlag.VALID | hm.PageFlag.WRITE, hm.PageFlag)
 
 
@@ -25,6 +27,8 @@ def test_flags_match_abi() -> None:
     (V | W | (18 << SHIFT), hm.PageFlag.VALID | hm.PageFlag.WRITE, 18, "valid|write 1G"),
     (V | Z, hm.PageFlag.VALID | hm.PageFlag.ZERO, 0, "valid|zero 4K"),
     (E, hm.PageFlag.ERROR, 0, "error"),
+    (V | W | D, hm.PageFlag.VALID | hm.PageFlag.WRITE | hm.PageFlag.DEVICE, 0,
+     "valid|write|device 4K"),
 ])
 def test_decode(raw: int, flags: int, order: int, text: str) -> None:
     st = hm.PageState(raw)
@@ -36,6 +40,7 @@ def test_decode(raw: int, flags: int, order: int, text: str) -> None:
     assert st.writable == bool(raw & W)
     assert st.zero == bool(raw & Z)
     assert st.error == bool(raw & E)
+    assert st.device == bool(raw & D)
     assert hm.PageState.make(flags, order) == st
 
 
@@ -47,7 +52,7 @@ def test_repr_and_make_checks() -> None:
 
 
 def test_unknown_bits_are_kept() -> None:
-    st = hm.PageState(V | 0x40)
+    st = hm.PageState(V | 0x40)  # not a known flag (DEVICE is 0x10)
     assert st.valid and int(st.flags) == V | 0x40
     assert "0x40" in st.describe()
 
@@ -85,8 +90,11 @@ def test_features() -> None:
     every = hm.Feature(0)
     for f in hm.Feature:
         every |= f
-    # The twelve ABI v1 bits, SNAPSHOT_RUNS (v2), RW_COPIED and ADDR_LIMIT (v3).
-    assert int(every) == (1 << 15) - 1
+    # The twelve ABI v1 bits, SNAPSHOT_RUNS (v2), RW_COPIED and ADDR_LIMIT
+    # (v3), DEVICE_MEMORY (v4).
+    assert int(every) == (1 << 16) - 1
+    assert hm.Feature.DEVICE_MEMORY == lib.HMM_MIRROR_FEAT_DEVICE_MEMORY
+    assert hm.Feature.DEVICE_MEMORY.names == ["device_memory"]
     assert hm.Feature.SNAPSHOT_RUNS.names == ["snapshot_runs"]
     assert (hm.Feature.RW_COPIED | hm.Feature.ADDR_LIMIT).names == ["rw_copied", "addr_limit"]
     assert hm.Feature.FAULT == lib.HMM_MIRROR_FEAT_FAULT
@@ -167,3 +175,72 @@ def test_stats_from_struct() -> None:
     inval = next(k for k in st.counters if k.name == "invalidations")
     assert inval.total == 5 and inval.values[lib.HMM_MIRROR_EVENT_UNMAP] == ("unmap", 3)
     assert all(k.meaning for k in st.counters)
+
+
+def test_event_direction() -> None:
+    rec = ffi.new("struct hmm_mirror_event *")
+    lib.hmm_mirror_event_record_init(rec)
+    rec.reason, rec.start, rec.end, rec.seq, rec.pages = (
+        lib.HMM_MIRROR_EVENT_MIGRATE, 0x1000, 0x3000, 4, 2)
+    rec.flags = lib.HMM_MIRROR_EVENT_FLAG_TO_DEVICE
+    ev = hm.Event._from_c(rec)
+    assert ev.direction == hm.Direction.TO_DEVICE and ev.to_device and not ev.to_system
+    assert str(ev) == "#4 migrate to-device 0x1000-0x3000 (2 pages)"
+    rec.flags = lib.HMM_MIRROR_EVENT_FLAG_TO_SYSTEM
+    ev = hm.Event._from_c(rec)
+    assert ev.direction == hm.Direction.TO_SYSTEM and ev.to_system and not ev.to_device
+    assert str(ev) == "#4 migrate to-system 0x1000-0x3000 (2 pages)"
+    rec.flags = 0  # the kernel moved system pages
+    ev = hm.Event._from_c(rec)
+    assert ev.direction is None and str(ev) == "#4 migrate 0x1000-0x3000 (2 pages)"
+    rec.reason, rec.flags = lib.HMM_MIRROR_EVENT_UNMAP, lib.HMM_MIRROR_EVENT_FLAG_TO_DEVICE
+    assert hm.Event._from_c(rec).direction is None  # only MIGRATE has one
+
+
+def test_migrate_status_names() -> None:
+    assert [s.label for s in hm.MigrateStatus] == [
+        "moved", "already", "not_movable", "no_memory"]
+    assert hm.MigrateStatus.MOVED == lib.HMM_MIRROR_MIGRATE_MOVED
+    assert hm.MigrateStatus.NO_MEMORY == lib.HMM_MIRROR_MIGRATE_NO_MEMORY
+
+
+def test_migrate_result() -> None:
+    M, A, N, O = (lib.HMM_MIRROR_MIGRATE_MOVED, lib.HMM_MIRROR_MIGRATE_ALREADY,
+                  lib.HMM_MIRROR_MIGRATE_NOT_MOVABLE, lib.HMM_MIRROR_MIGRATE_NO_MEMORY)
+    r = hm.MigrateResult._from_c(0x10000, 6 * 4096, False, [M, M, A, N, O, 99], 2, 2)
+    assert r.results[:5] == (hm.MigrateStatus.MOVED, hm.MigrateStatus.MOVED,
+                             hm.MigrateStatus.ALREADY, hm.MigrateStatus.NOT_MOVABLE,
+                             hm.MigrateStatus.NO_MEMORY)
+    assert r.results[5] == 99  # a result from a newer module is kept
+    assert (r.moved, r.already, r.not_movable, r.no_memory) == (2, 1, 1, 1)
+    assert (r.pages_moved, r.pages_not_moved) == (2, 2)
+    assert r.counts == {"moved": 2, "already": 1, "not_movable": 1, "no_memory": 1}
+    assert r.names == ["moved", "moved", "already", "not_movable", "no_memory", "result99"]
+    assert str(r) == ("migrate to device 0x10000-0x16000: 2 moved, 1 already, "
+                      "1 not_movable, 1 no_memory")
+    back = hm.MigrateResult._from_c(0x10000, 4096, True, [M], 1, 0)
+    assert back.to_system and str(back).startswith("migrate to system")
+
+
+def test_device_memory_from_struct() -> None:
+    c = ffi.new("struct hmm_mirror_device_memory *")
+    lib.hmm_mirror_device_memory_init(c)
+    assert c.size == ffi.sizeof("struct hmm_mirror_device_memory") == 64
+    c.total_bytes, c.used_bytes, c.mirror_pages = 256 << 20, 64 << 20, 16384
+    c.pages_to_device, c.pages_to_system, c.pages_faulted_back = 16384, 10, 2
+    dm = hm.DeviceMemory._from_c(c)
+    assert dm.total_bytes == 256 << 20 and dm.free_bytes == 192 << 20
+    assert (dm.mirror_pages, dm.pages_to_device, dm.pages_to_system,
+            dm.pages_faulted_back, dm.pages_no_memory) == (16384, 16384, 10, 2, 0)
+
+
+def test_stats_device_memory_counters() -> None:
+    c = ffi.new("struct hmm_mirror_stats *")
+    lib.hmm_mirror_counters_init(c)
+    c.device_memory_pages, c.device_pages, c.pages_to_device = 65536, 3, 5
+    c.pages_to_system, c.pages_faulted_back, c.pages_no_memory = 1, 1, 4
+    st = hm.Stats._from_c(c)
+    assert (st.device_memory_pages, st.device_pages, st.pages_to_device,
+            st.pages_to_system, st.pages_faulted_back, st.pages_no_memory) == (
+        65536, 3, 5, 1, 1, 4)
+    assert st.as_dict()["pages_no_memory"] == 4

@@ -33,8 +33,9 @@ from .errors import (DeviceNotFoundError, HmmMirrorError, MirrorClosedError,
                      UnsupportedFeatureError)
 from .maps import Mapping, find_mapping, parse_maps, read_maps
 from .mirror import DEVICE_PATH, Mirror, address_of
-from .model import (CopyResult, Counter, Event, EventReason, FaultResult, Feature,
-                    Info, Stats, reasons_mask)
+from .model import (CopyResult, Counter, DeviceMemory, Direction, Event, EventReason,
+                    FaultResult, Feature, Info, MigrateResult, MigrateStatus, Stats,
+                    reasons_mask)
 from .states import (PageFlag, PageRange, PageState, collapse, expand,
                      format_page_table)
 
@@ -61,7 +62,9 @@ __all__ = [
     "CopyResult",
     "Counter",
     "DEVICE_PATH",
+    "DeviceMemory",
     "DeviceNotFoundError",
+    "Direction",
     "Event",
     "EventReason",
     "FaultResult",
@@ -69,6 +72,8 @@ __all__ = [
     "HmmMirrorError",
     "Info",
     "Mapping",
+    "MigrateResult",
+    "MigrateStatus",
     "Mirror",
     "MirrorClosedError",
     "MirrorPermissionError",

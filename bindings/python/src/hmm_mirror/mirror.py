@@ -10,8 +10,8 @@ from typing import (Any, AsyncIterator, Iterable, Iterator, List, Literal,
 
 from ._hmm_mirror_cffi import ffi, lib
 from .errors import HmmMirrorError, MirrorClosedError, check, error_from_result
-from .model import (CopyResult, Event, EventReason, FaultResult, Feature, Info, Stats,
-                    reasons_mask)
+from .model import (CopyResult, DeviceMemory, Event, EventReason, FaultResult, Feature,
+                    Info, MigrateResult, Stats, reasons_mask)
 from .states import PageRange, PageState, _states, collapse
 
 __all__ = ["Mirror", "DEVICE_PATH", "address_of"]
@@ -411,6 +411,54 @@ class Mirror:
         _check_range(addr, 0)
         cbuf = ffi.from_buffer(data)
         return self._copy(lib.hmm_mirror_write_ex, addr, cbuf, len(cbuf))
+
+    # ------------------------------------------------------------------
+    # device memory (ABI 4)
+
+    def migrate(self, addr: int, length: int, to_system: bool = False) -> MigrateResult:
+        """Move the anonymous private pages of ``[addr, addr + length)``
+        into the module's device memory, or with ``to_system=True`` back to
+        system memory.
+
+        Pages that cannot move (file pages, pinned pages, holes, a full
+        pool) are reported in the result, not raised.  The device reads
+        and writes pages in its memory in place; a CPU access moves a page
+        back by itself (a MIGRATE event with :attr:`Direction.TO_SYSTEM`).
+
+        Raises :class:`~hmm_mirror.UnsupportedFeatureError` (EOPNOTSUPP)
+        when the module has no device memory (:attr:`Feature.DEVICE_MEMORY`
+        missing: a kernel without CONFIG_DEVICE_PRIVATE, or
+        device_memory_mb=0), EINVAL for a bad range, ESRCH after the
+        process exited.
+        """
+        h = self._handle()
+        _check_range(addr, length)
+        n = length >> self._info.page_shift
+        if n > MAX_STATES:
+            raise HmmMirrorError(_errno.EINVAL,
+                                 f"a range of {n} pages is too large for one call "
+                                 f"(at most {MAX_STATES}): split it")
+        results = ffi.new("uint32_t[]", max(n, 1))
+        moved = ffi.new("uint64_t *")
+        not_moved = ffi.new("uint64_t *")
+        flags = lib.HMM_MIRROR_MIGRATE_TO_SYSTEM if to_system else 0
+        check(lib.hmm_mirror_migrate(h, addr, length, flags, results, max(n, 1),
+                                     moved, not_moved))
+        values: List[int] = ffi.unpack(results, n)
+        return MigrateResult._from_c(addr, length, to_system, values,
+                                     int(moved[0]), int(not_moved[0]))
+
+    def device_memory(self) -> DeviceMemory:
+        """The module's device memory (pool size and use, shared by every
+        mirror) and this mirror's MIGRATE counts.
+
+        Raises :class:`~hmm_mirror.UnsupportedFeatureError` without
+        :attr:`Feature.DEVICE_MEMORY`.
+        """
+        dm = ffi.new("struct hmm_mirror_device_memory *")
+        lib.hmm_mirror_device_memory_init(dm)
+        check(lib.hmm_mirror_device_memory(self._handle(), dm))
+        return DeviceMemory._from_c(dm)
 
     # ------------------------------------------------------------------
     # events

@@ -21,6 +21,10 @@ __all__ = [
     "Counter",
     "Stats",
     "reasons_mask",
+    "MigrateStatus",
+    "MigrateResult",
+    "DeviceMemory",
+    "Direction",
 ]
 
 
@@ -42,6 +46,9 @@ class Feature(enum.IntFlag):
     SNAPSHOT_RUNS = lib.HMM_MIRROR_FEAT_SNAPSHOT_RUNS
     RW_COPIED = lib.HMM_MIRROR_FEAT_RW_COPIED
     ADDR_LIMIT = lib.HMM_MIRROR_FEAT_ADDR_LIMIT
+    #: Device-private memory and MIGRATE (ABI 4; depends on the kernel's
+    #: CONFIG_DEVICE_PRIVATE and the module's device_memory_mb).
+    DEVICE_MEMORY = lib.HMM_MIRROR_FEAT_DEVICE_MEMORY
 
     @property
     def names(self) -> List[str]:
@@ -166,6 +173,17 @@ def reasons_mask(reasons: Union[None, int, EventReason, Iterable[Union[EventReas
     return mask
 
 
+class Direction(enum.IntFlag):
+    """Which way a MIGRATE event moved pages (``HMM_MIRROR_EVENT_FLAG_*``,
+    :attr:`Event.direction`); neither bit: the kernel moved system pages
+    (NUMA balancing, compaction, another device)."""
+
+    #: Into this module's device memory (:meth:`Mirror.migrate`).
+    TO_DEVICE = lib.HMM_MIRROR_EVENT_FLAG_TO_DEVICE
+    #: Out of it: migrated back, or a CPU access faulted the page back.
+    TO_SYSTEM = lib.HMM_MIRROR_EVENT_FLAG_TO_SYSTEM
+
+
 @dataclass(frozen=True)
 class Event:
     """One invalidation event (``struct hmm_mirror_event``).
@@ -188,10 +206,36 @@ class Event:
         """Bytes in ``[start, end)``."""
         return self.end - self.start
 
+    @property
+    def direction(self) -> Optional[Direction]:
+        """For a MIGRATE event of ABI 4: :attr:`Direction.TO_DEVICE` or
+        :attr:`Direction.TO_SYSTEM`; None for other events and for system
+        page migrations (no direction flag)."""
+        if self.reason != EventReason.MIGRATE:
+            return None
+        bits = self.flags & int(Direction.TO_DEVICE | Direction.TO_SYSTEM)
+        return Direction(bits) if bits else None
+
+    @property
+    def to_device(self) -> bool:
+        """A MIGRATE event that moved pages into device memory."""
+        d = self.direction
+        return d is not None and bool(d & Direction.TO_DEVICE)
+
+    @property
+    def to_system(self) -> bool:
+        """A MIGRATE event that moved pages out of device memory."""
+        d = self.direction
+        return d is not None and bool(d & Direction.TO_SYSTEM)
+
     def __str__(self) -> str:
         name = _reason_name(int(self.reason))
         if self.reason == EventReason.LOST:
             return f"#{self.seq} lost {self.pages} events"
+        if self.to_device:
+            name += " to-device"
+        elif self.to_system:
+            name += " to-system"
         return (f"#{self.seq} {name} 0x{self.start:x}-0x{self.end:x} "
                 f"({self.pages} pages)")
 
@@ -272,6 +316,19 @@ class Stats:
     dpt_pages: int = 0
     #: Open mirrors (global); 1 for one mirror.
     mirrors: int = 0
+    #: (ABI 4) 4K pages of device memory the module has.
+    device_memory_pages: int = 0
+    #: (ABI 4) Pages in device memory now: global, all of them; for one
+    #: mirror, those it moved there.
+    device_pages: int = 0
+    #: (ABI 4) Pages MIGRATE moved to device memory.
+    pages_to_device: int = 0
+    #: (ABI 4) Pages MIGRATE moved back to system memory.
+    pages_to_system: int = 0
+    #: (ABI 4) Pages a CPU access moved back.
+    pages_faulted_back: int = 0
+    #: (ABI 4) Pages MIGRATE did not move for lack of memory.
+    pages_no_memory: int = 0
     #: Every counter, in the order of libhmm_mirror's table.
     counters: Tuple[Counter, ...] = ()
 
@@ -300,3 +357,135 @@ class Stats:
                                   if f.name in by_name and f.name != "invalidations"}
         return cls(is_global=bool(c.flags & lib.HMM_MIRROR_STATS_GLOBAL),
                    invalidations=inval, counters=counters, **kwargs)
+
+
+class MigrateStatus(enum.IntEnum):
+    """What :meth:`Mirror.migrate` did with one page (``HMM_MIRROR_MIGRATE_*``)."""
+
+    #: Moved by this call.
+    MOVED = lib.HMM_MIRROR_MIGRATE_MOVED
+    #: Already where it was asked to go.
+    ALREADY = lib.HMM_MIRROR_MIGRATE_ALREADY
+    #: Cannot move: a file page, a pinned page, a hole, ...
+    NOT_MOVABLE = lib.HMM_MIRROR_MIGRATE_NOT_MOVABLE
+    #: No free page at the target (the device pool is full).
+    NO_MEMORY = lib.HMM_MIRROR_MIGRATE_NO_MEMORY
+
+    @property
+    def label(self) -> str:
+        """The library's name: "moved", "already", "not_movable", "no_memory"."""
+        return _migrate_name(int(self))
+
+
+def _migrate_name(value: int) -> str:
+    name = lib.hmm_mirror_migrate_result_name(value)
+    return ffi.string(name).decode() if name != ffi.NULL else f"result{value}"
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    """What :meth:`Mirror.migrate` reports: one status per page and counts.
+
+    ``results[i]`` is the :class:`MigrateStatus` of page ``i`` of the range
+    (an int for a value from a newer module).
+    """
+
+    #: Start of the range.
+    addr: int
+    #: Bytes in the range.
+    length: int
+    #: True when the call moved pages back to system memory.
+    to_system: bool
+    #: One status per page.
+    results: Tuple[Union[MigrateStatus, int], ...]
+    #: Pages the call moved (the module's count).
+    pages_moved: int
+    #: Pages it could not move (NOT_MOVABLE and NO_MEMORY).
+    pages_not_moved: int
+
+    def count(self, status: Union[MigrateStatus, int]) -> int:
+        """Pages with ``status``."""
+        return sum(1 for r in self.results if r == status)
+
+    @property
+    def moved(self) -> int:
+        """Pages moved by this call."""
+        return self.count(MigrateStatus.MOVED)
+
+    @property
+    def already(self) -> int:
+        """Pages that were already where they were asked to go."""
+        return self.count(MigrateStatus.ALREADY)
+
+    @property
+    def not_movable(self) -> int:
+        """Pages that cannot move."""
+        return self.count(MigrateStatus.NOT_MOVABLE)
+
+    @property
+    def no_memory(self) -> int:
+        """Pages left for lack of memory at the target."""
+        return self.count(MigrateStatus.NO_MEMORY)
+
+    @property
+    def counts(self) -> Dict[str, int]:
+        """Pages per status, by the library's names (every name, 0 too)."""
+        return {s.label: self.count(s) for s in MigrateStatus}
+
+    @property
+    def names(self) -> List[str]:
+        """The per-page statuses as the library's names."""
+        return [_migrate_name(int(r)) for r in self.results]
+
+    def __str__(self) -> str:
+        way = "to system" if self.to_system else "to device"
+        counts = ", ".join(f"{n} {k}" for k, n in self.counts.items())
+        return (f"migrate {way} 0x{self.addr:x}-0x{self.addr + self.length:x}: "
+                f"{counts}")
+
+    @classmethod
+    def _from_c(cls, addr: int, length: int, to_system: bool, results: List[int],
+                moved: int, not_moved: int) -> "MigrateResult":
+        out: List[Union[MigrateStatus, int]] = []
+        for v in results:
+            try:
+                out.append(MigrateStatus(v))
+            except ValueError:  # a result from a newer module
+                out.append(int(v))
+        return cls(addr=addr, length=length, to_system=to_system, results=tuple(out),
+                   pages_moved=moved, pages_not_moved=not_moved)
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    """The device's memory and this mirror's use of it
+    (``struct hmm_mirror_device_memory``, :meth:`Mirror.device_memory`)."""
+
+    #: Bytes of device memory the module has, shared by every mirror.
+    total_bytes: int
+    #: Bytes of it holding pages now (every mirror).
+    used_bytes: int
+    #: Pages this mirror moved there that are there now.
+    mirror_pages: int
+    #: Pages this mirror's MIGRATE moved to device memory.
+    pages_to_device: int
+    #: Pages its MIGRATE moved back.
+    pages_to_system: int
+    #: Of the pages it moved there, those a CPU access moved back.
+    pages_faulted_back: int
+    #: Pages its MIGRATE left for lack of memory.
+    pages_no_memory: int
+
+    @property
+    def free_bytes(self) -> int:
+        """Bytes of device memory free now."""
+        return max(0, self.total_bytes - self.used_bytes)
+
+    @classmethod
+    def _from_c(cls, c: Any) -> "DeviceMemory":
+        return cls(total_bytes=int(c.total_bytes), used_bytes=int(c.used_bytes),
+                   mirror_pages=int(c.mirror_pages),
+                   pages_to_device=int(c.pages_to_device),
+                   pages_to_system=int(c.pages_to_system),
+                   pages_faulted_back=int(c.pages_faulted_back),
+                   pages_no_memory=int(c.pages_no_memory))

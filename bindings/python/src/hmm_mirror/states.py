@@ -41,9 +41,13 @@ class PageFlag(enum.IntFlag):
     ERROR = lib.HMM_MIRROR_PAGE_ERROR
     #: ... and it is the shared zero page.
     ZERO = lib.HMM_MIRROR_PAGE_ZERO
+    #: The page is in the module's device-private memory (ABI 4, after
+    #: :meth:`Mirror.migrate`); a CPU access moves it back.
+    DEVICE = lib.HMM_MIRROR_PAGE_DEVICE
 
 
-_FLAG_MASK = int(PageFlag.VALID | PageFlag.WRITE | PageFlag.ERROR | PageFlag.ZERO)
+_FLAG_MASK = int(PageFlag.VALID | PageFlag.WRITE | PageFlag.ERROR | PageFlag.ZERO
+                 | PageFlag.DEVICE)
 _ORDER_NAMES = {0: "4K", 9: "2M", 18: "1G"}
 
 
@@ -88,6 +92,11 @@ class PageState(int):
     def zero(self) -> bool:
         """The page is the shared zero page."""
         return bool(int(self) & PageFlag.ZERO)
+
+    @property
+    def device(self) -> bool:
+        """The page is in the module's device memory (ABI 4)."""
+        return bool(int(self) & PageFlag.DEVICE)
 
     @property
     def error(self) -> bool:
