@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use hmm_mirror_sys as sys;
 
+use crate::devmem::Direction;
 use crate::error::ErrorExt;
 use crate::flags::EventReason;
 use crate::Mirror;
@@ -29,7 +30,8 @@ pub struct Event {
     /// 4K device pages the invalidation removed; for `Lost`, how many
     /// events were lost.
     pub pages: u64,
-    /// 0 (none defined yet).
+    /// `HMM_MIRROR_EVENT_FLAG_*` (ABI 4): on a `Migrate` event, which way
+    /// the pages moved ([`direction`](Self::direction)); else 0.
     pub flags: u32,
 }
 
@@ -43,6 +45,16 @@ impl Event {
     /// how many.
     pub fn is_lost(&self) -> bool {
         self.reason == EventReason::Lost
+    }
+
+    /// For a `Migrate` event of ABI 4: whether the pages moved into the
+    /// module's device memory or out of it; `None` for other events and
+    /// for moves of system pages by the kernel (NUMA, compaction).
+    pub fn direction(&self) -> Option<Direction> {
+        if self.reason != EventReason::Migrate {
+            return None;
+        }
+        Direction::from_event_flags(self.flags)
     }
 
     /// Whether the invalidated range overlaps `range`.
@@ -71,12 +83,19 @@ impl Event {
     }
 }
 
-/// `#12 unmap 0x7f0000000000-0x7f0000008000 (8 pages)`, or
+/// `#12 unmap 0x7f0000000000-0x7f0000008000 (8 pages)`,
+/// `#14 migrate to-device 0x7f0000000000-0x7f0000008000 (8 pages)`, or
 /// `#13 lost 5 events`.
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_lost() {
             write!(f, "#{} lost {} events", self.seq, self.pages)
+        } else if let Some(d) = self.direction() {
+            write!(
+                f,
+                "#{} {} {} {:#x}-{:#x} ({} pages)",
+                self.seq, self.reason, d, self.start, self.end, self.pages
+            )
         } else {
             write!(
                 f,
@@ -178,5 +197,32 @@ mod tests {
         assert!(lost.is_lost());
         assert_eq!(lost.to_string(), "#12 lost 5 events");
         assert!(!lost.overlaps(0..u64::MAX));
+        assert_eq!(lost.direction(), None);
+    }
+
+    #[test]
+    fn migrate_direction() {
+        let mut r = sys::hmm_mirror_event::new();
+        r.reason = sys::HMM_MIRROR_EVENT_MIGRATE;
+        r.start = 0x1000;
+        r.end = 0x3000;
+        r.seq = 4;
+        r.pages = 2;
+        r.flags = sys::HMM_MIRROR_EVENT_FLAG_TO_DEVICE;
+        let ev = Event::from_raw(&r);
+        assert_eq!(ev.direction(), Some(Direction::ToDevice));
+        assert_eq!(
+            ev.to_string(),
+            "#4 migrate to-device 0x1000-0x3000 (2 pages)"
+        );
+        r.flags = sys::HMM_MIRROR_EVENT_FLAG_TO_SYSTEM;
+        assert_eq!(Event::from_raw(&r).direction(), Some(Direction::ToSystem));
+        r.flags = 0;
+        let ev = Event::from_raw(&r);
+        assert_eq!(ev.direction(), None);
+        assert_eq!(ev.to_string(), "#4 migrate 0x1000-0x3000 (2 pages)");
+        r.reason = sys::HMM_MIRROR_EVENT_UNMAP;
+        r.flags = sys::HMM_MIRROR_EVENT_FLAG_TO_DEVICE;
+        assert_eq!(Event::from_raw(&r).direction(), None);
     }
 }

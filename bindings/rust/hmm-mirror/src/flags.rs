@@ -56,6 +56,9 @@ bitflags! {
         const RW_COPIED = sys::HMM_MIRROR_FEAT_RW_COPIED;
         /// the handshake reports the device's address limit (ABI 3)
         const ADDR_LIMIT = sys::HMM_MIRROR_FEAT_ADDR_LIMIT;
+        /// device-private memory and `MIGRATE` (ABI 4; needs a kernel
+        /// with `CONFIG_DEVICE_PRIVATE` and `device_memory_mb` > 0)
+        const DEVICE_MEMORY = sys::HMM_MIRROR_FEAT_DEVICE_MEMORY;
     }
 }
 
@@ -170,6 +173,9 @@ bitflags! {
         const ERROR = sys::HMM_MIRROR_PAGE_ERROR;
         /// ... and it is the shared zero page.
         const ZERO = sys::HMM_MIRROR_PAGE_ZERO;
+        /// The page is in the module's device-private memory (ABI 4,
+        /// after [`Mirror::migrate`](crate::Mirror::migrate)).
+        const DEVICE = sys::HMM_MIRROR_PAGE_DEVICE;
     }
 }
 
@@ -255,6 +261,11 @@ impl PageState {
     pub const fn is_error(self) -> bool {
         self.flags().contains(PageFlags::ERROR)
     }
+
+    /// In the module's device memory (`DEVICE`, ABI 4).
+    pub const fn is_device(self) -> bool {
+        self.flags().contains(PageFlags::DEVICE)
+    }
 }
 
 impl fmt::Debug for PageState {
@@ -266,7 +277,7 @@ impl fmt::Debug for PageState {
     }
 }
 
-/// Compact: `-` (nothing), `r`, `rw`, `r zero`, `error`, with ` 2M`,
+/// Compact: `-` (nothing), `r`, `rw`, `r zero`, `rw device`, `error`, with ` 2M`,
 /// ` 1G` or ` order N` for a huge mapping.
 impl fmt::Display for PageState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -284,6 +295,9 @@ impl fmt::Display for PageState {
         }
         if self.is_zero_page() {
             parts.push("zero");
+        }
+        if self.is_device() {
+            parts.push("device");
         }
         let order;
         match self.order() {
@@ -497,8 +511,9 @@ mod tests {
             "snapshot_runs",
             "rw_copied",
             "addr_limit",
+            "device_memory",
         ];
-        assert_eq!(Features::all().iter().count(), 15);
+        assert_eq!(Features::all().iter().count(), 16);
         for (bit, flag) in Features::all().iter().enumerate() {
             assert_eq!(flag.bits(), 1 << bit);
             assert_eq!(flag.name(), Some(names[bit]));
@@ -542,6 +557,10 @@ mod tests {
         assert_eq!(z.to_string(), "r zero");
         assert_eq!(z.bits(), 9);
         assert_eq!(PageState::new(PageFlags::ERROR, 0).to_string(), "error");
+        let d = PageState::new(PageFlags::VALID | PageFlags::WRITE | PageFlags::DEVICE, 0);
+        assert!(d.is_device() && d.is_writable() && !z.is_device());
+        assert_eq!(d.bits(), 0x13);
+        assert_eq!(d.to_string(), "rw device");
         assert_eq!(PageState::new(PageFlags::VALID, 3).to_string(), "r order 3");
         // WRITE without VALID never comes from the module, but decodes.
         let w = PageState::from_bits(sys::HMM_MIRROR_PAGE_WRITE);

@@ -8,7 +8,9 @@
 //! [`query`](Mirror::query) what the device maps,
 //! [`read`](Mirror::read) and [`write`](Mirror::write) memory through the
 //! device, [`attach`](Mirror::attach) to another process, receive
-//! invalidation [`events`](Mirror::events) and read [`Stats`].
+//! invalidation [`events`](Mirror::events), read [`Stats`], and move pages
+//! into the module's device memory and back ([`migrate`](Mirror::migrate),
+//! ABI 4).
 //!
 //! The crate sits on libhmm_mirror, the C library that implements the
 //! ABI (through [`hmm_mirror_sys`], re-exported as [`sys`]): there is no
@@ -46,6 +48,7 @@
 //! and async runtimes.
 #![warn(missing_docs)]
 
+mod devmem;
 mod error;
 mod events;
 mod flags;
@@ -56,6 +59,7 @@ mod stats;
 
 pub use hmm_mirror_sys as sys;
 
+pub use devmem::{DeviceMemory, Direction, MigrateOutcome, MigrateReport};
 pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
 pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, PageState, Reasons};

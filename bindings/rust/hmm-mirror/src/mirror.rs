@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use hmm_mirror_sys as sys;
 
+use crate::devmem::{DeviceMemory, Direction, MigrateOutcome, MigrateReport};
 use crate::error::{check, check_copied};
 use crate::events::{timeout_ms, Event, Events};
 use crate::flags::{Access, Commands, Features, PageRun, PageState, Reasons};
@@ -512,6 +513,77 @@ impl Mirror {
             bytes: res.bytes_copied,
             device_faults: res.device_faults,
         })
+    }
+
+    /// Moves the anonymous private pages of `addr..addr + length` into
+    /// the module's device memory ([`Direction::ToDevice`]) or back to
+    /// system memory ([`Direction::ToSystem`]).  Returns one
+    /// [`MigrateOutcome`] per page and the counts.
+    ///
+    /// Pages that cannot move (file pages, pinned pages, holes, a full
+    /// pool) are reported, not failed.  The device reads and writes pages
+    /// in its memory in place; a CPU access moves a page back by itself
+    /// (a `Migrate` event with [`Direction::ToSystem`]).
+    ///
+    /// Errors: `EOPNOTSUPP` without [`Features::DEVICE_MEMORY`] (a kernel
+    /// without `CONFIG_DEVICE_PRIVATE`, or `device_memory_mb=0`), `EINVAL`
+    /// (bad range), `ESRCH` (the process exited), `EFAULT`.
+    ///
+    /// ```no_run
+    /// use hmm_mirror::{Direction, Mirror};
+    ///
+    /// let mirror = Mirror::open()?;
+    /// # let addr = 0;
+    /// let report = mirror.migrate(addr, 16 * mirror.page_size(), Direction::ToDevice)?;
+    /// println!("{report}"); // migrate to-device 0x...: 16 moved, 0 already, ...
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn migrate(
+        &self,
+        addr: u64,
+        length: u64,
+        direction: Direction,
+    ) -> io::Result<MigrateReport> {
+        let mut results = vec![0u32; self.pages_in(length).max(1)];
+        let (mut moved, mut not_moved) = (0u64, 0u64);
+        // SAFETY: `self.raw` is valid; `results` is a writable array of
+        // `results.len()` u32s, exclusively borrowed, which the library
+        // fills (at most that many); the out pointers point to live u64s.
+        check(unsafe {
+            sys::hmm_mirror_migrate(
+                self.raw.as_ptr(),
+                addr,
+                length,
+                direction.migrate_flags(),
+                results.as_mut_ptr(),
+                results.len() as u64,
+                &mut moved,
+                &mut not_moved,
+            )
+        })?;
+        results.truncate(self.pages_in(length));
+        Ok(MigrateReport {
+            direction,
+            addr,
+            length,
+            results: results.into_iter().map(MigrateOutcome::from_raw).collect(),
+            pages_moved: moved,
+            pages_not_moved: not_moved,
+        })
+    }
+
+    /// The module's device memory (pool size and use, shared by every
+    /// mirror) and this mirror's moves.  `EOPNOTSUPP` without
+    /// [`Features::DEVICE_MEMORY`].
+    pub fn device_memory(&self) -> io::Result<DeviceMemory> {
+        let mut dm = sys::hmm_mirror_device_memory {
+            size: std::mem::size_of::<sys::hmm_mirror_device_memory>() as u32,
+            ..Default::default()
+        };
+        // SAFETY: `self.raw` is valid; `dm` is a valid, size-initialised
+        // struct the library fills.
+        check(unsafe { sys::hmm_mirror_device_memory(self.raw.as_ptr(), &mut dm) })?;
+        Ok(DeviceMemory::from(&dm))
     }
 
     /// Chooses the invalidation reasons reported as events (empty: stop)
