@@ -37,6 +37,8 @@ struct info {
 	int open_errno;		/* negative */
 	char open_error[1024];
 	struct hmm_mirror_info hs;
+	bool have_dm;		/* the module has device memory (ABI 4) */
+	struct hmm_mirror_device_memory dm;
 	bool loaded;
 	char version[64], srcversion[64];
 	/* the kernel */
@@ -56,7 +58,9 @@ static void help(void)
 	       "\n"
 	       "Show the hmm_mirror module (ABI version, features by name, the\n"
 	       "commands it has, the address limit of its device page table:\n"
-	       "ranges past it are refused with EINVAL) and what the running\n"
+	       "ranges past it are refused with EINVAL; its device memory, the\n"
+	       "pool 'hmm-mirror migrate' moves pages into: size and use) and\n"
+	       "what the running\n"
 	       "kernel offers a mirror: the transparent huge page settings,\n"
 	       "hugetlb page pools, and device-private memory\n"
 	       "(CONFIG_DEVICE_PRIVATE, from /proc/config.gz or\n"
@@ -87,6 +91,9 @@ static void gather(struct info *in)
 	}
 	in->open_errno = ret;
 	in->opened = !ret;
+	hmm_mirror_device_memory_init(&in->dm);
+	if (!ret && (in->hs.features & HMM_MIRROR_FEAT_DEVICE_MEMORY))
+		in->have_dm = hmm_mirror_device_memory(m, &in->dm) == 0;
 	hmm_mirror_close(m);
 
 	in->loaded = access(MODULE_DIR "initstate", F_OK) == 0;
@@ -136,6 +143,14 @@ static int print_json(const struct info *in)
 			json_u64(&j, "addr_limit", in->hs.addr_limit);
 		else
 			json_null(&j, "addr_limit");
+		if (in->have_dm) {
+			json_object_begin(&j, "device_memory");
+			json_u64(&j, "total_bytes", in->dm.total_bytes);
+			json_u64(&j, "used_bytes", in->dm.used_bytes);
+			json_object_end(&j);
+		} else {
+			json_null(&j, "device_memory");
+		}
 		json_hex(&j, "features_mask", in->hs.features);
 		json_array_begin(&j, "features");
 		for (unsigned int b = 0; b < 64; b++)
@@ -250,6 +265,17 @@ static void print_text(const struct info *in)
 		else
 			printf("  address limit   not reported (a module of ABI version %u)\n",
 			       in->hs.abi_version);
+		if (in->have_dm) {
+			char used[SIZE_STR_MAX];
+
+			printf("  device memory   %s, %s used\n",
+			       human_size(in->dm.total_bytes, size),
+			       human_size(in->dm.used_bytes, used));
+		} else {
+			printf("  device memory   none (%s)\n",
+			       in->hs.abi_version < 4 ? "a module of ABI version < 4" :
+			       "no CONFIG_DEVICE_PRIVATE, or device_memory_mb=0");
+		}
 		printf("  features       ");
 		for (unsigned int b = 0; b < 64; b++) {
 			const char *n = hmm_mirror_feature_name(1ULL << b);

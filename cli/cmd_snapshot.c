@@ -22,7 +22,7 @@ struct snap {
 	uint64_t page;
 	const struct mapping_list *maps;
 	/* summary, in pages */
-	uint64_t pages, present, writable, zero, huge, error, absent, unmapped;
+	uint64_t pages, present, writable, zero, huge, device, error, absent, unmapped;
 };
 
 static void help(void)
@@ -35,7 +35,8 @@ static void help(void)
 	       "state are shown as one range.  ADDR and LEN are decimal or 0x hex;\n"
 	       "LEN may end in K, M, G or T, in either case (4k = 4K = 4KiB =\n"
 	       "4096).  The range is widened to whole pages.  States: present\n"
-	       "writable / read-only, zero-page (the shared zero page), huge SIZE\n"
+	       "writable / read-only, zero-page (the shared zero page), in device\n"
+	       "memory (moved there by 'hmm-mirror migrate'), huge SIZE\n"
 	       "(a THP or hugetlb mapping), not present (mapped but never touched\n"
 	       "or swapped out), not mapped (no mapping there), not mirrorable\n"
 	       "(PROT_NONE or a VM_IO/VM_PFNMAP special mapping).\n"
@@ -69,13 +70,15 @@ static void emit(struct snap *s, uint64_t start, uint64_t end, uint32_t state,
 		s->zero += pages;
 	if ((state & HMM_MIRROR_PAGE_VALID) && HMM_MIRROR_PAGE_ORDER(state))
 		s->huge += pages;
+	if ((state & HMM_MIRROR_PAGE_VALID) && (state & HMM_MIRROR_PAGE_DEVICE))
+		s->device += pages;
 
 	if (mapped)
 		describe_state(state, what, sizeof(what));
 	else
 		snprintf(what, sizeof(what), "not mapped");
 	if (s->json) {
-		const char *flags[4];
+		const char *flags[STATE_FLAGS_MAX];
 		int n;
 
 		state_flag_names(state, flags, &n);
@@ -136,6 +139,7 @@ static void summary(struct snap *s)
 		json_u64(&s->j, "writable", s->writable);
 		json_u64(&s->j, "zero", s->zero);
 		json_u64(&s->j, "huge", s->huge);
+		json_u64(&s->j, "device", s->device);
 		json_u64(&s->j, "not_present", s->absent);
 		json_u64(&s->j, "not_mapped", s->unmapped);
 		json_u64(&s->j, "not_mirrorable", s->error);
@@ -143,10 +147,14 @@ static void summary(struct snap *s)
 		return;
 	}
 	printf("%" PRIu64 " %s: %" PRIu64 " present (%" PRIu64 " writable, %"
-	       PRIu64 " zero-page, %" PRIu64 " in huge pages), %" PRIu64
-	       " not present, %" PRIu64 " not mapped, %" PRIu64 " not mirrorable\n",
-	       s->pages, plural(s->pages, "page", "pages"), s->present,
-	       s->writable, s->zero, s->huge, s->absent, s->unmapped, s->error);
+	       PRIu64 " zero-page, %" PRIu64 " in huge pages", s->pages,
+	       plural(s->pages, "page", "pages"), s->present, s->writable,
+	       s->zero, s->huge);
+	/* Only when there are some: the line stays as it was without. */
+	if (s->device)
+		printf(", %" PRIu64 " in device memory", s->device);
+	printf("), %" PRIu64 " not present, %" PRIu64 " not mapped, %" PRIu64
+	       " not mirrorable\n", s->absent, s->unmapped, s->error);
 }
 
 int cmd_snapshot(int argc, char **argv)

@@ -45,13 +45,15 @@ const char *describe_state(uint32_t state, char *buf, size_t size)
 	if (order)
 		snprintf(huge, sizeof(huge), " huge %s",
 			 human_size(4096ULL << order, hs));
-	snprintf(buf, size, "present %s%s%s",
+	snprintf(buf, size, "present %s%s%s%s",
 		 (state & HMM_MIRROR_PAGE_WRITE) ? "writable" : "read-only",
-		 (state & HMM_MIRROR_PAGE_ZERO) ? " zero-page" : "", huge);
+		 (state & HMM_MIRROR_PAGE_ZERO) ? " zero-page" : "",
+		 (state & HMM_MIRROR_PAGE_DEVICE) ? " in device memory" : "", huge);
 	return buf;
 }
 
-void state_flag_names(uint32_t state, const char *names[4], int *count)
+void state_flag_names(uint32_t state, const char *names[STATE_FLAGS_MAX],
+		      int *count)
 {
 	*count = 0;
 	if (state & HMM_MIRROR_PAGE_VALID)
@@ -62,6 +64,8 @@ void state_flag_names(uint32_t state, const char *names[4], int *count)
 		names[(*count)++] = "error";
 	if (state & HMM_MIRROR_PAGE_ZERO)
 		names[(*count)++] = "zero";
+	if (state & HMM_MIRROR_PAGE_DEVICE)
+		names[(*count)++] = "device";
 }
 
 const char *plural(uint64_t n, const char *one, const char *many)

@@ -15,13 +15,16 @@
 const char *human_size(uint64_t bytes, char buf[SIZE_STR_MAX]);
 
 /*
- * "present writable", "present read-only zero-page", "huge 2 MiB", "not
- * present", "not mirrorable": what a page state means, for text output.
+ * "present writable", "present read-only zero-page", "huge 2 MiB",
+ * "present writable in device memory", "not present", "not mirrorable":
+ * what a page state means, for text output.
  */
 const char *describe_state(uint32_t state, char *buf, size_t size);
 
-/* Page-state flag names for JSON: "valid", "write", "error", "zero". */
-void state_flag_names(uint32_t state, const char *names[4], int *count);
+/* Page-state flag names for JSON: "valid", "write", "error", "zero", "device". */
+#define STATE_FLAGS_MAX 5
+void state_flag_names(uint32_t state, const char *names[STATE_FLAGS_MAX],
+		      int *count);
 
 /* @one when @n is 1, else @many: "1 page", "2 pages", "0 pages". */
 const char *plural(uint64_t n, const char *one, const char *many);

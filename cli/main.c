@@ -23,6 +23,7 @@ static const struct {
 	{ "maps", cmd_maps, "a process's mappings, annotated with what a device sees" },
 	{ "watch", cmd_watch, "mirror a process and stream invalidation events" },
 	{ "stats", cmd_stats, "module-wide counters" },
+	{ "migrate", cmd_migrate, "move a range of a process into device memory, or back" },
 };
 
 static void usage(FILE *f)

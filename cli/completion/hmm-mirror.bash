@@ -8,6 +8,7 @@ _hmm_mirror_opts()
 	case $1 in
 	info | stats) echo "--json --help" ;;
 	snapshot | maps) echo "-p --pid --json --help" ;;
+	migrate) echo "-p --pid -s --to-system --json --help" ;;
 	watch)
 		echo "-p --pid -w --write -r --reasons -q --queue -n --count" \
 			"-t --timeout -s --stats --json --help"
@@ -18,7 +19,7 @@ _hmm_mirror_opts()
 _hmm_mirror()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="info snapshot maps watch stats help"
+	local commands="info snapshot maps watch stats migrate help"
 	local cmd="" i
 
 	for ((i = 1; i < COMP_CWORD; i++)); do

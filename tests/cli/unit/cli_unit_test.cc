@@ -177,6 +177,132 @@ TEST(FormatTest, States) {
   EXPECT_STREQ(describe_state(HMM_MIRROR_PAGE_VALID | (18U << HMM_MIRROR_PAGE_ORDER_SHIFT), buf,
                               sizeof(buf)),
                "present read-only huge 1 GiB");
+  EXPECT_STREQ(describe_state(HMM_MIRROR_PAGE_VALID | HMM_MIRROR_PAGE_WRITE |
+                                  HMM_MIRROR_PAGE_DEVICE,
+                              buf, sizeof(buf)),
+               "present writable in device memory");
+  const char* names[STATE_FLAGS_MAX];
+  int n = 0;
+  state_flag_names(HMM_MIRROR_PAGE_VALID | HMM_MIRROR_PAGE_WRITE | HMM_MIRROR_PAGE_ERROR |
+                       HMM_MIRROR_PAGE_ZERO | HMM_MIRROR_PAGE_DEVICE,
+                   names, &n);
+  ASSERT_EQ(n, STATE_FLAGS_MAX);
+  EXPECT_STREQ(names[4], "device");
+}
+
+// `migrate`'s command line, as migrate_parse() sees it.
+struct MigrateArgv {
+  std::vector<std::string> words;
+  std::vector<char*> argv;
+  explicit MigrateArgv(std::vector<std::string> w) : words(std::move(w)) {
+    words.insert(words.begin(), "migrate");
+    for (auto& x : words) argv.push_back(x.data());
+    argv.push_back(nullptr);
+  }
+  int Parse(struct migrate_args* a) {
+    return migrate_parse(static_cast<int>(words.size()), argv.data(), a);
+  }
+};
+
+TEST(MigrateParseTest, AddressLengthAndDirection) {
+  struct migrate_args a;
+  ASSERT_EQ(MigrateArgv({"--pid", "42", "0x7f0000000000", "64M"}).Parse(&a), 0);
+  EXPECT_EQ(a.pid, 42);
+  EXPECT_EQ(a.addr, 0x7f0000000000u);
+  EXPECT_TRUE(a.have_length);
+  EXPECT_EQ(a.length, 64u << 20);
+  EXPECT_FALSE(a.to_system);
+  EXPECT_FALSE(a.json);
+
+  // Options after the arguments; LENGTH may be left out.
+  ASSERT_EQ(MigrateArgv({"0x1000", "--to-system", "-p", "7", "--json"}).Parse(&a), 0);
+  EXPECT_EQ(a.pid, 7);
+  EXPECT_EQ(a.addr, 0x1000u);
+  EXPECT_FALSE(a.have_length);
+  EXPECT_TRUE(a.to_system);
+  EXPECT_TRUE(a.json);
+  ASSERT_EQ(MigrateArgv({"-s", "-p", "7", "4096", "4k"}).Parse(&a), 0);
+  EXPECT_TRUE(a.to_system);
+  EXPECT_EQ(a.length, 4096u);
+}
+
+TEST(MigrateParseTest, UsageErrors) {
+  struct migrate_args a;
+  prog = "hmm-mirror migrate";
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(MigrateArgv({"0x1000"}).Parse(&a), EXIT_USAGE);  // no --pid
+  EXPECT_EQ(MigrateArgv({"--pid", "1"}).Parse(&a), EXIT_USAGE);  // no ADDR
+  EXPECT_EQ(MigrateArgv({"--pid", "1", "1", "2", "3"}).Parse(&a), EXIT_USAGE);
+  EXPECT_EQ(MigrateArgv({"--pid", "x", "0x1000"}).Parse(&a), EXIT_USAGE);
+  EXPECT_EQ(MigrateArgv({"--pid", "1", "0xzz"}).Parse(&a), EXIT_USAGE);
+  EXPECT_EQ(MigrateArgv({"--pid", "1", "0x1000", "4Q"}).Parse(&a), EXIT_USAGE);
+  EXPECT_EQ(MigrateArgv({"--pid", "1", "0x1000", "0"}).Parse(&a), EXIT_USAGE);
+  EXPECT_EQ(MigrateArgv({"--pid", "1", "--to-device", "0x1000"}).Parse(&a), EXIT_USAGE);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--pid PID is required"), std::string::npos) << err;
+  EXPECT_NE(err.find("expected ADDR [LENGTH]"), std::string::npos) << err;
+  EXPECT_NE(err.find("bad length '4Q'"), std::string::npos) << err;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(MigrateArgv({"--help"}).Parse(&a), -1);
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("usage: hmm-mirror migrate --pid PID [--to-system]"), std::string::npos);
+  prog = "hmm-mirror";
+}
+
+TEST(MigrateParseTest, ResultNames) {
+  EXPECT_STREQ(migrate_result_label(HMM_MIRROR_MIGRATE_MOVED), "moved");
+  EXPECT_STREQ(migrate_result_label(HMM_MIRROR_MIGRATE_ALREADY), "already");
+  EXPECT_STREQ(migrate_result_label(HMM_MIRROR_MIGRATE_NOT_MOVABLE), "not_movable");
+  EXPECT_STREQ(migrate_result_label(HMM_MIRROR_MIGRATE_NO_MEMORY), "no_memory");
+  EXPECT_STREQ(migrate_result_label(99), "unknown");
+}
+
+struct MigRun {
+  uint64_t start, end;
+  uint32_t result;
+};
+
+int CollectMigRun(void* ctx, uint64_t start, uint64_t end, uint32_t result) {
+  static_cast<std::vector<MigRun>*>(ctx)->push_back({start, end, result});
+  return 0;
+}
+
+// migrate_range() over 3 GiB on the fake module: pieces, one run, counts.
+TEST(MigrateRangeTest, PiecesJoinIntoOneRunAndCount) {
+  ASSERT_EQ(fake_device_create(), 0);
+  fake.features |= HMM_MIRROR_FEAT_DEVICE_MEMORY;
+  struct hmm_mirror* m = nullptr;
+  ASSERT_EQ(hmm_mirror_open_path(fake.path, &m), 0) << hmm_mirror_last_error();
+  std::vector<MigRun> runs;
+  struct migrate_tally t;
+  const uint64_t start = 1ULL << 40, len = 3ULL << 30, pages = len >> 12;
+  ASSERT_EQ(migrate_range(m, start, len, 0, CollectMigRun, &runs, &t), 0);
+  EXPECT_GT(fake.calls[HMM_MIRROR_NR_MIGRATE], 1u);  // in pieces
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].start, start);
+  EXPECT_EQ(runs[0].end, start + len);
+  EXPECT_EQ(runs[0].result, uint32_t{HMM_MIRROR_MIGRATE_MOVED});
+  EXPECT_EQ(t.pages, pages);
+  EXPECT_EQ(t.counts[HMM_MIRROR_MIGRATE_MOVED], pages);
+  EXPECT_EQ(t.pages_moved, pages);
+  EXPECT_EQ(t.pages_not_moved, 0u);
+
+  // --to-system reaches the module as the flag.
+  runs.clear();
+  ASSERT_EQ(migrate_range(m, start, 4096, HMM_MIRROR_MIGRATE_TO_SYSTEM, CollectMigRun, &runs, &t),
+            0);
+  struct hmm_mirror_migrate last;
+  memcpy(&last, fake.last_arg[HMM_MIRROR_NR_MIGRATE], sizeof(last));
+  EXPECT_EQ(last.flags, uint32_t{HMM_MIRROR_MIGRATE_TO_SYSTEM});
+  EXPECT_EQ(t.pages, 1u);
+
+  // A failing MIGRATE: the library's error, no run.
+  fake.fail_errno[HMM_MIRROR_NR_MIGRATE] = EOPNOTSUPP;
+  runs.clear();
+  EXPECT_EQ(migrate_range(m, start, 4096, 0, CollectMigRun, &runs, &t), -EOPNOTSUPP);
+  EXPECT_TRUE(runs.empty());
+  hmm_mirror_close(m);
+  fake_device_destroy();
 }
 
 std::string Json(bool pretty, void (*body)(struct json*)) {

@@ -29,8 +29,8 @@ CLI = os.environ.get("HMM_CLI", str(ROOT / "build/bin/hmm-mirror"))
 TARGET = os.environ.get("HMM_TARGET", str(ROOT / "build/tests/hmm_target"))
 DEVICE = "/dev/hmm_mirror"
 NOBODY = 65534
-SUBCOMMANDS = ["info", "snapshot", "maps", "watch", "stats"]
-FEATURE_BITS = {"attach": 5, "events": 6, "exit": 10, "stats": 11}
+SUBCOMMANDS = ["info", "snapshot", "maps", "watch", "stats", "migrate"]
+FEATURE_BITS = {"attach": 5, "events": 6, "exit": 10, "stats": 11, "device_memory": 15}
 
 
 class Skip(Exception):
@@ -291,6 +291,10 @@ def test_usage_errors_exit_2():
         ["watch", "--pid", "1", "--write"],
         ["watch", "--pid", "1", "1", "2", "3"],
         ["stats", "--pid", "1"],
+        ["migrate", "0x1000"],
+        ["migrate", "--pid", "1"],
+        ["migrate", "--pid", "1", "0x1000", "4Q"],
+        ["migrate", "--pid", "1", "1", "2", "3"],
     ]
     for args in cases:
         res = expect_rc(run(*args), 2)
@@ -367,6 +371,79 @@ def test_stats():
         check(isinstance(s[key], int), f"{key}: {s}")
     check(set(s["invalidations"]) == {"unmap", "clear", "protection", "migrate", "release",
                                       "soft-dirty", "exclusive", "other"}, str(s))
+
+
+# ---------------------------------------------------------------------------
+# migrate (ABI 4: device memory)
+
+def test_migrate_without_device_memory_exits_3():
+    require("attach")
+    if "device_memory" in module_info()["module"]["features"]:
+        raise Skip("the module has device memory: nothing to refuse")
+    check(module_info()["module"]["device_memory"] is None, str(module_info()))
+    res = expect_rc(run("info"), 0)
+    check("device memory   none" in res.out, str(res))
+    with Target() as t:
+        res = expect_rc(run("migrate", "--pid", t.pid, hex(t.addr("rw")), "4K"), 3)
+        check("device_memory" in res.err, str(res))
+        err = expect_rc(run("migrate", "--json", "--pid", t.pid, hex(t.addr("rw")), "4K"),
+                        3).json()
+        check(err["error"]["exit_status"] == 3, str(err))
+
+
+def test_migrate_to_device_and_back():
+    require("attach", "device_memory")
+    dm = module_info()["module"]["device_memory"]
+    check(dm["total_bytes"] > 0 and dm["used_bytes"] <= dm["total_bytes"], str(dm))
+    res = expect_rc(run("info"), 0)
+    check("device memory   " in res.out and " used" in res.out, str(res))
+    with Target() as t:
+        addr, length = t.addr("rw"), t.length("rw")
+        res = expect_rc(run("migrate", "--pid", t.pid, hex(addr), length), 0)
+        check("to device memory" in res.out, str(res))
+        check("64 pages  moved" in res.out, str(res))
+        check("64 pages: 64 moved, 0 already, 0 not_movable, 0 no_memory" in res.out, str(res))
+        check("device memory: " in res.out, str(res))
+
+        # snapshot shows where the pages are.
+        res = expect_rc(run("snapshot", "--pid", t.pid, hex(addr), length), 0)
+        check("64 pages  present writable in device memory" in res.out, str(res))
+        check(", 64 in device memory)" in res.out, str(res))
+        snap = expect_rc(run("snapshot", "--json", "--pid", t.pid, hex(addr), length),
+                         0).json()
+        check(snap["runs"][0]["flags"] == ["valid", "write", "device"], str(snap))
+        check(snap["summary"]["device"] == 64, str(snap))
+
+        # Again: already there, in JSON.
+        doc = expect_rc(run("migrate", "--json", "--pid", t.pid, hex(addr), length), 0).json()
+        check(doc["direction"] == "to_device" and doc["pages"] == 64, str(doc))
+        check(doc["results"] == {"moved": 0, "already": 64, "not_movable": 0,
+                                 "no_memory": 0}, str(doc))
+        check(doc["runs"] == [{"start": hex(addr), "end": hex(addr + length), "pages": 64,
+                               "result": "already"}], str(doc))
+        check(doc["device_memory"]["used_bytes"] >= length, str(doc))
+
+        s = expect_rc(run("stats", "--json"), 0).json()
+        check(s["pages_to_device"] >= 64 and s["device_pages"] >= 64, str(s))
+        res = expect_rc(run("stats"), 0)
+        check("pages_to_device" in res.out, str(res))
+
+        # Back, without LENGTH: to the end of the mapping (the region).
+        doc = expect_rc(run("migrate", "--json", "--to-system", "--pid", t.pid, hex(addr)),
+                        0).json()
+        check(doc["direction"] == "to_system", str(doc))
+        check(int(doc["end"], 16) == addr + length, str(doc))
+        check(doc["results"]["moved"] == 64 and doc["pages_moved"] == 64, str(doc))
+        snap = run("snapshot", "--json", "--pid", t.pid, hex(addr), length).json()
+        check(snap["summary"]["device"] == 0 and snap["summary"]["writable"] == 64, str(snap))
+        check(t.ask(f"peek {hex(addr + length - 4)} 4") == "5a5a5a5a", "data came back")
+
+        # A CPU access brings a page back by itself.
+        expect_rc(run("migrate", "-p", t.pid, hex(addr), "8K"), 0)
+        check(t.ask(f"peek {hex(addr)} 2") == "5a5a", "data intact")
+        snap = run("snapshot", "--json", "--pid", t.pid, hex(addr), "8K").json()
+        check(snap["summary"]["device"] == 1, f"page 0 came back, page 1 did not: {snap}")
+        expect_rc(run("migrate", "-s", "-p", t.pid, hex(addr), "8K"), 0)
 
 
 # ---------------------------------------------------------------------------
