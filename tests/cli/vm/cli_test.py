@@ -435,7 +435,7 @@ def test_migrate_to_device_and_back():
         check(int(doc["end"], 16) == addr + length, str(doc))
         check(doc["results"]["moved"] == 64 and doc["pages_moved"] == 64, str(doc))
         snap = run("snapshot", "--json", "--pid", t.pid, hex(addr), length).json()
-        check(snap["summary"]["device"] == 0 and snap["summary"]["writable"] == 64, str(snap))
+        check(snap["summary"]["device"] == 0 and snap["summary"]["present"] == 64, str(snap))
         check(t.ask(f"peek {hex(addr + length - 4)} 4") == "5a5a5a5a", "data came back")
 
         # A CPU access brings a page back by itself.
