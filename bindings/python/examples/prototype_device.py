@@ -151,22 +151,23 @@ class ToyDevice:
         """Move pages into device memory (or back), then record what the
         device maps: the invalidations of the move come first."""
         res = self.m.migrate(addr, pages * self.ps, to_system=to_system)
-        self.seen.extend(self.sync())
+        self.seen = self.sync()                  # applied now, printed by step()
         for i, state in enumerate(self.m.query(addr, pages * self.ps)):
             if state:
                 self.ptes[addr + i * self.ps] = state
         return res
 
     def sync(self) -> list[hm.Event]:
-        """Apply the queued invalidations: drop the entries they name."""
-        events = self.seen + list(self.m.events(timeout=0))
-        self.seen = []
+        """Apply the queued invalidations: drop the entries they name.
+        Returns them, after those applied before and not shown yet."""
+        events = list(self.m.events(timeout=0))
+        shown, self.seen = self.seen + events, []
         for ev in events:
             if ev.reason == hm.EventReason.LOST:  # overflow: forget everything
                 self.ptes.clear()
             for page in [p for p in self.ptes if ev.start <= p < ev.end]:
                 del self.ptes[page]
-        return events
+        return shown
 
     def states(self, addr: int, pages: int) -> list[hm.PageState]:
         return [self.ptes.get(addr + i * self.ps, hm.PageState(0)) for i in range(pages)]
