@@ -385,7 +385,7 @@ def test_migrate_without_device_memory_exits_3():
     check("device memory   none" in res.out, str(res))
     with Target() as t:
         res = expect_rc(run("migrate", "--pid", t.pid, hex(t.addr("rw")), "4K"), 3)
-        check("device_memory" in res.err, str(res))
+        check("DEVICE_MEMORY" in res.err, str(res))
         err = expect_rc(run("migrate", "--json", "--pid", t.pid, hex(t.addr("rw")), "4K"),
                         3).json()
         check(err["error"]["exit_status"] == 3, str(err))
