@@ -401,42 +401,35 @@ struct ioc_command {
 	u64 feature;
 };
 
-#define IOC_COMMAND(ioc, fn, type, ver1, feat)				\
-	{ .cmd = (ioc), .handler = (fn), .size = sizeof(struct type),	\
-	  .ver1_size = (ver1), .feature = (feat) }
+/* The row of HMM_MIRROR_IOC_<name>, at its number HMM_MIRROR_NR_<name>. */
+#define IOC_COMMAND(name, fn, type, ver1, feat)				\
+	[HMM_MIRROR_NR_##name] = {					\
+		.cmd = HMM_MIRROR_IOC_##name, .handler = (fn),		\
+		.size = sizeof(struct type), .ver1_size = (ver1),	\
+		.feature = (feat) }
 
 /* The commands, by number: dispatch and HANDSHAKE's masks come from here. */
 static const struct ioc_command ioc_commands[HMM_MIRROR_NR_COMMANDS] = {
-	[HMM_MIRROR_NR_HANDSHAKE] = IOC_COMMAND(HMM_MIRROR_IOC_HANDSHAKE,
-		ioc_handshake, hmm_mirror_handshake,
-		HMM_MIRROR_HANDSHAKE_SIZE_VER1, 0),
-	[HMM_MIRROR_NR_FAULT] = IOC_COMMAND(HMM_MIRROR_IOC_FAULT,
-		ioc_fault, hmm_mirror_fault,
-		HMM_MIRROR_FAULT_SIZE_VER1, HMM_MIRROR_FEAT_FAULT),
-	[HMM_MIRROR_NR_SNAPSHOT] = IOC_COMMAND(HMM_MIRROR_IOC_SNAPSHOT,
-		ioc_snapshot, hmm_mirror_pages,
-		HMM_MIRROR_PAGES_SIZE_VER1, HMM_MIRROR_FEAT_SNAPSHOT),
-	[HMM_MIRROR_NR_READ] = IOC_COMMAND(HMM_MIRROR_IOC_READ,
-		ioc_read, hmm_mirror_rw,
-		HMM_MIRROR_RW_SIZE_VER1, HMM_MIRROR_FEAT_DEVICE_RW),
-	[HMM_MIRROR_NR_WRITE] = IOC_COMMAND(HMM_MIRROR_IOC_WRITE,
-		ioc_write, hmm_mirror_rw,
-		HMM_MIRROR_RW_SIZE_VER1, HMM_MIRROR_FEAT_DEVICE_RW),
-	[HMM_MIRROR_NR_QUERY] = IOC_COMMAND(HMM_MIRROR_IOC_QUERY,
-		ioc_query, hmm_mirror_pages,
-		HMM_MIRROR_PAGES_SIZE_VER1, HMM_MIRROR_FEAT_QUERY),
-	[HMM_MIRROR_NR_ATTACH] = IOC_COMMAND(HMM_MIRROR_IOC_ATTACH,
-		ioc_attach, hmm_mirror_attach,
-		HMM_MIRROR_ATTACH_SIZE_VER1, HMM_MIRROR_FEAT_ATTACH),
-	[HMM_MIRROR_NR_EVENTS] = IOC_COMMAND(HMM_MIRROR_IOC_EVENTS,
-		ioc_events, hmm_mirror_events,
-		HMM_MIRROR_EVENTS_SIZE_VER1, HMM_MIRROR_FEAT_EVENTS),
-	[HMM_MIRROR_NR_STATS] = IOC_COMMAND(HMM_MIRROR_IOC_STATS,
-		ioc_stats, hmm_mirror_stats,
-		HMM_MIRROR_STATS_SIZE_VER1, HMM_MIRROR_FEAT_STATS),
-	[HMM_MIRROR_NR_MIGRATE] = IOC_COMMAND(HMM_MIRROR_IOC_MIGRATE,
-		ioc_migrate, hmm_mirror_migrate,
-		HMM_MIRROR_MIGRATE_SIZE_VER4, HMM_MIRROR_FEAT_DEVICE_MEMORY),
+	IOC_COMMAND(HANDSHAKE, ioc_handshake, hmm_mirror_handshake,
+		    HMM_MIRROR_HANDSHAKE_SIZE_VER1, 0),
+	IOC_COMMAND(FAULT, ioc_fault, hmm_mirror_fault,
+		    HMM_MIRROR_FAULT_SIZE_VER1, HMM_MIRROR_FEAT_FAULT),
+	IOC_COMMAND(SNAPSHOT, ioc_snapshot, hmm_mirror_pages,
+		    HMM_MIRROR_PAGES_SIZE_VER1, HMM_MIRROR_FEAT_SNAPSHOT),
+	IOC_COMMAND(READ, ioc_read, hmm_mirror_rw,
+		    HMM_MIRROR_RW_SIZE_VER1, HMM_MIRROR_FEAT_DEVICE_RW),
+	IOC_COMMAND(WRITE, ioc_write, hmm_mirror_rw,
+		    HMM_MIRROR_RW_SIZE_VER1, HMM_MIRROR_FEAT_DEVICE_RW),
+	IOC_COMMAND(QUERY, ioc_query, hmm_mirror_pages,
+		    HMM_MIRROR_PAGES_SIZE_VER1, HMM_MIRROR_FEAT_QUERY),
+	IOC_COMMAND(ATTACH, ioc_attach, hmm_mirror_attach,
+		    HMM_MIRROR_ATTACH_SIZE_VER1, HMM_MIRROR_FEAT_ATTACH),
+	IOC_COMMAND(EVENTS, ioc_events, hmm_mirror_events,
+		    HMM_MIRROR_EVENTS_SIZE_VER1, HMM_MIRROR_FEAT_EVENTS),
+	IOC_COMMAND(STATS, ioc_stats, hmm_mirror_stats,
+		    HMM_MIRROR_STATS_SIZE_VER1, HMM_MIRROR_FEAT_STATS),
+	IOC_COMMAND(MIGRATE, ioc_migrate, hmm_mirror_migrate,
+		    HMM_MIRROR_MIGRATE_SIZE_VER4, HMM_MIRROR_FEAT_DEVICE_MEMORY),
 };
 
 /* Bit n of @ioctls for every command n; the features of the commands. */
