@@ -23,7 +23,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define HMM_MIRROR_ABI_VERSION		4
+#define HMM_MIRROR_ABI_VERSION		5
 
 /* Not given out by Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define HMM_MIRROR_IOC_MAGIC		0xB2
@@ -54,10 +54,18 @@
  */
 #define HMM_MIRROR_FEAT_DEVICE_MEMORY	(1ULL << 15)
 /*
- * Every feature bit this header defines.  A module of this version has
- * all but HMM_MIRROR_FEAT_DEVICE_MEMORY, which depends on the kernel.
+ * Since ABI version 5: exclusive device access for atomic operations,
+ * HMM_MIRROR_IOC_EXCLUSIVE and HMM_MIRROR_IOC_ATOMIC.  Only where the
+ * kernel has device-exclusive entries (CONFIG_DEVICE_PRIVATE); else both
+ * fail with EOPNOTSUPP.  The module's device memory is not needed.
  */
-#define HMM_MIRROR_FEAT_ALL		((HMM_MIRROR_FEAT_DEVICE_MEMORY << 1) - 1)
+#define HMM_MIRROR_FEAT_EXCLUSIVE	(1ULL << 16)
+/*
+ * Every feature bit this header defines.  A module of this version has
+ * all but HMM_MIRROR_FEAT_DEVICE_MEMORY and HMM_MIRROR_FEAT_EXCLUSIVE,
+ * which depend on the kernel.
+ */
+#define HMM_MIRROR_FEAT_ALL		((HMM_MIRROR_FEAT_EXCLUSIVE << 1) - 1)
 
 /*
  * The end, exclusive, of the addresses the device page table maps: 48 bits,
@@ -145,6 +153,11 @@ struct hmm_mirror_fault {
 #define HMM_MIRROR_PAGE_ZERO		(1U << 3)
 /* ABI 4: the page is in this module's device-private memory. */
 #define HMM_MIRROR_PAGE_DEVICE		(1U << 4)
+/*
+ * ABI 5, QUERY only: the device holds the page for exclusive (atomic)
+ * access; the CPU page table has a device-exclusive entry instead of it.
+ */
+#define HMM_MIRROR_PAGE_EXCLUSIVE	(1U << 5)
 #define HMM_MIRROR_PAGE_ORDER_SHIFT	8
 #define HMM_MIRROR_PAGE_ORDER(state)	(((state) >> HMM_MIRROR_PAGE_ORDER_SHIFT) & 0xff)
 
@@ -353,6 +366,10 @@ struct hmm_mirror_events {
  * @pages_faulted_back: (ABI 4) pages a CPU access moved back (for a
  *	mirror: of those it had moved there)
  * @pages_no_memory: (ABI 4) pages MIGRATE did not move for lack of memory
+ * @exclusive_granted: (ABI 5) pages EXCLUSIVE (or ATOMIC taking it) made
+ *	exclusive to the device; a CPU access revoking one is counted in
+ *	@invalidations[HMM_MIRROR_EVENT_EXCLUSIVE]
+ * @atomic_ops: (ABI 5) ATOMIC operations done
  */
 struct hmm_mirror_stats {
 	__u32 size;
@@ -375,9 +392,12 @@ struct hmm_mirror_stats {
 	__u64 pages_to_system;
 	__u64 pages_faulted_back;
 	__u64 pages_no_memory;
+	__u64 exclusive_granted;
+	__u64 atomic_ops;
 };
 #define HMM_MIRROR_STATS_SIZE_VER1	160
 #define HMM_MIRROR_STATS_SIZE_VER4	208
+#define HMM_MIRROR_STATS_SIZE_VER5	224
 
 /* struct hmm_mirror_migrate.flags */
 #define HMM_MIRROR_MIGRATE_TO_SYSTEM	(1U << 0)	/* else to the device */
@@ -418,6 +438,80 @@ struct hmm_mirror_migrate {
 };
 #define HMM_MIRROR_MIGRATE_SIZE_VER4	56
 
+/**
+ * struct hmm_mirror_exclusive - HMM_MIRROR_IOC_EXCLUSIVE (ABI 5)
+ * @size: sizeof(struct hmm_mirror_exclusive)
+ * @flags: 0
+ * @addr: start of the range (page aligned)
+ * @length: length of the range in bytes (page aligned)
+ * @results: user pointer to an array of __u32, one per page: 0 if the
+ *	device now holds the page exclusively, else the positive errno of
+ *	the kernel's refusal (see README); or 0 for no array
+ * @results_len: entries @results holds: at least length >> page_shift
+ *	(0 with no @results)
+ * @pages_granted: out: pages the device holds exclusively after the call
+ * @pages_refused: out: pages the kernel refused
+ *
+ * Makes each page of the range exclusive to the device: the CPU page
+ * table gets a device-exclusive entry in its place (faulting the page in
+ * writable first), and the device maps it for atomic operations until a
+ * CPU access takes it back (an event of reason HMM_MIRROR_EVENT_EXCLUSIVE).
+ * Only anonymous private pages of a writable mapping qualify.  A refused
+ * page is reported, not failed; only a bad argument or a failure of the
+ * whole device fails the call.
+ */
+struct hmm_mirror_exclusive {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 length;
+	__u64 results;
+	__u64 results_len;
+	__u64 pages_granted;
+	__u64 pages_refused;
+};
+#define HMM_MIRROR_EXCLUSIVE_SIZE_VER5	56
+
+/* struct hmm_mirror_atomic.op: old = *addr; *addr = f(old, operand) */
+#define HMM_MIRROR_ATOMIC_ADD		0	/* old + operand */
+#define HMM_MIRROR_ATOMIC_XCHG		1	/* operand */
+#define HMM_MIRROR_ATOMIC_CMPXCHG	2	/* old == compare ? operand : old */
+#define HMM_MIRROR_ATOMIC_OR		3	/* old | operand */
+#define HMM_MIRROR_ATOMIC_AND		4	/* old & operand */
+#define HMM_MIRROR_ATOMIC_NR_OPS	5
+
+/* struct hmm_mirror_atomic.flags */
+#define HMM_MIRROR_ATOMIC_NO_GRANT	(1U << 0)	/* EAGAIN unless held */
+
+/**
+ * struct hmm_mirror_atomic - HMM_MIRROR_IOC_ATOMIC (ABI 5)
+ * @size: sizeof(struct hmm_mirror_atomic)
+ * @flags: 0, or HMM_MIRROR_ATOMIC_NO_GRANT: fail with EAGAIN if the
+ *	device does not hold the page exclusively, instead of taking it
+ * @addr: the 64-bit word, 8-byte aligned
+ * @op: HMM_MIRROR_ATOMIC_*
+ * @reserved: 0
+ * @operand: the operand of @op
+ * @compare: for HMM_MIRROR_ATOMIC_CMPXCHG, the value expected; else 0
+ * @old: out: the word's value before the operation
+ *
+ * A device atomic operation on one word of the mirrored process, done
+ * through the device's exclusive mapping of its page.  Without one, the
+ * device takes exclusive access first, as a device's atomic fault would
+ * (unless HMM_MIRROR_ATOMIC_NO_GRANT).
+ */
+struct hmm_mirror_atomic {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u32 op;
+	__u32 reserved;
+	__u64 operand;
+	__u64 compare;
+	__u64 old;
+};
+#define HMM_MIRROR_ATOMIC_SIZE_VER5	48
+
 #define HMM_MIRROR_NR_HANDSHAKE		0x00
 #define HMM_MIRROR_NR_FAULT		0x01
 #define HMM_MIRROR_NR_SNAPSHOT		0x02
@@ -428,8 +522,10 @@ struct hmm_mirror_migrate {
 #define HMM_MIRROR_NR_EVENTS		0x07
 #define HMM_MIRROR_NR_STATS		0x08
 #define HMM_MIRROR_NR_MIGRATE		0x09	/* ABI 4 */
+#define HMM_MIRROR_NR_EXCLUSIVE		0x0a	/* ABI 5 */
+#define HMM_MIRROR_NR_ATOMIC		0x0b	/* ABI 5 */
 /* Commands are numbered 0 to HMM_MIRROR_NR_COMMANDS - 1. */
-#define HMM_MIRROR_NR_COMMANDS		10
+#define HMM_MIRROR_NR_COMMANDS		12
 
 #define HMM_MIRROR_IOC_HANDSHAKE	_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_HANDSHAKE)
 #define HMM_MIRROR_IOC_FAULT		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_FAULT)
@@ -441,5 +537,7 @@ struct hmm_mirror_migrate {
 #define HMM_MIRROR_IOC_EVENTS		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_EVENTS)
 #define HMM_MIRROR_IOC_STATS		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_STATS)
 #define HMM_MIRROR_IOC_MIGRATE		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_MIGRATE)
+#define HMM_MIRROR_IOC_EXCLUSIVE	_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_EXCLUSIVE)
+#define HMM_MIRROR_IOC_ATOMIC		_IO(HMM_MIRROR_IOC_MAGIC, HMM_MIRROR_NR_ATOMIC)
 
 #endif /* _UAPI_LINUX_HMM_MIRROR_H */

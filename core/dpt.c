@@ -25,6 +25,7 @@
 #define E_WRITE		0x4ULL
 #define E_ZERO		0x8ULL
 #define E_HUGE		0x10ULL
+#define E_ATOMIC	0x20ULL
 #define E_USED_SHIFT	2
 #define E_USED_MASK	(0x3ffULL << E_USED_SHIFT)
 #define E_USED_ONE	(0x1ULL << E_USED_SHIFT)
@@ -286,6 +287,8 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 		leaf |= E_WRITE;
 	if (flags & DPT_ZERO)
 		leaf |= E_ZERO;
+	if (flags & DPT_ATOMIC)
+		leaf |= E_ATOMIC;
 
 	slot = &dir_table(*dirp)[index_of(va, target)];
 	if (!*slot)
@@ -300,7 +303,8 @@ int dpt_map(struct dpt *t, u64 va, u64 pfn, unsigned int order,
 }
 
 /* dpt_page()'s flags sit two bits below the leaf's: one shift converts. */
-static_assert(E_WRITE == (u64)DPT_WRITE << 2 && E_ZERO == (u64)DPT_ZERO << 2,
+static_assert(E_WRITE == (u64)DPT_WRITE << 2 && E_ZERO == (u64)DPT_ZERO << 2 &&
+	      E_ATOMIC == (u64)DPT_ATOMIC << 2,
 	      "dpt_page() flags must convert to leaf flags by a shift");
 
 int dpt_map_pages(struct dpt *t, u64 va, const u64 *pages, u64 n)
@@ -403,6 +407,8 @@ bool dpt_lookup(const struct dpt *t, u64 va, struct dpt_entry *e)
 		e->flags |= DPT_WRITE;
 	if (ent & E_ZERO)
 		e->flags |= DPT_ZERO;
+	if (ent & E_ATOMIC)
+		e->flags |= DPT_ATOMIC;
 	e->order = level * DPT_LEVEL_BITS;
 	return true;
 }

@@ -32,7 +32,9 @@
 /* Flags of a device entry (dpt_map() and struct dpt_entry). */
 #define DPT_WRITE	0x1u		/* the device may write */
 #define DPT_ZERO	0x2u		/* maps the shared zero page */
-#define DPT_FLAGS_MASK	(DPT_WRITE | DPT_ZERO)
+/* The device holds the page exclusively, for atomic operations. */
+#define DPT_ATOMIC	0x8u
+#define DPT_FLAGS_MASK	(DPT_WRITE | DPT_ZERO | DPT_ATOMIC)
 
 struct dpt {
 	u64 root;		/* directory entry of the top table, or 0 */
@@ -43,7 +45,7 @@ struct dpt {
 /* What one 4K page of the address space maps to. */
 struct dpt_entry {
 	u64 pfn;		/* page frame of this 4K page */
-	unsigned int flags;	/* DPT_WRITE, DPT_ZERO */
+	unsigned int flags;	/* DPT_WRITE, DPT_ZERO, DPT_ATOMIC */
 	unsigned int order;	/* order of the entry holding it */
 };
 

@@ -239,6 +239,8 @@ static u32 query_state(const struct dpt_entry *e)
 		state |= HMM_MIRROR_PAGE_ZERO;
 	if (devmem_pfn(e->pfn))
 		state |= HMM_MIRROR_PAGE_DEVICE;
+	if (e->flags & DPT_ATOMIC)
+		state |= HMM_MIRROR_PAGE_EXCLUSIVE;
 	return state;
 }
 

@@ -30,6 +30,7 @@
 #include <linux/moduleparam.h>
 
 #include "devmem.h"
+#include "exclusive.h"
 #include "mirror.h"
 
 static bool defer_invalidations = true;
@@ -158,6 +159,9 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	u32 reason = mirror_event_reason(range->event);
 	bool was_empty;
 
+	/* This mirror's own grant, mapped right after (exclusive.c). */
+	if (mirror_own_grant(m, range))
+		return true;
 	if (!lock_for_invalidate(m, range))
 		return false;
 
@@ -167,6 +171,10 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	if (!list_empty(&c->deferred_node))
 		chunk_apply_deferred_locked(m, c);
 	was_empty = !c->pages;
+	/* A CPU access taking back an exclusive page, on 6.15 and later. */
+	if (reason == HMM_MIRROR_EVENT_CLEAR && c->pages &&
+	    mirror_revokes_exclusive_locked(m, start, end))
+		reason = HMM_MIRROR_EVENT_EXCLUSIVE;
 	mirror_count(m, MC(invalidations) + reason, 1);
 	if (reason == HMM_MIRROR_EVENT_RELEASE) {
 		mirror_release_locked(m);

@@ -14,6 +14,7 @@
 
 #include "../abi/hmm_mirror.h"
 #include "devmem.h"
+#include "exclusive.h"
 #include "mirror.h"
 
 /* Pin the ABI layouts: a change here is an ABI break. */
@@ -45,7 +46,15 @@ static_assert(offsetof(struct hmm_mirror_rw, bytes_copied) ==
 static_assert(sizeof(struct hmm_mirror_attach) == HMM_MIRROR_ATTACH_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_event) == HMM_MIRROR_EVENT_SIZE_VER1);
 static_assert(sizeof(struct hmm_mirror_events) == HMM_MIRROR_EVENTS_SIZE_VER1);
-static_assert(sizeof(struct hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER4);
+static_assert(sizeof(struct hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER5);
+static_assert(offsetof(struct hmm_mirror_stats, exclusive_granted) ==
+	      HMM_MIRROR_STATS_SIZE_VER4);
+static_assert(sizeof(struct hmm_mirror_exclusive) ==
+	      HMM_MIRROR_EXCLUSIVE_SIZE_VER5);
+static_assert(offsetof(struct hmm_mirror_exclusive, pages_granted) == 40);
+static_assert(sizeof(struct hmm_mirror_atomic) == HMM_MIRROR_ATOMIC_SIZE_VER5);
+static_assert(offsetof(struct hmm_mirror_atomic, operand) == 24);
+static_assert(offsetof(struct hmm_mirror_atomic, old) == 40);
 static_assert(offsetof(struct hmm_mirror_event, flags) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, invalidations) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
@@ -68,6 +77,11 @@ static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
  * kernel and the pool have device memory (devmem.h).
  */
 #define FEATURES_SINCE_VER4	HMM_MIRROR_FEAT_DEVICE_MEMORY
+/*
+ * What version 5 added: exclusive access, advertised only where the
+ * kernel has device-exclusive entries (exclusive.c).
+ */
+#define FEATURES_SINCE_VER5	HMM_MIRROR_FEAT_EXCLUSIVE
 
 /* The argument of any command, as the front end copies it in. */
 union ioc_arg {
@@ -79,6 +93,8 @@ union ioc_arg {
 	struct hmm_mirror_events events;
 	struct hmm_mirror_stats stats;
 	struct hmm_mirror_migrate migrate;
+	struct hmm_mirror_exclusive exclusive;
+	struct hmm_mirror_atomic atomic;
 };
 
 static void ioc_masks(u64 *ioctls, u64 *features);
@@ -150,6 +166,8 @@ static long ioc_handshake(struct mirror *m, union ioc_arg *arg,
 	ioc_masks(&ioctls, &features);
 	a->module_abi_version = min_t(u32, a->abi_version,
 				      HMM_MIRROR_ABI_VERSION);
+	if (a->module_abi_version < 5 || !exclusive_supported())
+		features &= ~FEATURES_SINCE_VER5;
 	if (a->module_abi_version < 4 || !devmem_enabled())
 		features &= ~FEATURES_SINCE_VER4;
 	if (a->module_abi_version < 3)
@@ -383,6 +401,63 @@ out:
 	return ret ? ret : copy_out(uarg, a, sizeof(*a), usize);
 }
 
+/* EXCLUSIVE (ABI 5): arguments checked here, the grant in exclusive.c. */
+static long ioc_exclusive(struct mirror *m, union ioc_arg *arg,
+			  void __user *uarg, u32 usize)
+{
+	struct hmm_mirror_exclusive *a = &arg->exclusive;
+	u32 __user *results = u64_to_user_ptr(a->results);
+	int ret;
+
+	if (a->flags)
+		return -EINVAL;
+	if (!exclusive_supported())
+		return -EOPNOTSUPP;
+	down_read(&m->bind_sem);
+	ret = check_range(m, a->addr, a->length);
+	if (ret)
+		goto out;
+	ret = -EINVAL;
+	if (a->results ? a->results_len < a->length >> PAGE_SHIFT :
+			 a->results_len)
+		goto out;
+	ret = -EFAULT;
+	if (a->results &&
+	    !access_ok(results, (a->length >> PAGE_SHIFT) * sizeof(u32)))
+		goto out;
+	a->pages_granted = 0;
+	a->pages_refused = 0;
+	ret = mirror_exclusive(m, a->addr, a->addr + a->length,
+			       a->results ? results : NULL, &a->pages_granted,
+			       &a->pages_refused);
+out:
+	up_read(&m->bind_sem);
+	return ret ? ret : copy_out(uarg, a, sizeof(*a), usize);
+}
+
+/* ATOMIC (ABI 5): one aligned word of user space, a known operation. */
+static long ioc_atomic(struct mirror *m, union ioc_arg *arg,
+		       void __user *uarg, u32 usize)
+{
+	struct hmm_mirror_atomic *a = &arg->atomic;
+	int ret;
+
+	if (a->flags & ~HMM_MIRROR_ATOMIC_NO_GRANT || a->reserved ||
+	    a->op >= HMM_MIRROR_ATOMIC_NR_OPS ||
+	    (a->op != HMM_MIRROR_ATOMIC_CMPXCHG && a->compare))
+		return -EINVAL;
+	if (!IS_ALIGNED(a->addr, sizeof(u64)))
+		return -EINVAL;
+	if (!exclusive_supported())
+		return -EOPNOTSUPP;
+	down_read(&m->bind_sem);
+	ret = check_range(m, a->addr & PAGE_MASK, PAGE_SIZE);
+	if (!ret)
+		ret = mirror_atomic(m, a);
+	up_read(&m->bind_sem);
+	return ret ? ret : copy_out(uarg, a, sizeof(*a), usize);
+}
+
 /**
  * struct ioc_command - one command of the ioctl front end
  * @cmd: its ioctl number, HMM_MIRROR_IOC_*
@@ -430,6 +505,10 @@ static const struct ioc_command ioc_commands[HMM_MIRROR_NR_COMMANDS] = {
 		    HMM_MIRROR_STATS_SIZE_VER1, HMM_MIRROR_FEAT_STATS),
 	IOC_COMMAND(MIGRATE, ioc_migrate, hmm_mirror_migrate,
 		    HMM_MIRROR_MIGRATE_SIZE_VER4, HMM_MIRROR_FEAT_DEVICE_MEMORY),
+	IOC_COMMAND(EXCLUSIVE, ioc_exclusive, hmm_mirror_exclusive,
+		    HMM_MIRROR_EXCLUSIVE_SIZE_VER5, HMM_MIRROR_FEAT_EXCLUSIVE),
+	IOC_COMMAND(ATOMIC, ioc_atomic, hmm_mirror_atomic,
+		    HMM_MIRROR_ATOMIC_SIZE_VER5, HMM_MIRROR_FEAT_EXCLUSIVE),
 };
 
 /* Bit n of @ioctls for every command n; the features of the commands. */

@@ -10,7 +10,8 @@
  * front end (main.c) checks each ioctl's argument and calls a command:
  * FAULT (fault.c), SNAPSHOT (snapshot.c, a long walk shared with a second
  * CPU by snapshot_split.c), READ, WRITE and QUERY (device_ops.c), EVENTS
- * with read() and poll() (events.c), ATTACH (attach.c), MIGRATE (migrate.c).
+ * with read() and poll() (events.c), ATTACH (attach.c), MIGRATE (migrate.c),
+ * EXCLUSIVE and ATOMIC (exclusive.c).
  * The commands use the mirror core below them (this header: lifetime and
  * binding in mirror.c, the notifier registry in notifiers.c, the
  * invalidation policy in invalidate.c, counters in stats.c, page-table

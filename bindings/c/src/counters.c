@@ -47,6 +47,9 @@ static const struct counter counters[] = {
 		"pages a CPU access moved back from device memory"),
 	COUNTER(pages_no_memory,
 		"pages MIGRATE left for lack of memory at the target"),
+	COUNTER(exclusive_granted,
+		"pages made exclusive to the device (EXCLUSIVE, ATOMIC)"),
+	COUNTER(atomic_ops, "device atomic operations (ATOMIC)"),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))

@@ -59,6 +59,12 @@ static const struct {
 	{ HMM_MIRROR_NR_ATTACH, EBUSY, "the device already maps pages of the current address space" },
 	{ HMM_MIRROR_NR_MIGRATE, EOPNOTSUPP, "no device memory: the kernel lacks CONFIG_DEVICE_PRIVATE, or the module was loaded with device_memory_mb=0" },
 	{ HMM_MIRROR_NR_MIGRATE, EFAULT, "the results array cannot be written" },
+	{ HMM_MIRROR_NR_EXCLUSIVE, EOPNOTSUPP, "no device-exclusive entries: the kernel lacks CONFIG_DEVICE_PRIVATE" },
+	{ HMM_MIRROR_NR_EXCLUSIVE, EFAULT, "the results array cannot be written" },
+	{ HMM_MIRROR_NR_ATOMIC, EOPNOTSUPP, "no device-exclusive entries (CONFIG_DEVICE_PRIVATE), or the kernel refuses this page (not anonymous memory)" },
+	{ HMM_MIRROR_NR_ATOMIC, EFAULT, "the word is not mapped, or not writable" },
+	{ HMM_MIRROR_NR_ATOMIC, EAGAIN, "the device does not hold the page exclusively (HMM_MIRROR_ATOMIC_NO_GRANT)" },
+	{ HMM_MIRROR_NR_ATOMIC, EBUSY, "the kernel refused the page (busy; before 6.15 also a page of a huge page), or the CPU kept taking it back" },
 	{ HMM_LIB_NR_PIDFD_OPEN, ESRCH, "no such process" },
 	{ HMM_LIB_NR_PIDFD_OPEN, ENOSYS, "the kernel has no pidfd_open(2) (Linux 5.3 or later is needed)" },
 	{ HMM_MIRROR_NR_EVENTS, EINVAL, "unknown reason bits, or a queue length above "

@@ -24,6 +24,7 @@ static const char *const feature_names[] = {
 	[FEAT_BIT(RW_COPIED)] = "rw_copied",
 	[FEAT_BIT(ADDR_LIMIT)] = "addr_limit",
 	[FEAT_BIT(DEVICE_MEMORY)] = "device_memory",
+	[FEAT_BIT(EXCLUSIVE)] = "exclusive",
 };
 
 static const char *const command_names[] = {
@@ -37,6 +38,8 @@ static const char *const command_names[] = {
 	[HMM_MIRROR_NR_EVENTS] = "EVENTS",
 	[HMM_MIRROR_NR_STATS] = "STATS",
 	[HMM_MIRROR_NR_MIGRATE] = "MIGRATE",
+	[HMM_MIRROR_NR_EXCLUSIVE] = "EXCLUSIVE",
+	[HMM_MIRROR_NR_ATOMIC] = "ATOMIC",
 };
 
 static const char *const reason_names[] = {
@@ -58,6 +61,16 @@ static const char *const migrate_result_names[] = {
 	[HMM_MIRROR_MIGRATE_NO_MEMORY] = "no_memory",
 };
 
+static const char *const atomic_op_names[] = {
+	[HMM_MIRROR_ATOMIC_ADD] = "add",
+	[HMM_MIRROR_ATOMIC_XCHG] = "xchg",
+	[HMM_MIRROR_ATOMIC_CMPXCHG] = "cmpxchg",
+	[HMM_MIRROR_ATOMIC_OR] = "or",
+	[HMM_MIRROR_ATOMIC_AND] = "and",
+};
+
+_Static_assert(sizeof(atomic_op_names) / sizeof(atomic_op_names[0]) ==
+	       HMM_MIRROR_ATOMIC_NR_OPS, "a name for every atomic operation");
 _Static_assert(sizeof(feature_names) / sizeof(feature_names[0]) ==
 	       64 - __builtin_clzll(HMM_MIRROR_FEAT_ALL),
 	       "a name for every HMM_MIRROR_FEAT_* bit");
@@ -96,6 +109,13 @@ HMM_LIB_EXPORT const char *hmm_mirror_migrate_result_name(uint32_t result)
 		      sizeof(migrate_result_names[0]))
 		return NULL;
 	return migrate_result_names[result];
+}
+
+HMM_LIB_EXPORT const char *hmm_mirror_atomic_op_name(uint32_t op)
+{
+	if (op >= HMM_MIRROR_ATOMIC_NR_OPS)
+		return NULL;
+	return atomic_op_names[op];
 }
 
 HMM_LIB_EXPORT const char *hmm_mirror_lib_version(void)

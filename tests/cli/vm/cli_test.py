@@ -267,7 +267,7 @@ def test_help_on_every_subcommand():
 
 def test_version():
     res = expect_rc(run("--version"), 0)
-    check("libhmm_mirror 1.4.0" in res.out and "ABI version 4" in res.out, str(res))
+    check("libhmm_mirror 1.5.0" in res.out and "ABI version 5" in res.out, str(res))
 
 
 def test_usage_errors_exit_2():

@@ -121,13 +121,30 @@ TEST_F(DptTest, Map4KAndLookup) {
 }
 
 TEST_F(DptTest, FlagsRoundTrip) {
-  const unsigned int all[] = {0, DPT_WRITE, DPT_ZERO, DPT_WRITE | DPT_ZERO};
-  for (unsigned int i = 0; i < 4; i++) {
+  const unsigned int all[] = {0,
+                              DPT_WRITE,
+                              DPT_ZERO,
+                              DPT_WRITE | DPT_ZERO,
+                              DPT_ATOMIC,
+                              DPT_WRITE | DPT_ATOMIC,
+                              DPT_WRITE | DPT_ZERO | DPT_ATOMIC};
+  const unsigned int n = sizeof(all) / sizeof(all[0]);
+  for (unsigned int i = 0; i < n; i++) {
     Map(i * kPage, 100 + i, DPT_ORDER_4K, all[i]);
     Map(k2M * (i + 1), 512 * (i + 1), DPT_ORDER_2M, all[i]);
     Map(k1G * (i + 1), kPagesPer1G * (i + 1), DPT_ORDER_1G, all[i]);
   }
-  for (unsigned int i = 0; i < 4; i++) {
+  // dpt_map_pages() carries the same flags.
+  std::vector<u64> pages;
+  for (unsigned int i = 0; i < n; i++) pages.push_back(dpt_page(200 + i, all[i]));
+  ASSERT_EQ(dpt_map_pages(&t_, 64 * kPage, pages.data(), n), 0);
+  for (unsigned int i = 0; i < n; i++) {
+    dpt_entry e{};
+    ASSERT_TRUE(Lookup((64 + i) * kPage, &e));
+    EXPECT_EQ(e.flags, all[i]);
+    EXPECT_EQ(e.pfn, 200 + i);
+  }
+  for (unsigned int i = 0; i < n; i++) {
     dpt_entry e{};
     ASSERT_TRUE(Lookup(i * kPage, &e));
     EXPECT_EQ(e.flags, all[i]);

@@ -32,6 +32,7 @@ int ReservedOffset(Cmd id) {
   switch (id) {
     case Cmd::kHandshake: return offsetof(hmm_mirror_handshake, reserved);
     case Cmd::kAttach: return offsetof(hmm_mirror_attach, reserved);
+    case Cmd::kAtomic: return offsetof(hmm_mirror_atomic, reserved);
     default: return -1;
   }
 }
@@ -44,6 +45,7 @@ int PointerOffset(Cmd id) {
     case Cmd::kRead:
     case Cmd::kWrite: return offsetof(hmm_mirror_rw, buf);
     case Cmd::kMigrate: return offsetof(hmm_mirror_migrate, results);
+    case Cmd::kExclusive: return offsetof(hmm_mirror_exclusive, results);
     default: return -1;
   }
 }
@@ -291,9 +293,11 @@ TEST_F(BadInputTableTest, MatchesTheAbiDocumentation) {
     else
       missing.push_back(c.name);
   }
-  // Only device memory depends on the kernel (HMM_MIRROR_FEAT_DEVICE_MEMORY):
-  // without it the table is compared without MIGRATE's column.
-  ASSERT_EQ(cmds.size() + (dev_.Has(HMM_MIRROR_FEAT_DEVICE_MEMORY) ? 0 : 1),
+  // Only device memory (HMM_MIRROR_FEAT_DEVICE_MEMORY) and exclusive access
+  // (HMM_MIRROR_FEAT_EXCLUSIVE) depend on the kernel: without them the
+  // table is compared without MIGRATE's, EXCLUSIVE's and ATOMIC's columns.
+  ASSERT_EQ(cmds.size() + (dev_.Has(HMM_MIRROR_FEAT_DEVICE_MEMORY) ? 0 : 1) +
+                (dev_.Has(HMM_MIRROR_FEAT_EXCLUSIVE) ? 0 : 2),
             AllCommands().size())
       << "a feature is missing";
   std::vector<std::string> names;

@@ -28,7 +28,9 @@ enum class Cmd {
   kAttach,
   kEvents,
   kStats,
-  kMigrate
+  kMigrate,
+  kExclusive,
+  kAtomic
 };
 
 struct Command {
@@ -73,6 +75,12 @@ inline std::vector<Command> AllCommands() {
        HMM_MIRROR_MIGRATE_SIZE_VER4, sizeof(hmm_mirror_migrate),
        HMM_MIRROR_MIGRATE_TO_SYSTEM, true, true,
        HMM_MIRROR_FEAT_DEVICE_MEMORY},
+      {Cmd::kExclusive, "Exclusive", HMM_MIRROR_IOC_EXCLUSIVE,
+       HMM_MIRROR_EXCLUSIVE_SIZE_VER5, sizeof(hmm_mirror_exclusive), 0, true,
+       true, HMM_MIRROR_FEAT_EXCLUSIVE},
+      {Cmd::kAtomic, "Atomic", HMM_MIRROR_IOC_ATOMIC,
+       HMM_MIRROR_ATOMIC_SIZE_VER5, sizeof(hmm_mirror_atomic),
+       HMM_MIRROR_ATOMIC_NO_GRANT, false, true, HMM_MIRROR_FEAT_EXCLUSIVE},
   };
 }
 
@@ -191,6 +199,20 @@ class ArgFactory {
             addr, length, HMM_MIRROR_MIGRATE_TO_SYSTEM,
             reinterpret_cast<uint32_t*>(states_.data()), n == 0 ? 1 : n);
         std::memcpy(out, &mg, sizeof(mg));
+        break;
+      }
+      case Cmd::kExclusive: {
+        uint64_t n = (length + page_ - 1) / page_;
+        hmm_mirror_exclusive ex = MakeExclusive(
+            addr, length, reinterpret_cast<uint32_t*>(states_.data()),
+            n == 0 ? 1 : n);
+        std::memcpy(out, &ex, sizeof(ex));
+        break;
+      }
+      case Cmd::kAtomic: {
+        // Adding 0 to the target's first word: valid, and changes nothing.
+        hmm_mirror_atomic at = MakeAtomic(addr, HMM_MIRROR_ATOMIC_ADD, 0);
+        std::memcpy(out, &at, sizeof(at));
         break;
       }
     }

@@ -33,6 +33,8 @@ constexpr uint64_t kVersion3Features =
     HMM_MIRROR_FEAT_RW_COPIED | HMM_MIRROR_FEAT_ADDR_LIMIT;
 // And version 4 (only where the kernel has device-private memory).
 constexpr uint64_t kVersion4Features = HMM_MIRROR_FEAT_DEVICE_MEMORY;
+// And version 5 (only where the kernel has device-exclusive entries).
+constexpr uint64_t kVersion5Features = HMM_MIRROR_FEAT_EXCLUSIVE;
 
 TEST_F(HandshakeTest, VersionOneStructGetsTheVersionOneAnswer) {
   hmm_mirror_handshake hs = MakeHandshake();
@@ -175,7 +177,8 @@ constexpr uint64_t kKnownFeatures =
     HMM_MIRROR_FEAT_FILE_BACKED | HMM_MIRROR_FEAT_FORK |
     HMM_MIRROR_FEAT_EXIT | HMM_MIRROR_FEAT_STATS |
     HMM_MIRROR_FEAT_SNAPSHOT_RUNS | HMM_MIRROR_FEAT_RW_COPIED |
-    HMM_MIRROR_FEAT_ADDR_LIMIT | HMM_MIRROR_FEAT_DEVICE_MEMORY;
+    HMM_MIRROR_FEAT_ADDR_LIMIT | HMM_MIRROR_FEAT_DEVICE_MEMORY |
+    HMM_MIRROR_FEAT_EXCLUSIVE;
 
 TEST_F(HandshakeTest, OnlyDefinedFeatureBitsAreAdvertised) {
   hmm_mirror_handshake hs = MakeHandshake();
@@ -191,7 +194,7 @@ TEST_F(HandshakeTest, OnlyDefinedFeatureBitsAreAdvertised) {
 TEST_F(HandshakeTest, OnlyDefinedCommandsAreListed) {
   hmm_mirror_handshake hs = MakeHandshake();
   ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
-  const uint64_t defined = (1ULL << (HMM_MIRROR_NR_MIGRATE + 1)) - 1;
+  const uint64_t defined = (1ULL << (HMM_MIRROR_NR_ATOMIC + 1)) - 1;
   EXPECT_EQ(hs.ioctls_supported & ~defined, 0u)
       << "ioctls_supported = 0x" << std::hex << hs.ioctls_supported;
 }
@@ -211,7 +214,9 @@ TEST_F(HandshakeTest, EachAdvertisedFeatureHasItsCommand) {
                {HMM_MIRROR_FEAT_ATTACH, HMM_MIRROR_NR_ATTACH},
                {HMM_MIRROR_FEAT_EVENTS, HMM_MIRROR_NR_EVENTS},
                {HMM_MIRROR_FEAT_STATS, HMM_MIRROR_NR_STATS},
-               {HMM_MIRROR_FEAT_DEVICE_MEMORY, HMM_MIRROR_NR_MIGRATE}};
+               {HMM_MIRROR_FEAT_DEVICE_MEMORY, HMM_MIRROR_NR_MIGRATE},
+               {HMM_MIRROR_FEAT_EXCLUSIVE, HMM_MIRROR_NR_EXCLUSIVE},
+               {HMM_MIRROR_FEAT_EXCLUSIVE, HMM_MIRROR_NR_ATOMIC}};
   uint8_t zero[4096] = {};
   for (const auto& t : table) {
     if (!(hs.features_supported & t.feature)) continue;
@@ -247,7 +252,7 @@ TEST_F(HandshakeTest, ACallerIsAnsweredAsAModuleOfItsVersionWas) {
   EXPECT_EQ(v1.features_supported,
             now.features_supported &
                 ~(uint64_t{HMM_MIRROR_FEAT_SNAPSHOT_RUNS} | kVersion3Features |
-                  kVersion4Features));
+                  kVersion4Features | kVersion5Features));
   EXPECT_EQ(v1.ioctls_supported, now.ioctls_supported);
   EXPECT_EQ(v1.addr_limit, 0u) << "a version-1 module had no addr_limit";
   // Version 2: SNAPSHOT runs, not what version 3 added.
@@ -256,17 +261,26 @@ TEST_F(HandshakeTest, ACallerIsAnsweredAsAModuleOfItsVersionWas) {
   ASSERT_EQ(kSuccess, dev_.Handshake(&v2));
   EXPECT_EQ(v2.module_abi_version, 2u);
   EXPECT_EQ(v2.features_supported,
-            now.features_supported & ~(kVersion3Features | kVersion4Features));
+            now.features_supported &
+                ~(kVersion3Features | kVersion4Features | kVersion5Features));
   EXPECT_EQ(v2.addr_limit, 0u) << "a version-2 module had no addr_limit";
   // Version 3: the address limit, not device memory.
   hmm_mirror_handshake v3 = MakeHandshake();
   v3.abi_version = 3;
   ASSERT_EQ(kSuccess, dev_.Handshake(&v3));
   EXPECT_EQ(v3.module_abi_version, 3u);
-  EXPECT_EQ(v3.features_supported, now.features_supported & ~kVersion4Features);
+  EXPECT_EQ(v3.features_supported,
+            now.features_supported & ~(kVersion4Features | kVersion5Features));
   EXPECT_EQ(v3.addr_limit, now.addr_limit);
   EXPECT_EQ(v3.device_memory_size, 0u) << "a version-3 module had no device memory";
   EXPECT_EQ(v3.device_memory_used, 0u);
+  // Version 4: device memory, not exclusive access.
+  hmm_mirror_handshake v4 = MakeHandshake();
+  v4.abi_version = 4;
+  ASSERT_EQ(kSuccess, dev_.Handshake(&v4));
+  EXPECT_EQ(v4.module_abi_version, 4u);
+  EXPECT_EQ(v4.features_supported, now.features_supported & ~kVersion5Features);
+  EXPECT_EQ(v4.device_memory_size, now.device_memory_size);
   // A caller newer than the module gets the module's version.
   hmm_mirror_handshake newer = MakeHandshake();
   newer.abi_version = 1000;

@@ -126,9 +126,10 @@ static_assert(sizeof(hmm_mirror_events) == 16);
 //     events_delivered events_lost notifiers dpt_tables dpt_pages mirrors
 //     (version 1, 160 bytes) device_memory_pages device_pages
 //     pages_to_device pages_to_system pages_faulted_back pages_no_memory
-//     (version 4)
+//     (version 4, 208 bytes) exclusive_granted atomic_ops (version 5)
 static_assert(HMM_MIRROR_STATS_SIZE_VER1 == 160);
-static_assert(sizeof(hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER4);
+static_assert(HMM_MIRROR_STATS_SIZE_VER4 == 208);
+static_assert(sizeof(hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER5);
 static_assert(offsetof(hmm_mirror_stats, size) == 0);
 static_assert(offsetof(hmm_mirror_stats, flags) == 4);
 static_assert(offsetof(hmm_mirror_stats, device_faults) == 8);
@@ -150,7 +151,9 @@ static_assert(offsetof(hmm_mirror_stats, pages_to_device) == 176);
 static_assert(offsetof(hmm_mirror_stats, pages_to_system) == 184);
 static_assert(offsetof(hmm_mirror_stats, pages_faulted_back) == 192);
 static_assert(offsetof(hmm_mirror_stats, pages_no_memory) == 200);
-static_assert(sizeof(hmm_mirror_stats) == 208);
+static_assert(offsetof(hmm_mirror_stats, exclusive_granted) == 208);
+static_assert(offsetof(hmm_mirror_stats, atomic_ops) == 216);
+static_assert(sizeof(hmm_mirror_stats) == 224);
 
 // --- struct hmm_mirror_migrate (version 4): size flags addr length results
 //     results_len pages_moved pages_not_moved
@@ -165,6 +168,34 @@ static_assert(offsetof(hmm_mirror_migrate, pages_moved) == 40);
 static_assert(offsetof(hmm_mirror_migrate, pages_not_moved) == 48);
 static_assert(sizeof(hmm_mirror_migrate) == 56);
 static_assert(std::is_same_v<decltype(hmm_mirror_migrate::results), __u64>);
+
+// --- struct hmm_mirror_exclusive (version 5): size flags addr length
+//     results results_len pages_granted pages_refused
+static_assert(sizeof(hmm_mirror_exclusive) == HMM_MIRROR_EXCLUSIVE_SIZE_VER5);
+static_assert(offsetof(hmm_mirror_exclusive, size) == 0);
+static_assert(offsetof(hmm_mirror_exclusive, flags) == 4);
+static_assert(offsetof(hmm_mirror_exclusive, addr) == 8);
+static_assert(offsetof(hmm_mirror_exclusive, length) == 16);
+static_assert(offsetof(hmm_mirror_exclusive, results) == 24);
+static_assert(offsetof(hmm_mirror_exclusive, results_len) == 32);
+static_assert(offsetof(hmm_mirror_exclusive, pages_granted) == 40);
+static_assert(offsetof(hmm_mirror_exclusive, pages_refused) == 48);
+static_assert(sizeof(hmm_mirror_exclusive) == 56);
+static_assert(std::is_same_v<decltype(hmm_mirror_exclusive::results), __u64>);
+
+// --- struct hmm_mirror_atomic (version 5): size flags addr op reserved
+//     operand compare old
+static_assert(sizeof(hmm_mirror_atomic) == HMM_MIRROR_ATOMIC_SIZE_VER5);
+static_assert(offsetof(hmm_mirror_atomic, size) == 0);
+static_assert(offsetof(hmm_mirror_atomic, flags) == 4);
+static_assert(offsetof(hmm_mirror_atomic, addr) == 8);
+static_assert(offsetof(hmm_mirror_atomic, op) == 16);
+static_assert(offsetof(hmm_mirror_atomic, reserved) == 20);
+static_assert(offsetof(hmm_mirror_atomic, operand) == 24);
+static_assert(offsetof(hmm_mirror_atomic, compare) == 32);
+static_assert(offsetof(hmm_mirror_atomic, old) == 40);
+static_assert(sizeof(hmm_mirror_atomic) == 48);
+static_assert(std::is_same_v<decltype(hmm_mirror_atomic::op), __u32>);
 
 // Field widths: every field is __u32 or __u64.
 static_assert(std::is_same_v<decltype(hmm_mirror_handshake::size), __u32>);
@@ -185,7 +216,7 @@ static_assert(std::is_same_v<decltype(hmm_mirror_stats::mirrors), __u64>);
 
 // --- Commands: _IO(0xB2, nr), no size or direction bits.
 static_assert(HMM_MIRROR_IOC_MAGIC == 0xB2);
-static_assert(HMM_MIRROR_ABI_VERSION == 4);
+static_assert(HMM_MIRROR_ABI_VERSION == 5);
 
 #define HMM_PIN_COMMAND(cmd, nr)                          \
   static_assert(_IOC_TYPE(cmd) == 0xB2, #cmd " magic");   \
@@ -204,9 +235,13 @@ HMM_PIN_COMMAND(HMM_MIRROR_IOC_ATTACH, 0x06);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_EVENTS, 0x07);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_STATS, 0x08);
 HMM_PIN_COMMAND(HMM_MIRROR_IOC_MIGRATE, 0x09);
+HMM_PIN_COMMAND(HMM_MIRROR_IOC_EXCLUSIVE, 0x0a);
+HMM_PIN_COMMAND(HMM_MIRROR_IOC_ATOMIC, 0x0b);
 #undef HMM_PIN_COMMAND
 static_assert(HMM_MIRROR_NR_MIGRATE == 0x09);
-static_assert(HMM_MIRROR_NR_COMMANDS == 10);
+static_assert(HMM_MIRROR_NR_EXCLUSIVE == 0x0a);
+static_assert(HMM_MIRROR_NR_ATOMIC == 0x0b);
+static_assert(HMM_MIRROR_NR_COMMANDS == 12);
 static_assert(HMM_MIRROR_NR_ATTACH == 0x06);
 static_assert(HMM_MIRROR_NR_EVENTS == 0x07);
 static_assert(HMM_MIRROR_NR_STATS == 0x08);
@@ -226,6 +261,13 @@ static_assert(HMM_MIRROR_FEAT_EXIT == 1ULL << 10);
 static_assert(HMM_MIRROR_FEAT_STATS == 1ULL << 11);
 static_assert(HMM_MIRROR_FEAT_DEVICE_MEMORY == 1ULL << 15);
 static_assert(HMM_MIRROR_PAGE_DEVICE == 1U << 4);
+static_assert(HMM_MIRROR_FEAT_EXCLUSIVE == 1ULL << 16);
+static_assert(HMM_MIRROR_FEAT_ALL == (1ULL << 17) - 1);
+static_assert(HMM_MIRROR_PAGE_EXCLUSIVE == 1U << 5);
+static_assert(HMM_MIRROR_ATOMIC_ADD == 0 && HMM_MIRROR_ATOMIC_XCHG == 1 &&
+              HMM_MIRROR_ATOMIC_CMPXCHG == 2 && HMM_MIRROR_ATOMIC_OR == 3 &&
+              HMM_MIRROR_ATOMIC_AND == 4 && HMM_MIRROR_ATOMIC_NR_OPS == 5);
+static_assert(HMM_MIRROR_ATOMIC_NO_GRANT == 1U << 0);
 static_assert(HMM_MIRROR_EVENT_FLAG_TO_DEVICE == 1U << 0);
 static_assert(HMM_MIRROR_EVENT_FLAG_TO_SYSTEM == 1U << 1);
 static_assert(HMM_MIRROR_MIGRATE_TO_SYSTEM == 1U << 0);
@@ -267,8 +309,11 @@ TEST(Layout, StructSizesAreTheNewestVersionSizes) {
   EXPECT_EQ(sizeof(hmm_mirror_attach), size_t{HMM_MIRROR_ATTACH_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_event), size_t{HMM_MIRROR_EVENT_SIZE_VER1});
   EXPECT_EQ(sizeof(hmm_mirror_events), size_t{HMM_MIRROR_EVENTS_SIZE_VER1});
-  EXPECT_EQ(sizeof(hmm_mirror_stats), size_t{HMM_MIRROR_STATS_SIZE_VER4});
+  EXPECT_EQ(sizeof(hmm_mirror_stats), size_t{HMM_MIRROR_STATS_SIZE_VER5});
   EXPECT_EQ(sizeof(hmm_mirror_migrate), size_t{HMM_MIRROR_MIGRATE_SIZE_VER4});
+  EXPECT_EQ(sizeof(hmm_mirror_exclusive),
+            size_t{HMM_MIRROR_EXCLUSIVE_SIZE_VER5});
+  EXPECT_EQ(sizeof(hmm_mirror_atomic), size_t{HMM_MIRROR_ATOMIC_SIZE_VER5});
 }
 
 TEST(Layout, StructsAreWholeNumbersOfU64) {
@@ -281,6 +326,8 @@ TEST(Layout, StructsAreWholeNumbersOfU64) {
   EXPECT_EQ(sizeof(hmm_mirror_events) % 8, 0u);
   EXPECT_EQ(sizeof(hmm_mirror_stats) % 8, 0u);
   EXPECT_EQ(sizeof(hmm_mirror_migrate) % 8, 0u);
+  EXPECT_EQ(sizeof(hmm_mirror_exclusive) % 8, 0u);
+  EXPECT_EQ(sizeof(hmm_mirror_atomic) % 8, 0u);
   EXPECT_EQ(offsetof(hmm_mirror_stats, pages_invalidated),
             offsetof(hmm_mirror_stats, invalidations) +
                 HMM_MIRROR_EVENT_NR_REASONS * sizeof(__u64));

@@ -182,6 +182,24 @@ static int answer(unsigned int nr, void *arg)
 		mg->pages_not_moved = 0;
 		return 0;
 	}
+	case HMM_MIRROR_NR_EXCLUSIVE: {
+		struct hmm_mirror_exclusive *ex = arg;
+		uint64_t i, n = ex->length >> fake.page_shift;
+
+		/* Every page granted but the second, refused with EBUSY. */
+		for (i = 0; ex->results && i < n; i++)
+			((uint32_t *)(uintptr_t)ex->results)[i] =
+				i == 1 ? EBUSY : 0;
+		ex->pages_refused = n > 1;
+		ex->pages_granted = n - ex->pages_refused;
+		return 0;
+	}
+	case HMM_MIRROR_NR_ATOMIC: {
+		struct hmm_mirror_atomic *at = arg;
+
+		at->old = fake.atomic_old;
+		return 0;
+	}
 	case HMM_MIRROR_NR_STATS: {
 		struct hmm_mirror_stats *s = arg;
 		uint32_t flags = s->flags;

@@ -46,6 +46,8 @@ struct fake_device {
 	 * stops when the array is full, as the module does).
 	 */
 	uint64_t stripe_pages;
+	/* What ATOMIC answers as the word's old value. */
+	uint64_t atomic_old;
 	/* What STATS answers (the flags field is taken from the caller). */
 	struct hmm_mirror_stats stats;
 };

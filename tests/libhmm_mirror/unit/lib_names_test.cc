@@ -19,10 +19,11 @@ TEST(NamesTest, EveryFeatureBitHasAName) {
   const char* want[] = {"fault", "snapshot", "device_rw", "query", "huge_entries",
                         "attach", "events", "lazy_notifiers", "file_backed",
                         "fork", "exit", "stats", "snapshot_runs",
-                        "rw_copied", "addr_limit", "device_memory"};
-  for (unsigned bit = 0; bit < 16; bit++)
+                        "rw_copied", "addr_limit", "device_memory",
+                        "exclusive"};
+  for (unsigned bit = 0; bit < 17; bit++)
     EXPECT_STREQ(hmm_mirror_feature_name(1ULL << bit), want[bit]) << bit;
-  EXPECT_EQ(hmm_mirror_feature_name(1ULL << 16), nullptr);
+  EXPECT_EQ(hmm_mirror_feature_name(1ULL << 17), nullptr);
   EXPECT_EQ(hmm_mirror_feature_name(0), nullptr);
   EXPECT_EQ(hmm_mirror_feature_name(3), nullptr);
   EXPECT_STREQ(hmm_mirror_feature_name(HMM_MIRROR_FEAT_ATTACH), "attach");
@@ -33,7 +34,9 @@ TEST(NamesTest, Commands) {
   EXPECT_STREQ(hmm_mirror_command_name(HMM_MIRROR_NR_QUERY), "QUERY");
   EXPECT_STREQ(hmm_mirror_command_name(HMM_MIRROR_NR_STATS), "STATS");
   EXPECT_STREQ(hmm_mirror_command_name(HMM_MIRROR_NR_MIGRATE), "MIGRATE");
-  EXPECT_EQ(hmm_mirror_command_name(10), nullptr);
+  EXPECT_STREQ(hmm_mirror_command_name(HMM_MIRROR_NR_EXCLUSIVE), "EXCLUSIVE");
+  EXPECT_STREQ(hmm_mirror_command_name(HMM_MIRROR_NR_ATOMIC), "ATOMIC");
+  EXPECT_EQ(hmm_mirror_command_name(HMM_MIRROR_NR_COMMANDS), nullptr);
   EXPECT_EQ(hmm_mirror_command_name(~0u), nullptr);
 }
 

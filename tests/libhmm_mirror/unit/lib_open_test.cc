@@ -80,12 +80,12 @@ TEST_F(HandshakeTest, OpenKeepsTheAnswer) {
   EXPECT_TRUE(fcntl(hmm_mirror_fd(m_), F_GETFD) & FD_CLOEXEC);
 }
 
-TEST_F(HandshakeTest, OpenSendsAVersion4Handshake) {
+TEST_F(HandshakeTest, OpenSendsTheHeadersVersion) {
   struct hmm_mirror* m = nullptr;
   ASSERT_EQ(hmm_mirror_open_path(fake.path, &m), 0);
   auto hs = LastArg<struct hmm_mirror_handshake>(HMM_MIRROR_NR_HANDSHAKE);
   EXPECT_EQ(hs.size, sizeof(struct hmm_mirror_handshake));
-  EXPECT_EQ(hs.abi_version, 4u);
+  EXPECT_EQ(hs.abi_version, 5u);
   EXPECT_EQ(hs.flags, 0u);
   EXPECT_EQ(hs.reserved, 0u);
   hmm_mirror_close(m);
@@ -96,8 +96,8 @@ TEST_F(HandshakeTest, HandshakeFillsInfo) {
   hmm_mirror_info_init(&info);
   ASSERT_EQ(hmm_mirror_handshake(m_, &info), 0) << LastError();
   EXPECT_EQ(info.size, sizeof(info));
-  EXPECT_EQ(info.abi_version, 4u);
-  EXPECT_EQ(info.lib_abi_version, 4u);
+  EXPECT_EQ(info.abi_version, 5u);
+  EXPECT_EQ(info.lib_abi_version, 5u);
   EXPECT_EQ(info.page_shift, 12u);
   EXPECT_EQ(info.features, (1ULL << 15) - 1);
   EXPECT_EQ(info.ioctls, (1ULL << HMM_MIRROR_NR_COMMANDS) - 1);

@@ -91,9 +91,10 @@ def test_features() -> None:
     for f in hm.Feature:
         every |= f
     # The twelve ABI v1 bits, SNAPSHOT_RUNS (v2), RW_COPIED and ADDR_LIMIT
-    # (v3), DEVICE_MEMORY (v4).
-    assert int(every) == (1 << 16) - 1
+    # (v3), DEVICE_MEMORY (v4), EXCLUSIVE (v5).
+    assert int(every) == (1 << 17) - 1 == lib.HMM_MIRROR_FEAT_ALL
     assert hm.Feature.DEVICE_MEMORY == lib.HMM_MIRROR_FEAT_DEVICE_MEMORY
+    assert hm.Feature.EXCLUSIVE.names == ["exclusive"]
     assert hm.Feature.DEVICE_MEMORY.names == ["device_memory"]
     assert hm.Feature.SNAPSHOT_RUNS.names == ["snapshot_runs"]
     assert (hm.Feature.RW_COPIED | hm.Feature.ADDR_LIMIT).names == ["rw_copied", "addr_limit"]
@@ -244,3 +245,16 @@ def test_stats_device_memory_counters() -> None:
             st.pages_to_system, st.pages_faulted_back, st.pages_no_memory) == (
         65536, 3, 5, 1, 1, 4)
     assert st.as_dict()["pages_no_memory"] == 4
+
+
+def test_exclusive_state_and_atomic_ops() -> None:
+    s = hm.PageState.make(hm.PageFlag.VALID | hm.PageFlag.WRITE | hm.PageFlag.EXCLUSIVE)
+    assert s.exclusive and s.valid and s.writable and not s.device
+    assert not hm.PageState.make(hm.PageFlag.VALID).exclusive
+    assert int(hm.PageFlag.EXCLUSIVE) == lib.HMM_MIRROR_PAGE_EXCLUSIVE == 32
+    assert [op.label for op in hm.AtomicOp] == ["add", "xchg", "cmpxchg", "or", "and"]
+    assert len(hm.AtomicOp) == lib.HMM_MIRROR_ATOMIC_NR_OPS
+    r = hm.ExclusiveResult(addr=0x1000, length=0x2000, results=(0, 14),
+                           pages_granted=1, pages_refused=1)
+    assert not r.all_granted
+    assert str(r) == "exclusive 0x1000-0x3000: 1 granted, 1 refused"

@@ -58,7 +58,7 @@ extern "C" {
 
 /* The library's own version (not the kernel ABI version). */
 #define HMM_MIRROR_LIB_VERSION_MAJOR	1
-#define HMM_MIRROR_LIB_VERSION_MINOR	4
+#define HMM_MIRROR_LIB_VERSION_MINOR	5
 #define HMM_MIRROR_LIB_VERSION_PATCH	0
 
 /* Where hmm_mirror_open() finds the device. */
@@ -786,6 +786,64 @@ int hmm_mirror_device_memory(struct hmm_mirror *m,
 const char *hmm_mirror_migrate_result_name(uint32_t result);
 
 /* ------------------------------------------------------------------------
+ * Exclusive access (since 1.5; ABI 5, HMM_MIRROR_FEAT_EXCLUSIVE)
+ */
+
+/**
+ * hmm_mirror_exclusive() - make a range exclusive to the device
+ * @m: the handle
+ * @addr: start of the range (page aligned)
+ * @length: bytes (page aligned, not 0)
+ * @results: NULL, or @results_len entries: per page 0 if the device now
+ *	holds it exclusively, else the errno of the kernel's refusal
+ *	(EFAULT: no mapping or no write access; EOPNOTSUPP: not anonymous
+ *	memory; EBUSY: busy, or on kernels before 6.15 any refusal)
+ * @results_len: entries of @results, at least one per page; 0 for NULL
+ * @pages_granted: NULL, or the pages the device holds after the call
+ * @pages_refused: NULL, or the pages the kernel refused
+ *
+ * The CPU loses access to the granted pages until it touches one, which
+ * takes that page back (an HMM_MIRROR_EVENT_EXCLUSIVE event).  Since 1.5.
+ *
+ * Return: 0, -EINVAL (range, @results_len), -EOPNOTSUPP (the kernel has
+ * no device-exclusive entries: no CONFIG_DEVICE_PRIVATE), -ESRCH (the
+ * process exited), -EFAULT (@results).
+ */
+int hmm_mirror_exclusive(struct hmm_mirror *m, uint64_t addr,
+			 uint64_t length, uint32_t *results,
+			 uint64_t results_len, uint64_t *pages_granted,
+			 uint64_t *pages_refused);
+
+/**
+ * hmm_mirror_atomic() - a device atomic operation on one 64-bit word
+ * @m: the handle
+ * @addr: the word (8-byte aligned) in the mirrored process
+ * @op: HMM_MIRROR_ATOMIC_ADD, _XCHG, _CMPXCHG, _OR or _AND
+ * @operand: the operand
+ * @compare: the expected value for HMM_MIRROR_ATOMIC_CMPXCHG; else 0
+ * @flags: 0, or HMM_MIRROR_ATOMIC_NO_GRANT to fail with -EAGAIN instead of
+ *	taking exclusive access to the word's page
+ * @old: NULL, or the word's value before the operation
+ *
+ * Done through the device's exclusive access to the page, which it takes
+ * first if it lacks it.  Since 1.5.
+ *
+ * Return: 0, -EINVAL (alignment, @op, @flags, @compare), -EAGAIN
+ * (NO_GRANT and not held), -EOPNOTSUPP (no device-exclusive entries), the
+ * errno of the kernel's refusal of the page (see hmm_mirror_exclusive()),
+ * -ESRCH.
+ */
+int hmm_mirror_atomic(struct hmm_mirror *m, uint64_t addr, uint32_t op,
+		      uint64_t operand, uint64_t compare, uint32_t flags,
+		      uint64_t *old);
+
+/**
+ * hmm_mirror_atomic_op_name() - "add", "xchg", "cmpxchg", "or", "and" for
+ * an HMM_MIRROR_ATOMIC_* operation, NULL for another value.  Since 1.5.
+ */
+const char *hmm_mirror_atomic_op_name(uint32_t op);
+
+/* ------------------------------------------------------------------------
  * Errors and version
  */
 
@@ -812,7 +870,7 @@ const char *hmm_mirror_strerror(int err);
 const char *hmm_mirror_errno_name(int err);
 
 /**
- * hmm_mirror_lib_version() - "1.4.0", the library's version string
+ * hmm_mirror_lib_version() - "1.5.0", the library's version string
  * (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)
  */
 const char *hmm_mirror_lib_version(void);

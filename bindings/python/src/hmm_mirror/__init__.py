@@ -33,9 +33,9 @@ from .errors import (DeviceNotFoundError, HmmMirrorError, MirrorClosedError,
                      UnsupportedFeatureError)
 from .maps import Mapping, find_mapping, parse_maps, read_maps
 from .mirror import DEVICE_PATH, Mirror, address_of
-from .model import (CopyResult, Counter, DeviceMemory, Direction, Event, EventReason,
-                    FaultResult, Feature, Info, MigrateResult, MigrateStatus, Stats,
-                    reasons_mask)
+from .model import (AtomicOp, CopyResult, Counter, DeviceMemory, Direction, Event,
+                    EventReason, ExclusiveResult, FaultResult, Feature, Info,
+                    MigrateResult, MigrateStatus, Stats, reasons_mask)
 from .states import (PageFlag, PageRange, PageState, collapse, expand,
                      format_page_table)
 
@@ -46,7 +46,7 @@ ABI_VERSION: int = _lib.HMM_MIRROR_ABI_VERSION
 
 
 def lib_version() -> str:
-    """The version of libhmm_mirror compiled into this package ("1.4.0")."""
+    """The version of libhmm_mirror compiled into this package ("1.5.0")."""
     return str(_ffi.string(_lib.hmm_mirror_lib_version()).decode())
 
 
@@ -59,6 +59,7 @@ def device_available(path: str = DEVICE_PATH) -> bool:
 
 __all__ = [
     "ABI_VERSION",
+    "AtomicOp",
     "CopyResult",
     "Counter",
     "DEVICE_PATH",
@@ -67,6 +68,7 @@ __all__ = [
     "Direction",
     "Event",
     "EventReason",
+    "ExclusiveResult",
     "FaultResult",
     "Feature",
     "HmmMirrorError",

@@ -10,8 +10,9 @@ from typing import (Any, AsyncIterator, Iterable, Iterator, List, Literal,
 
 from ._hmm_mirror_cffi import ffi, lib
 from .errors import HmmMirrorError, MirrorClosedError, check, error_from_result
-from .model import (CopyResult, DeviceMemory, Event, EventReason, FaultResult, Feature,
-                    Info, MigrateResult, Stats, reasons_mask)
+from .model import (AtomicOp, CopyResult, DeviceMemory, Event, EventReason,
+                    ExclusiveResult, FaultResult, Feature, Info, MigrateResult, Stats,
+                    reasons_mask)
 from .states import PageRange, PageState, _states, collapse
 
 __all__ = ["Mirror", "DEVICE_PATH", "address_of"]
@@ -447,6 +448,56 @@ class Mirror:
         values: List[int] = ffi.unpack(results, n)
         return MigrateResult._from_c(addr, length, to_system, values,
                                      int(moved[0]), int(not_moved[0]))
+
+    def exclusive(self, addr: int, length: int) -> ExclusiveResult:
+        """Give the device exclusive access to the pages of
+        ``[addr, addr + length)``, for :meth:`atomic`: the CPU loses access
+        to them until it touches one, which takes that page back (an
+        EXCLUSIVE event).  A page the kernel refuses is reported with the
+        errno of the refusal (EFAULT: not mapped or not writable;
+        EOPNOTSUPP: not anonymous memory; EBUSY on kernels before 6.15 for
+        any refusal, a THP's pages included), not raised.
+
+        Raises :class:`~hmm_mirror.UnsupportedFeatureError` without
+        :attr:`Feature.EXCLUSIVE` (a kernel without CONFIG_DEVICE_PRIVATE),
+        EINVAL for a bad range, ESRCH after the process exited.
+        """
+        h = self._handle()
+        _check_range(addr, length)
+        n = length >> self._info.page_shift
+        if n > MAX_STATES:
+            raise HmmMirrorError(_errno.EINVAL,
+                                 f"a range of {n} pages is too large for one call "
+                                 f"(at most {MAX_STATES}): split it")
+        results = ffi.new("uint32_t[]", max(n, 1))
+        granted = ffi.new("uint64_t *")
+        refused = ffi.new("uint64_t *")
+        check(lib.hmm_mirror_exclusive(h, addr, length, results, max(n, 1),
+                                       granted, refused))
+        values: List[int] = ffi.unpack(results, n)
+        return ExclusiveResult(addr=addr, length=length, results=tuple(values),
+                               pages_granted=int(granted[0]),
+                               pages_refused=int(refused[0]))
+
+    def atomic(self, addr: int, op: AtomicOp, operand: int, compare: int = 0,
+               grant: bool = True) -> int:
+        """A device atomic operation on the 64-bit word at ``addr`` (8-byte
+        aligned); returns the word's old value.  ``compare`` is the expected
+        value of :attr:`AtomicOp.CMPXCHG` (0 for the others).  The device
+        takes exclusive access to the page first if it lacks it; with
+        ``grant=False`` that raises EAGAIN instead.
+
+        Raises EINVAL (alignment, op, compare), EAGAIN, the errno of a
+        page the kernel refuses (see :meth:`exclusive`),
+        :class:`~hmm_mirror.UnsupportedFeatureError` without
+        :attr:`Feature.EXCLUSIVE`.
+        """
+        old = ffi.new("uint64_t *")
+        flags = 0 if grant else lib.HMM_MIRROR_ATOMIC_NO_GRANT
+        check(lib.hmm_mirror_atomic(self._handle(), addr, int(op),
+                                    operand & 0xFFFFFFFFFFFFFFFF,
+                                    compare & 0xFFFFFFFFFFFFFFFF, flags, old))
+        return int(old[0])
 
     def device_memory(self) -> DeviceMemory:
         """The module's device memory (pool size and use, shared by every

@@ -49,6 +49,8 @@ class Feature(enum.IntFlag):
     #: Device-private memory and MIGRATE (ABI 4; depends on the kernel's
     #: CONFIG_DEVICE_PRIVATE and the module's device_memory_mb).
     DEVICE_MEMORY = lib.HMM_MIRROR_FEAT_DEVICE_MEMORY
+    #: EXCLUSIVE and ATOMIC (ABI 5; a kernel with CONFIG_DEVICE_PRIVATE).
+    EXCLUSIVE = lib.HMM_MIRROR_FEAT_EXCLUSIVE
 
     @property
     def names(self) -> List[str]:
@@ -329,6 +331,10 @@ class Stats:
     pages_faulted_back: int = 0
     #: (ABI 4) Pages MIGRATE did not move for lack of memory.
     pages_no_memory: int = 0
+    #: (ABI 5) Pages made exclusive to the device (EXCLUSIVE, ATOMIC).
+    exclusive_granted: int = 0
+    #: (ABI 5) Device atomic operations (ATOMIC).
+    atomic_ops: int = 0
     #: Every counter, in the order of libhmm_mirror's table.
     counters: Tuple[Counter, ...] = ()
 
@@ -454,6 +460,52 @@ class MigrateResult:
                 out.append(int(v))
         return cls(addr=addr, length=length, to_system=to_system, results=tuple(out),
                    pages_moved=moved, pages_not_moved=not_moved)
+
+
+class AtomicOp(enum.IntEnum):
+    """A device atomic operation (:meth:`Mirror.atomic`)."""
+
+    #: old + operand
+    ADD = lib.HMM_MIRROR_ATOMIC_ADD
+    #: operand
+    XCHG = lib.HMM_MIRROR_ATOMIC_XCHG
+    #: operand if old == compare, else old
+    CMPXCHG = lib.HMM_MIRROR_ATOMIC_CMPXCHG
+    #: old | operand
+    OR = lib.HMM_MIRROR_ATOMIC_OR
+    #: old & operand
+    AND = lib.HMM_MIRROR_ATOMIC_AND
+
+    @property
+    def label(self) -> str:
+        """The library's name ("add", "cmpxchg", ...)."""
+        return str(ffi.string(lib.hmm_mirror_atomic_op_name(int(self))).decode())
+
+
+@dataclass(frozen=True)
+class ExclusiveResult:
+    """What :meth:`Mirror.exclusive` reports: per page 0 if the device now
+    holds it, else the errno of the kernel's refusal."""
+
+    #: Start of the range.
+    addr: int
+    #: Bytes in the range.
+    length: int
+    #: One entry per page: 0 granted, else an errno (EFAULT, EOPNOTSUPP, EBUSY).
+    results: Tuple[int, ...]
+    #: Pages the device holds after the call (the module's count).
+    pages_granted: int
+    #: Pages the kernel refused.
+    pages_refused: int
+
+    @property
+    def all_granted(self) -> bool:
+        """Every page of the range was granted."""
+        return all(r == 0 for r in self.results)
+
+    def __str__(self) -> str:
+        return (f"exclusive 0x{self.addr:x}-0x{self.addr + self.length:x}: "
+                f"{self.pages_granted} granted, {self.pages_refused} refused")
 
 
 @dataclass(frozen=True)

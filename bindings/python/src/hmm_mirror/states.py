@@ -44,10 +44,13 @@ class PageFlag(enum.IntFlag):
     #: The page is in the module's device-private memory (ABI 4, after
     #: :meth:`Mirror.migrate`); a CPU access moves it back.
     DEVICE = lib.HMM_MIRROR_PAGE_DEVICE
+    #: The device holds the page exclusively (ABI 5, QUERY only, after
+    #: :meth:`Mirror.exclusive`); a CPU access takes it back.
+    EXCLUSIVE = lib.HMM_MIRROR_PAGE_EXCLUSIVE
 
 
 _FLAG_MASK = int(PageFlag.VALID | PageFlag.WRITE | PageFlag.ERROR | PageFlag.ZERO
-                 | PageFlag.DEVICE)
+                 | PageFlag.DEVICE | PageFlag.EXCLUSIVE)
 _ORDER_NAMES = {0: "4K", 9: "2M", 18: "1G"}
 
 
@@ -97,6 +100,11 @@ class PageState(int):
     def device(self) -> bool:
         """The page is in the module's device memory (ABI 4)."""
         return bool(int(self) & PageFlag.DEVICE)
+
+    @property
+    def exclusive(self) -> bool:
+        """The device holds the page exclusively (ABI 5, QUERY only)."""
+        return bool(int(self) & PageFlag.EXCLUSIVE)
 
     @property
     def error(self) -> bool:

@@ -2,7 +2,7 @@
 // bindings/c/include/hmm_mirror/libhmm_mirror.h: do not edit.
 // Regenerate with `make rust-bindings` (see README.md).
 
-pub const HMM_MIRROR_ABI_VERSION: u32 = 4;
+pub const HMM_MIRROR_ABI_VERSION: u32 = 5;
 pub const HMM_MIRROR_IOC_MAGIC: u32 = 178;
 pub const HMM_MIRROR_FEAT_FAULT: u64 = 1;
 pub const HMM_MIRROR_FEAT_SNAPSHOT: u64 = 2;
@@ -20,7 +20,8 @@ pub const HMM_MIRROR_FEAT_SNAPSHOT_RUNS: u64 = 4096;
 pub const HMM_MIRROR_FEAT_RW_COPIED: u64 = 8192;
 pub const HMM_MIRROR_FEAT_ADDR_LIMIT: u64 = 16384;
 pub const HMM_MIRROR_FEAT_DEVICE_MEMORY: u64 = 32768;
-pub const HMM_MIRROR_FEAT_ALL: u64 = 65535;
+pub const HMM_MIRROR_FEAT_EXCLUSIVE: u64 = 65536;
+pub const HMM_MIRROR_FEAT_ALL: u64 = 131071;
 pub const HMM_MIRROR_ADDR_LIMIT: u64 = 281474976710656;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER1: u32 = 48;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER3: u32 = 56;
@@ -32,6 +33,7 @@ pub const HMM_MIRROR_PAGE_WRITE: u32 = 2;
 pub const HMM_MIRROR_PAGE_ERROR: u32 = 4;
 pub const HMM_MIRROR_PAGE_ZERO: u32 = 8;
 pub const HMM_MIRROR_PAGE_DEVICE: u32 = 16;
+pub const HMM_MIRROR_PAGE_EXCLUSIVE: u32 = 32;
 pub const HMM_MIRROR_PAGE_ORDER_SHIFT: u32 = 8;
 pub const HMM_MIRROR_PAGES_RUNS: u32 = 1;
 pub const HMM_MIRROR_PAGES_SIZE_VER1: u32 = 40;
@@ -60,12 +62,22 @@ pub const HMM_MIRROR_EVENTS_MAX_LEN: u32 = 65536;
 pub const HMM_MIRROR_STATS_GLOBAL: u32 = 1;
 pub const HMM_MIRROR_STATS_SIZE_VER1: u32 = 160;
 pub const HMM_MIRROR_STATS_SIZE_VER4: u32 = 208;
+pub const HMM_MIRROR_STATS_SIZE_VER5: u32 = 224;
 pub const HMM_MIRROR_MIGRATE_TO_SYSTEM: u32 = 1;
 pub const HMM_MIRROR_MIGRATE_MOVED: u32 = 1;
 pub const HMM_MIRROR_MIGRATE_ALREADY: u32 = 2;
 pub const HMM_MIRROR_MIGRATE_NOT_MOVABLE: u32 = 3;
 pub const HMM_MIRROR_MIGRATE_NO_MEMORY: u32 = 4;
 pub const HMM_MIRROR_MIGRATE_SIZE_VER4: u32 = 56;
+pub const HMM_MIRROR_EXCLUSIVE_SIZE_VER5: u32 = 56;
+pub const HMM_MIRROR_ATOMIC_ADD: u32 = 0;
+pub const HMM_MIRROR_ATOMIC_XCHG: u32 = 1;
+pub const HMM_MIRROR_ATOMIC_CMPXCHG: u32 = 2;
+pub const HMM_MIRROR_ATOMIC_OR: u32 = 3;
+pub const HMM_MIRROR_ATOMIC_AND: u32 = 4;
+pub const HMM_MIRROR_ATOMIC_NR_OPS: u32 = 5;
+pub const HMM_MIRROR_ATOMIC_NO_GRANT: u32 = 1;
+pub const HMM_MIRROR_ATOMIC_SIZE_VER5: u32 = 48;
 pub const HMM_MIRROR_NR_HANDSHAKE: u32 = 0;
 pub const HMM_MIRROR_NR_FAULT: u32 = 1;
 pub const HMM_MIRROR_NR_SNAPSHOT: u32 = 2;
@@ -76,9 +88,11 @@ pub const HMM_MIRROR_NR_ATTACH: u32 = 6;
 pub const HMM_MIRROR_NR_EVENTS: u32 = 7;
 pub const HMM_MIRROR_NR_STATS: u32 = 8;
 pub const HMM_MIRROR_NR_MIGRATE: u32 = 9;
-pub const HMM_MIRROR_NR_COMMANDS: u32 = 10;
+pub const HMM_MIRROR_NR_EXCLUSIVE: u32 = 10;
+pub const HMM_MIRROR_NR_ATOMIC: u32 = 11;
+pub const HMM_MIRROR_NR_COMMANDS: u32 = 12;
 pub const HMM_MIRROR_LIB_VERSION_MAJOR: u32 = 1;
-pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 4;
+pub const HMM_MIRROR_LIB_VERSION_MINOR: u32 = 5;
 pub const HMM_MIRROR_LIB_VERSION_PATCH: u32 = 0;
 pub const HMM_MIRROR_DEVICE_PATH: &::core::ffi::CStr = c"/dev/hmm_mirror";
 pub const HMM_MIRROR_EVENT_RECORD_SIZE_VER1: u32 = 48;
@@ -518,7 +532,11 @@ const _: () = {
  @pages_to_system: (ABI 4) pages MIGRATE moved back to system memory
  @pages_faulted_back: (ABI 4) pages a CPU access moved back (for a
 	mirror: of those it had moved there)
- @pages_no_memory: (ABI 4) pages MIGRATE did not move for lack of memory*/
+ @pages_no_memory: (ABI 4) pages MIGRATE did not move for lack of memory
+ @exclusive_granted: (ABI 5) pages EXCLUSIVE (or ATOMIC taking it) made
+	exclusive to the device; a CPU access revoking one is counted in
+	@invalidations[HMM_MIRROR_EVENT_EXCLUSIVE]
+ @atomic_ops: (ABI 5) ATOMIC operations done*/
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
 pub struct hmm_mirror_stats {
@@ -542,10 +560,12 @@ pub struct hmm_mirror_stats {
     pub pages_to_system: __u64,
     pub pages_faulted_back: __u64,
     pub pages_no_memory: __u64,
+    pub exclusive_granted: __u64,
+    pub atomic_ops: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of hmm_mirror_stats"][::core::mem::size_of::<hmm_mirror_stats>() - 208usize];
+    ["Size of hmm_mirror_stats"][::core::mem::size_of::<hmm_mirror_stats>() - 224usize];
     [
         "Alignment of hmm_mirror_stats",
     ][::core::mem::align_of::<hmm_mirror_stats>() - 8usize];
@@ -609,6 +629,12 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_stats::pages_no_memory",
     ][::core::mem::offset_of!(hmm_mirror_stats, pages_no_memory) - 200usize];
+    [
+        "Offset of field: hmm_mirror_stats::exclusive_granted",
+    ][::core::mem::offset_of!(hmm_mirror_stats, exclusive_granted) - 208usize];
+    [
+        "Offset of field: hmm_mirror_stats::atomic_ops",
+    ][::core::mem::offset_of!(hmm_mirror_stats, atomic_ops) - 216usize];
 };
 /** struct hmm_mirror_migrate - HMM_MIRROR_IOC_MIGRATE (ABI 4)
  @size: sizeof(struct hmm_mirror_migrate)
@@ -670,6 +696,129 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_migrate::pages_not_moved",
     ][::core::mem::offset_of!(hmm_mirror_migrate, pages_not_moved) - 48usize];
+};
+/** struct hmm_mirror_exclusive - HMM_MIRROR_IOC_EXCLUSIVE (ABI 5)
+ @size: sizeof(struct hmm_mirror_exclusive)
+ @flags: 0
+ @addr: start of the range (page aligned)
+ @length: length of the range in bytes (page aligned)
+ @results: user pointer to an array of __u32, one per page: 0 if the
+	device now holds the page exclusively, else the positive errno of
+	the kernel's refusal (see README); or 0 for no array
+ @results_len: entries @results holds: at least length >> page_shift
+	(0 with no @results)
+ @pages_granted: out: pages the device holds exclusively after the call
+ @pages_refused: out: pages the kernel refused
+
+ Makes each page of the range exclusive to the device: the CPU page
+ table gets a device-exclusive entry in its place (faulting the page in
+ writable first), and the device maps it for atomic operations until a
+ CPU access takes it back (an event of reason HMM_MIRROR_EVENT_EXCLUSIVE).
+ Only anonymous private pages of a writable mapping qualify.  A refused
+ page is reported, not failed; only a bad argument or a failure of the
+ whole device fails the call.*/
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_exclusive {
+    pub size: __u32,
+    pub flags: __u32,
+    pub addr: __u64,
+    pub length: __u64,
+    pub results: __u64,
+    pub results_len: __u64,
+    pub pages_granted: __u64,
+    pub pages_refused: __u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of hmm_mirror_exclusive",
+    ][::core::mem::size_of::<hmm_mirror_exclusive>() - 56usize];
+    [
+        "Alignment of hmm_mirror_exclusive",
+    ][::core::mem::align_of::<hmm_mirror_exclusive>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_exclusive::size",
+    ][::core::mem::offset_of!(hmm_mirror_exclusive, size) - 0usize];
+    [
+        "Offset of field: hmm_mirror_exclusive::flags",
+    ][::core::mem::offset_of!(hmm_mirror_exclusive, flags) - 4usize];
+    [
+        "Offset of field: hmm_mirror_exclusive::addr",
+    ][::core::mem::offset_of!(hmm_mirror_exclusive, addr) - 8usize];
+    [
+        "Offset of field: hmm_mirror_exclusive::length",
+    ][::core::mem::offset_of!(hmm_mirror_exclusive, length) - 16usize];
+    [
+        "Offset of field: hmm_mirror_exclusive::results",
+    ][::core::mem::offset_of!(hmm_mirror_exclusive, results) - 24usize];
+    [
+        "Offset of field: hmm_mirror_exclusive::results_len",
+    ][::core::mem::offset_of!(hmm_mirror_exclusive, results_len) - 32usize];
+    [
+        "Offset of field: hmm_mirror_exclusive::pages_granted",
+    ][::core::mem::offset_of!(hmm_mirror_exclusive, pages_granted) - 40usize];
+    [
+        "Offset of field: hmm_mirror_exclusive::pages_refused",
+    ][::core::mem::offset_of!(hmm_mirror_exclusive, pages_refused) - 48usize];
+};
+/** struct hmm_mirror_atomic - HMM_MIRROR_IOC_ATOMIC (ABI 5)
+ @size: sizeof(struct hmm_mirror_atomic)
+ @flags: 0, or HMM_MIRROR_ATOMIC_NO_GRANT: fail with EAGAIN if the
+	device does not hold the page exclusively, instead of taking it
+ @addr: the 64-bit word, 8-byte aligned
+ @op: HMM_MIRROR_ATOMIC_*
+ @reserved: 0
+ @operand: the operand of @op
+ @compare: for HMM_MIRROR_ATOMIC_CMPXCHG, the value expected; else 0
+ @old: out: the word's value before the operation
+
+ A device atomic operation on one word of the mirrored process, done
+ through the device's exclusive mapping of its page.  Without one, the
+ device takes exclusive access first, as a device's atomic fault would
+ (unless HMM_MIRROR_ATOMIC_NO_GRANT).*/
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct hmm_mirror_atomic {
+    pub size: __u32,
+    pub flags: __u32,
+    pub addr: __u64,
+    pub op: __u32,
+    pub reserved: __u32,
+    pub operand: __u64,
+    pub compare: __u64,
+    pub old: __u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of hmm_mirror_atomic"][::core::mem::size_of::<hmm_mirror_atomic>() - 48usize];
+    [
+        "Alignment of hmm_mirror_atomic",
+    ][::core::mem::align_of::<hmm_mirror_atomic>() - 8usize];
+    [
+        "Offset of field: hmm_mirror_atomic::size",
+    ][::core::mem::offset_of!(hmm_mirror_atomic, size) - 0usize];
+    [
+        "Offset of field: hmm_mirror_atomic::flags",
+    ][::core::mem::offset_of!(hmm_mirror_atomic, flags) - 4usize];
+    [
+        "Offset of field: hmm_mirror_atomic::addr",
+    ][::core::mem::offset_of!(hmm_mirror_atomic, addr) - 8usize];
+    [
+        "Offset of field: hmm_mirror_atomic::op",
+    ][::core::mem::offset_of!(hmm_mirror_atomic, op) - 16usize];
+    [
+        "Offset of field: hmm_mirror_atomic::reserved",
+    ][::core::mem::offset_of!(hmm_mirror_atomic, reserved) - 20usize];
+    [
+        "Offset of field: hmm_mirror_atomic::operand",
+    ][::core::mem::offset_of!(hmm_mirror_atomic, operand) - 24usize];
+    [
+        "Offset of field: hmm_mirror_atomic::compare",
+    ][::core::mem::offset_of!(hmm_mirror_atomic, compare) - 32usize];
+    [
+        "Offset of field: hmm_mirror_atomic::old",
+    ][::core::mem::offset_of!(hmm_mirror_atomic, old) - 40usize];
 };
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -1402,6 +1551,62 @@ unsafe extern "C" {
  "no_memory" for an HMM_MIRROR_MIGRATE_* result, NULL for another value.
  Since 1.4.*/
     pub fn hmm_mirror_migrate_result_name(result: u32) -> *const ::core::ffi::c_char;
+    /** hmm_mirror_exclusive() - make a range exclusive to the device
+ @m: the handle
+ @addr: start of the range (page aligned)
+ @length: bytes (page aligned, not 0)
+ @results: NULL, or @results_len entries: per page 0 if the device now
+	holds it exclusively, else the errno of the kernel's refusal
+	(EFAULT: no mapping or no write access; EOPNOTSUPP: not anonymous
+	memory; EBUSY: busy, or on kernels before 6.15 any refusal)
+ @results_len: entries of @results, at least one per page; 0 for NULL
+ @pages_granted: NULL, or the pages the device holds after the call
+ @pages_refused: NULL, or the pages the kernel refused
+
+ The CPU loses access to the granted pages until it touches one, which
+ takes that page back (an HMM_MIRROR_EVENT_EXCLUSIVE event).  Since 1.5.
+
+ Return: 0, -EINVAL (range, @results_len), -EOPNOTSUPP (the kernel has
+ no device-exclusive entries: no CONFIG_DEVICE_PRIVATE), -ESRCH (the
+ process exited), -EFAULT (@results).*/
+    pub fn hmm_mirror_exclusive(
+        m: *mut hmm_mirror,
+        addr: u64,
+        length: u64,
+        results: *mut u32,
+        results_len: u64,
+        pages_granted: *mut u64,
+        pages_refused: *mut u64,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_atomic() - a device atomic operation on one 64-bit word
+ @m: the handle
+ @addr: the word (8-byte aligned) in the mirrored process
+ @op: HMM_MIRROR_ATOMIC_ADD, _XCHG, _CMPXCHG, _OR or _AND
+ @operand: the operand
+ @compare: the expected value for HMM_MIRROR_ATOMIC_CMPXCHG; else 0
+ @flags: 0, or HMM_MIRROR_ATOMIC_NO_GRANT to fail with -EAGAIN instead of
+	taking exclusive access to the word's page
+ @old: NULL, or the word's value before the operation
+
+ Done through the device's exclusive access to the page, which it takes
+ first if it lacks it.  Since 1.5.
+
+ Return: 0, -EINVAL (alignment, @op, @flags, @compare), -EAGAIN
+ (NO_GRANT and not held), -EOPNOTSUPP (no device-exclusive entries), the
+ errno of the kernel's refusal of the page (see hmm_mirror_exclusive()),
+ -ESRCH.*/
+    pub fn hmm_mirror_atomic(
+        m: *mut hmm_mirror,
+        addr: u64,
+        op: u32,
+        operand: u64,
+        compare: u64,
+        flags: u32,
+        old: *mut u64,
+    ) -> ::core::ffi::c_int;
+    /** hmm_mirror_atomic_op_name() - "add", "xchg", "cmpxchg", "or", "and" for
+ an HMM_MIRROR_ATOMIC_* operation, NULL for another value.  Since 1.5.*/
+    pub fn hmm_mirror_atomic_op_name(op: u32) -> *const ::core::ffi::c_char;
     /** hmm_mirror_last_error() - what the calling thread's last failed call was
 
  For example "hmm_mirror_fault(addr=0x7f12a000, length=0x2000, write):
@@ -1415,7 +1620,7 @@ unsafe extern "C" {
     /** hmm_mirror_errno_name() - "EINVAL" for @err (negative or positive), NULL
  for a value the library does not name*/
     pub fn hmm_mirror_errno_name(err: ::core::ffi::c_int) -> *const ::core::ffi::c_char;
-    /** hmm_mirror_lib_version() - "1.4.0", the library's version string
+    /** hmm_mirror_lib_version() - "1.5.0", the library's version string
  (HMM_MIRROR_LIB_VERSION_MAJOR.MINOR.PATCH of this header)*/
     pub fn hmm_mirror_lib_version() -> *const ::core::ffi::c_char;
 }

@@ -22,7 +22,7 @@
 //! ```
 //! use hmm_mirror_sys as sys;
 //!
-//! // The library's version string, "1.4.0".
+//! // The library's version string, "1.5.0".
 //! // SAFETY: returns a pointer to a static NUL-terminated string.
 //! let v = unsafe { core::ffi::CStr::from_ptr(sys::hmm_mirror_lib_version()) };
 //! assert_eq!(

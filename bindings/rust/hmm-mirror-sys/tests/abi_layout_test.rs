@@ -100,6 +100,11 @@ fn table() -> Table {
         HMM_MIRROR_MIGRATE_ALREADY, HMM_MIRROR_MIGRATE_NOT_MOVABLE,
         HMM_MIRROR_MIGRATE_NO_MEMORY, HMM_MIRROR_MIGRATE_SIZE_VER4,
         HMM_MIRROR_NR_MIGRATE, HMM_MIRROR_DEVICE_MEMORY_SIZE_VER1,
+        HMM_MIRROR_FEAT_EXCLUSIVE, HMM_MIRROR_PAGE_EXCLUSIVE, HMM_MIRROR_STATS_SIZE_VER5,
+        HMM_MIRROR_EXCLUSIVE_SIZE_VER5, HMM_MIRROR_ATOMIC_SIZE_VER5,
+        HMM_MIRROR_ATOMIC_ADD, HMM_MIRROR_ATOMIC_XCHG, HMM_MIRROR_ATOMIC_CMPXCHG,
+        HMM_MIRROR_ATOMIC_OR, HMM_MIRROR_ATOMIC_AND, HMM_MIRROR_ATOMIC_NR_OPS,
+        HMM_MIRROR_ATOMIC_NO_GRANT, HMM_MIRROR_NR_EXCLUSIVE, HMM_MIRROR_NR_ATOMIC,
     );
     layout!(t: hmm_mirror_handshake {
         size, flags, abi_version, module_abi_version, features_wanted,
@@ -118,6 +123,11 @@ fn table() -> Table {
     layout!(t: hmm_mirror_migrate {
         size, flags, addr, length, results, results_len, pages_moved,
         pages_not_moved });
+    layout!(t: hmm_mirror_exclusive {
+        size, flags, addr, length, results, results_len, pages_granted,
+        pages_refused });
+    layout!(t: hmm_mirror_atomic {
+        size, flags, addr, op, reserved, operand, compare, old });
     layout!(t: hmm_mirror_device_memory {
         size, reserved, total_bytes, used_bytes, mirror_pages, pages_to_device,
         pages_to_system, pages_faulted_back, pages_no_memory });

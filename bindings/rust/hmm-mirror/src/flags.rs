@@ -59,6 +59,9 @@ bitflags! {
         /// device-private memory and `MIGRATE` (ABI 4; needs a kernel
         /// with `CONFIG_DEVICE_PRIVATE` and `device_memory_mb` > 0)
         const DEVICE_MEMORY = sys::HMM_MIRROR_FEAT_DEVICE_MEMORY;
+        /// exclusive device access, `EXCLUSIVE` and `ATOMIC` (ABI 5;
+        /// needs a kernel with `CONFIG_DEVICE_PRIVATE`)
+        const EXCLUSIVE = sys::HMM_MIRROR_FEAT_EXCLUSIVE;
     }
 }
 
@@ -115,6 +118,12 @@ bitflags! {
         const EVENTS = 1 << sys::HMM_MIRROR_NR_EVENTS;
         /// `STATS`
         const STATS = 1 << sys::HMM_MIRROR_NR_STATS;
+        /// `MIGRATE` (ABI 4)
+        const MIGRATE = 1 << sys::HMM_MIRROR_NR_MIGRATE;
+        /// `EXCLUSIVE` (ABI 5)
+        const EXCLUSIVE = 1 << sys::HMM_MIRROR_NR_EXCLUSIVE;
+        /// `ATOMIC` (ABI 5)
+        const ATOMIC = 1 << sys::HMM_MIRROR_NR_ATOMIC;
     }
 }
 
@@ -176,6 +185,9 @@ bitflags! {
         /// The page is in the module's device-private memory (ABI 4,
         /// after [`Mirror::migrate`](crate::Mirror::migrate)).
         const DEVICE = sys::HMM_MIRROR_PAGE_DEVICE;
+        /// The device holds the page exclusively (ABI 5, QUERY only, after
+        /// [`Mirror::exclusive`](crate::Mirror::exclusive)).
+        const EXCLUSIVE = sys::HMM_MIRROR_PAGE_EXCLUSIVE;
     }
 }
 
@@ -265,6 +277,11 @@ impl PageState {
     /// In the module's device memory (`DEVICE`, ABI 4).
     pub const fn is_device(self) -> bool {
         self.flags().contains(PageFlags::DEVICE)
+    }
+
+    /// Held exclusively by the device (`EXCLUSIVE`, ABI 5).
+    pub const fn is_exclusive(self) -> bool {
+        self.flags().contains(PageFlags::EXCLUSIVE)
     }
 }
 
@@ -512,8 +529,9 @@ mod tests {
             "rw_copied",
             "addr_limit",
             "device_memory",
+            "exclusive",
         ];
-        assert_eq!(Features::all().iter().count(), 16);
+        assert_eq!(Features::all().iter().count(), 17);
         for (bit, flag) in Features::all().iter().enumerate() {
             assert_eq!(flag.bits(), 1 << bit);
             assert_eq!(flag.name(), Some(names[bit]));
@@ -528,8 +546,15 @@ mod tests {
 
     #[test]
     fn commands() {
-        assert_eq!(Commands::all().iter().count(), 9);
+        assert_eq!(
+            Commands::all().iter().count(),
+            sys::HMM_MIRROR_NR_COMMANDS as usize
+        );
         assert_eq!((Commands::HANDSHAKE | Commands::STATS).bits(), 0x101);
+        assert_eq!(
+            (Commands::MIGRATE | Commands::EXCLUSIVE | Commands::ATOMIC).to_string(),
+            "MIGRATE,EXCLUSIVE,ATOMIC"
+        );
         assert_eq!(
             (Commands::FAULT | Commands::QUERY).to_string(),
             "FAULT,QUERY"

@@ -51,6 +51,7 @@
 mod devmem;
 mod error;
 mod events;
+mod exclusive;
 mod flags;
 mod maps;
 mod mirror;
@@ -62,13 +63,14 @@ pub use hmm_mirror_sys as sys;
 pub use devmem::{DeviceMemory, Direction, MigrateOutcome, MigrateReport};
 pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
+pub use exclusive::{AtomicOp, ExclusiveReport};
 pub use flags::{Access, Commands, EventReason, Features, PageFlags, PageRun, PageState, Reasons};
 pub use maps::{maps, Mapping};
 pub use mirror::{Copied, Faulted, Info, Mirror};
 pub use runs::Runs;
 pub use stats::{Counter, Stats};
 
-/// libhmm_mirror's version, `"1.4.0"`.
+/// libhmm_mirror's version, `"1.5.0"`.
 ///
 /// ```
 /// assert!(hmm_mirror::lib_version().starts_with("1."));
@@ -139,7 +141,7 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(ABI_VERSION, 4);
+        assert_eq!(ABI_VERSION, 5);
         assert_eq!(
             lib_version(),
             format!(

@@ -13,6 +13,7 @@ use hmm_mirror_sys as sys;
 use crate::devmem::{DeviceMemory, Direction, MigrateOutcome, MigrateReport};
 use crate::error::{check, check_copied};
 use crate::events::{timeout_ms, Event, Events};
+use crate::exclusive::{AtomicOp, ExclusiveReport};
 use crate::flags::{Access, Commands, Features, PageRun, PageState, Reasons};
 use crate::runs::Runs;
 use crate::stats::Stats;
@@ -570,6 +571,84 @@ impl Mirror {
             pages_moved: moved,
             pages_not_moved: not_moved,
         })
+    }
+
+    /// Gives the device exclusive access to the pages of a range, for
+    /// atomics: the CPU loses access to them until it touches one, which
+    /// takes that page back (an `Exclusive` event).  A page the kernel
+    /// refuses is reported with the errno of the refusal (`EFAULT`: not
+    /// mapped or not writable; `EOPNOTSUPP`: not anonymous memory; `EBUSY`
+    /// on kernels before 6.15 for any refusal, a THP's pages included).
+    ///
+    /// Errors: `EOPNOTSUPP` without [`Features::EXCLUSIVE`] (a kernel
+    /// without `CONFIG_DEVICE_PRIVATE`), `EINVAL` (bad range), `ESRCH`.
+    pub fn exclusive(&self, addr: u64, length: u64) -> io::Result<ExclusiveReport> {
+        let mut results = vec![0u32; self.pages_in(length).max(1)];
+        let (mut granted, mut refused) = (0u64, 0u64);
+        // SAFETY: `self.raw` is valid; `results` is a writable array of
+        // `results.len()` u32s, exclusively borrowed, which the library
+        // fills (at most that many); the out pointers point to live u64s.
+        check(unsafe {
+            sys::hmm_mirror_exclusive(
+                self.raw.as_ptr(),
+                addr,
+                length,
+                results.as_mut_ptr(),
+                results.len() as u64,
+                &mut granted,
+                &mut refused,
+            )
+        })?;
+        results.truncate(self.pages_in(length));
+        Ok(ExclusiveReport {
+            addr,
+            length,
+            refusals: results
+                .into_iter()
+                .map(|r| (r != 0).then(|| i32::try_from(r).unwrap_or(i32::MAX)))
+                .collect(),
+            pages_granted: granted,
+            pages_refused: refused,
+        })
+    }
+
+    /// A device atomic operation on the 64-bit word at `addr` (8-byte
+    /// aligned); returns the word's old value.  The device takes exclusive
+    /// access to the page first if it lacks it, unless `grant` is false,
+    /// which makes that `EAGAIN` instead.
+    ///
+    /// Errors: `EINVAL` (alignment), `EAGAIN`, `EOPNOTSUPP` (no
+    /// [`Features::EXCLUSIVE`], or a page the kernel refuses), `EFAULT`,
+    /// `EBUSY` (see [`Mirror::exclusive`]), `ESRCH`.
+    ///
+    /// ```no_run
+    /// use hmm_mirror::{AtomicOp, Mirror};
+    ///
+    /// let mirror = Mirror::open()?;
+    /// let counter = Box::new(0u64);
+    /// let addr = &*counter as *const u64 as u64;
+    /// assert_eq!(mirror.atomic(addr, AtomicOp::Add(1), true)?, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn atomic(&self, addr: u64, op: AtomicOp, grant: bool) -> io::Result<u64> {
+        let (raw_op, operand, compare) = op.raw();
+        let flags = if grant { 0 } else { sys::HMM_MIRROR_ATOMIC_NO_GRANT };
+        let mut old = 0u64;
+        // SAFETY: `self.raw` is valid; `old` is a live u64 the library
+        // writes.  The word at `addr` is changed by the kernel through the
+        // device's mapping of the page, not through a Rust reference.
+        check(unsafe {
+            sys::hmm_mirror_atomic(
+                self.raw.as_ptr(),
+                addr,
+                raw_op,
+                operand,
+                compare,
+                flags,
+                &mut old,
+            )
+        })?;
+        Ok(old)
     }
 
     /// The module's device memory (pool size and use, shared by every

@@ -69,6 +69,33 @@ inline hmm_mirror_events MakeEvents(uint32_t reasons, uint32_t queue_len = 0) {
   return e;
 }
 
+inline hmm_mirror_exclusive MakeExclusive(uint64_t addr, uint64_t length,
+                                          uint32_t* results,
+                                          uint64_t results_len) {
+  hmm_mirror_exclusive ex;
+  std::memset(&ex, 0, sizeof(ex));
+  ex.size = sizeof(ex);
+  ex.addr = addr;
+  ex.length = length;
+  ex.results = U64(results);
+  ex.results_len = results_len;
+  return ex;
+}
+
+inline hmm_mirror_atomic MakeAtomic(uint64_t addr, uint32_t op,
+                                    uint64_t operand, uint64_t compare = 0,
+                                    uint32_t flags = 0) {
+  hmm_mirror_atomic at;
+  std::memset(&at, 0, sizeof(at));
+  at.size = sizeof(at);
+  at.flags = flags;
+  at.addr = addr;
+  at.op = op;
+  at.operand = operand;
+  at.compare = compare;
+  return at;
+}
+
 inline hmm_mirror_migrate MakeMigrate(uint64_t addr, uint64_t length,
                                       uint32_t flags, uint32_t* results,
                                       uint64_t results_len) {

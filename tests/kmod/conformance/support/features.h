@@ -31,6 +31,7 @@ inline std::string FeatureNames(uint64_t features) {
       {HMM_MIRROR_FEAT_RW_COPIED, "HMM_MIRROR_FEAT_RW_COPIED"},
       {HMM_MIRROR_FEAT_ADDR_LIMIT, "HMM_MIRROR_FEAT_ADDR_LIMIT"},
       {HMM_MIRROR_FEAT_DEVICE_MEMORY, "HMM_MIRROR_FEAT_DEVICE_MEMORY"},
+      {HMM_MIRROR_FEAT_EXCLUSIVE, "HMM_MIRROR_FEAT_EXCLUSIVE"},
   };
   std::ostringstream os;
   const char* sep = "";
