@@ -326,7 +326,7 @@ def test_json_usage_error_is_json_on_stdout():
 
 def test_info_text():
     res = expect_rc(run("info"), 0)
-    for text in ["ABI version     4", "features", "fault snapshot", "commands",
+    for text in ["ABI version     5", "features", "fault snapshot", "commands",
                  "address limit   0x1000000000000 (256 TiB): ranges past it are EINVAL",
                  "HANDSHAKE", "THP", "hugetlb", "device-private",
                  os.uname().release]:
@@ -337,7 +337,7 @@ def test_info_json():
     info = expect_rc(run("info", "--json"), 0).json()
     mod = info["module"]
     check(mod["available"] and mod["loaded"], str(mod))
-    check(mod["abi_version"] == 4, str(mod))
+    check(mod["abi_version"] == 5, str(mod))
     check(mod["page_size"] == os.sysconf("SC_PAGESIZE"), str(mod))
     check(mod["addr_limit"] == 1 << 48, str(mod))
     for f in ["fault", "snapshot", "device_rw", "query", "rw_copied", "addr_limit"]:

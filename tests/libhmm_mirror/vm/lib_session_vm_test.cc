@@ -162,7 +162,7 @@ TEST_F(SessionTest, HandshakeReportsTheAddressLimit) {
   struct hmm_mirror_info info;
   hmm_mirror_info_init(&info);
   ASSERT_EQ(hmm_mirror_handshake(m_, &info), 0) << LastError();
-  EXPECT_EQ(info.abi_version, 4u);
+  EXPECT_EQ(info.abi_version, 5u);
   EXPECT_EQ(info.addr_limit, HMM_MIRROR_ADDR_LIMIT);
 }
 

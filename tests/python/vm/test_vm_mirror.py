@@ -353,7 +353,7 @@ def test_read_into_and_write_report_what_they_copied(mirror: hm.Mirror,
 
 
 def test_handshake_reports_the_address_limit(mirror: hm.Mirror, ps: int) -> None:
-    assert mirror.info.abi_version == 4
+    assert mirror.info.abi_version == 5
     assert hm.Feature.ADDR_LIMIT in mirror.features
     limit = mirror.info.addr_limit
     assert limit == 1 << 48

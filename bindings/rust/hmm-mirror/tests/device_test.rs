@@ -20,16 +20,17 @@ fn hmm_fds() -> usize {
 
 #[test]
 #[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
-fn handshake_reports_abi_4_and_every_feature() {
+fn handshake_reports_abi_5_and_every_feature() {
     let m = mirror();
     let info = m.info().unwrap();
-    assert_eq!(info.abi_version, 4);
+    assert_eq!(info.abi_version, 5);
     assert_eq!(info.addr_limit, Some(1 << 48));
     assert_eq!(info.lib_abi_version, hmm_mirror::ABI_VERSION);
     assert_eq!(1u64 << info.page_shift, page_size() as u64);
     assert_eq!(m.page_size(), page_size() as u64);
-    // Every feature but DEVICE_MEMORY, which depends on the kernel.
-    let always = Features::all() - Features::DEVICE_MEMORY;
+    // Every feature but DEVICE_MEMORY and EXCLUSIVE, which depend on the
+    // kernel.
+    let always = Features::all() - Features::DEVICE_MEMORY - Features::EXCLUSIVE;
     assert!(info.features.contains(always), "{}", info.features);
     assert_eq!(info.features, m.features());
     assert!(info.commands.contains(Commands::all()), "{}", info.commands);
