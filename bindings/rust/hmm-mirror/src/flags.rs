@@ -115,6 +115,9 @@ bitflags! {
         const EVENTS = 1 << sys::HMM_MIRROR_NR_EVENTS;
         /// `STATS`
         const STATS = 1 << sys::HMM_MIRROR_NR_STATS;
+        /// `MIGRATE` (ABI 4; listed by every module of that version, also
+        /// without [`Features::DEVICE_MEMORY`], where it is `EOPNOTSUPP`)
+        const MIGRATE = 1 << sys::HMM_MIRROR_NR_MIGRATE;
     }
 }
 
@@ -528,8 +531,14 @@ mod tests {
 
     #[test]
     fn commands() {
-        assert_eq!(Commands::all().iter().count(), 9);
+        assert_eq!(Commands::all().iter().count(), 10);
         assert_eq!((Commands::HANDSHAKE | Commands::STATS).bits(), 0x101);
+        assert_eq!(Commands::MIGRATE.bits(), 1 << 9);
+        assert_eq!(Commands::all().bits(), 0x3ff, "a bit for every command");
+        assert_eq!(
+            (Commands::STATS | Commands::MIGRATE).to_string(),
+            "STATS,MIGRATE"
+        );
         assert_eq!(
             (Commands::FAULT | Commands::QUERY).to_string(),
             "FAULT,QUERY"
