@@ -20,15 +20,19 @@
  * the module's device identity (devmem_owner()): every mirror's walks
  * pass it as dev_private_owner, so hmm_range_fault() reports a page in
  * this device's memory as it is (SNAPSHOT and QUERY show
- * HMM_MIRROR_PAGE_DEVICE, READ and WRITE copy through its backing) and
- * faults one in another device's memory back to system memory.  A page in
+ * HMM_MIRROR_PAGE_DEVICE, READ and WRITE copy through its backing).  A
+ * page in another device's private memory is not present to a walk that
+ * does not fault (SNAPSHOT, QUERY: 0); a fault (FAULT, READ, WRITE) brings
+ * it back to system memory through that device's migrate_to_ram(), and
+ * MIGRATE does not select it (NOT_MOVABLE; back: ALREADY).  A page in
  * device memory is charged to the mirror that moved it (struct
  * devmem_account), which may close before the page goes: the account
  * lives until its last page is freed.
  *
  * Moving pages (migrate.c): MIGRATE to the device takes the anonymous
  * private pages of the range (and its unpopulated pages, which arrive
- * zero-filled) with migrate_vma_setup(MIGRATE_VMA_SELECT_SYSTEM), copies
+ * zero-filled, also in a PROT_NONE mapping, which migrate_vma does not
+ * refuse) with migrate_vma_setup(MIGRATE_VMA_SELECT_SYSTEM), copies
  * each into a device page's backing, and maps the moved pages in the
  * mirror's device page table; MIGRATE back and migrate_to_ram() select
  * this device's pages (MIGRATE_VMA_SELECT_DEVICE_PRIVATE).  A transparent

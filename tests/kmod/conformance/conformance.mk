@@ -27,6 +27,13 @@ CONFORMANCE_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -g -pthread
 CONFORMANCE_OPTFLAGS := -O2
 CONFORMANCE_SAN_OPTFLAGS := -O1
 CONFORMANCE_LDLIBS := -lgtest_main -lgtest -pthread
+# The kernel's test_hmm uapi header, used (not copied) by
+# Parity.SnapshotOtherDevicePage: lib/test_hmm_uapi.h of the newest kernel
+# source tree the project keeps (HMM_CACHE/src, scripts/kernel/).  Without
+# one that test is skipped.  -idirafter: the directory is searched last,
+# for that name only.
+CONFORMANCE_TEST_HMM_UAPI ?= $(lastword $(sort $(wildcard $(HMM_CACHE)/src/linux-source-*/lib/test_hmm_uapi.h)))
+CONFORMANCE_CPPFLAGS += $(if $(CONFORMANCE_TEST_HMM_UAPI),-idirafter $(dir $(CONFORMANCE_TEST_HMM_UAPI)))
 
 # Keep whatever default goal the including Makefile has (or will have).
 _conformance_default_goal := $(.DEFAULT_GOAL)

@@ -5,8 +5,15 @@
 //! its own memory checks that table against what the module's device page
 //! table holds (QUERY).
 //!
+//! When the module has device memory (ABI 4), it then moves a hot buffer
+//! into the device's memory (MIGRATE), reads it there through the device,
+//! lets the CPU write two of its pages and shows those pages come back to
+//! system memory (MIGRATE events, to-system) with the data intact.  Without
+//! the feature that part is skipped, with a message.
+//!
 //! It prints one line per step and exits 1 when the tables disagree (or
-//! an event's page count does not match the entries it removed), 2 on an
+//! an event's page count does not match the entries it removed, or the
+//! device-memory steps find the data or the page states wrong), 2 on an
 //! error.  `--ignore-events` makes it a broken device that drops every
 //! event, to show (and test) that the check catches it.
 //!
@@ -24,18 +31,26 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use hmm_mirror::{Access, Event, Mirror, PageFlags, PageState, Reasons};
+use hmm_mirror::{
+    Access, Direction, Event, Features, MigrateReport, Mirror, PageFlags, PageState, Reasons,
+};
 
 const PAGES: u64 = 64;
+/// The hot buffer the device moves into its own memory.
+const HOT_PAGES: u64 = 8;
 
 struct ToyDevice {
     mirror: Mirror,
     page: u64,
     /// The device's own page table: page address → state.
     table: BTreeMap<u64, PageState>,
-    /// Where to compare: the memory this program mirrors.
-    region: (u64, u64),
+    /// Where to compare: the memory this program mirrors (start, length).
+    regions: Vec<(u64, u64)>,
     events: u64,
+    /// Events applied inside a step's operation, shown with the step.
+    shown: String,
+    /// Lines printed under the step's line.
+    notes: Vec<String>,
     problems: Vec<String>,
     /// A broken device, for the negative test: drops every event.
     ignore_events: bool,
@@ -50,8 +65,10 @@ impl ToyDevice {
             mirror,
             page,
             table: BTreeMap::new(),
-            region,
+            regions: vec![region],
             events: 0,
+            shown: String::new(),
+            notes: Vec::new(),
             problems: Vec::new(),
             ignore_events: false,
         })
@@ -72,7 +89,7 @@ impl ToyDevice {
     fn program(&mut self, addr: u64, len: u64, access: Access) -> std::io::Result<()> {
         // A fault may itself invalidate (e.g. breaking copy-on-write):
         // apply those events first, then program the new entries.
-        self.drain_events()?;
+        self.apply_events_now()?;
         let states = match access {
             Access::Write => vec![
                 PageState::new(PageFlags::VALID | PageFlags::WRITE, 0);
@@ -82,6 +99,32 @@ impl ToyDevice {
         };
         for (i, s) in states.into_iter().enumerate() {
             self.table.insert(addr + i as u64 * self.page, s);
+        }
+        Ok(())
+    }
+
+    /// Move `[addr, addr + len)` into the device's memory and program
+    /// the entries for what is there: the move's own invalidations (of
+    /// the entries the device had) are applied first.
+    fn migrate(&mut self, addr: u64, len: u64) -> std::io::Result<MigrateReport> {
+        let report = self.mirror.migrate(addr, len, Direction::ToDevice)?;
+        self.apply_events_now()?;
+        for (i, s) in self.mirror.query(addr, len)?.into_iter().enumerate() {
+            if !s.is_empty() {
+                self.table.insert(addr + i as u64 * self.page, s);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Apply the queued events inside an operation; the step shows them.
+    fn apply_events_now(&mut self) -> std::io::Result<()> {
+        let seen = self.drain_events()?;
+        if seen != "-" {
+            if !self.shown.is_empty() {
+                self.shown.push_str(", ");
+            }
+            self.shown.push_str(&seen);
         }
         Ok(())
     }
@@ -116,7 +159,11 @@ impl ToyDevice {
                 .iter()
                 .map(|k| self.table.remove(k).map_or(0, |s| s.pages()))
                 .sum();
-            let _ = write!(seen, "{} {}p", ev.reason, ev.pages);
+            match ev.direction() {
+                Some(d) => write!(seen, "{} {d} {}p", ev.reason, ev.pages),
+                None => write!(seen, "{} {}p", ev.reason, ev.pages),
+            }
+            .expect("writing to a String");
             if removed != ev.pages {
                 self.problems.push(format!(
                     "{ev}: the device table had {removed} pages in that range"
@@ -127,31 +174,34 @@ impl ToyDevice {
     }
 
     fn resync(&mut self) -> std::io::Result<()> {
-        let (start, len) = self.region;
-        self.table.retain(|k, _| !(start..start + len).contains(k));
-        for (i, s) in self.mirror.query(start, len)?.into_iter().enumerate() {
-            if !s.is_empty() {
-                self.table.insert(start + i as u64 * self.page, s);
+        for (start, len) in self.regions.clone() {
+            self.table.retain(|k, _| !(start..start + len).contains(k));
+            for (i, s) in self.mirror.query(start, len)?.into_iter().enumerate() {
+                if !s.is_empty() {
+                    self.table.insert(start + i as u64 * self.page, s);
+                }
             }
         }
         Ok(())
     }
 
-    /// Compare the table with QUERY over the region; returns (toy pages,
+    /// Compare the table with QUERY over the regions; returns (toy pages,
     /// device pages, mismatches).
     fn check(&self) -> std::io::Result<(usize, usize, Vec<String>)> {
-        let (start, len) = self.region;
-        let query = self.mirror.query(start, len)?;
-        let mut bad = Vec::new();
-        for (i, dev) in query.iter().enumerate() {
-            let addr = start + i as u64 * self.page;
-            let toy = self.table.get(&addr).copied().unwrap_or(PageState::EMPTY);
-            if toy != *dev {
-                bad.push(format!("page {i} ({addr:#x}): toy {toy}, device {dev}"));
+        let (mut toy_pages, mut device_pages, mut bad) = (0, 0, Vec::new());
+        for &(start, len) in &self.regions {
+            let query = self.mirror.query(start, len)?;
+            for (i, dev) in query.iter().enumerate() {
+                let addr = start + i as u64 * self.page;
+                let toy = self.table.get(&addr).copied().unwrap_or(PageState::EMPTY);
+                if toy != *dev {
+                    bad.push(format!("page {i} ({addr:#x}): toy {toy}, device {dev}"));
+                }
             }
+            toy_pages += self.table.range(start..start + len).count();
+            device_pages += query.iter().filter(|s| !s.is_empty()).count();
         }
-        let toy = self.table.range(start..start + len).count();
-        Ok((toy, query.iter().filter(|s| !s.is_empty()).count(), bad))
+        Ok((toy_pages, device_pages, bad))
     }
 }
 
@@ -176,6 +226,20 @@ fn run() -> std::io::Result<bool> {
 
     let mut dev = ToyDevice::new((base, PAGES * page))?;
     dev.ignore_events = std::env::args().any(|a| a == "--ignore-events");
+    // The hot buffer, with device memory only: HOT_PAGES pages of 0x33.
+    let devmem = dev.mirror.features().contains(Features::DEVICE_MEMORY);
+    let hot = if devmem {
+        let hot = os::mmap_anon(HOT_PAGES * page)?;
+        for i in 0..HOT_PAGES {
+            for b in 0..page {
+                os::poke(hot + i * page + b, 0x33);
+            }
+        }
+        dev.regions.push((hot, HOT_PAGES * page));
+        Some(hot)
+    } else {
+        None
+    };
     println!(
         "prototype device: pid {}, page size {page}, module features {}",
         std::process::id(),
@@ -187,7 +251,7 @@ fn run() -> std::io::Result<bool> {
         "step", "events", "toy", "device"
     );
 
-    let steps: Vec<(&str, Step)> = vec![
+    let mut steps: Vec<(&str, Step)> = vec![
         (
             "fault write pages 0-31",
             Box::new(|d| d.fault(pg(0), 32 * page, Access::Write)),
@@ -225,11 +289,24 @@ fn run() -> std::io::Result<bool> {
             "mremap pages 40-47 away",
             Box::new(|_| os::mremap_away(pg(40), 8 * page)),
         ),
-        (
-            "munmap everything",
-            Box::new(|_| os::munmap(pg(0), PAGES * page)),
-        ),
     ];
+    match hot {
+        Some(hot) => steps.extend(hot_buffer_steps(hot, page)),
+        None => println!(
+            "device memory: skipped: the module has no device memory (its HANDSHAKE lacks \
+             HMM_MIRROR_FEAT_DEVICE_MEMORY: a kernel without CONFIG_DEVICE_PRIVATE, or \
+             device_memory_mb=0)"
+        ),
+    }
+    steps.push((
+        "munmap everything",
+        Box::new(move |_| {
+            if let Some(hot) = hot {
+                os::munmap(hot, HOT_PAGES * page)?;
+            }
+            os::munmap(pg(0), PAGES * page)
+        }),
+    ));
     let mut in_sync = true;
     for (name, op) in steps {
         in_sync &= dev.step(name, op)?;
@@ -259,17 +336,96 @@ fn run() -> std::io::Result<bool> {
 /// One operation of the scenario.
 type Step<'a> = Box<dyn FnOnce(&mut ToyDevice) -> std::io::Result<()> + 'a>;
 
+/// The device-memory part: the device maps the hot buffer, moves it into
+/// its memory, reads it there, and the CPU writes two of its pages, which
+/// come back to system memory.
+fn hot_buffer_steps<'a>(hot: u64, page: u64) -> Vec<(&'a str, Step<'a>)> {
+    let len = HOT_PAGES * page;
+    vec![
+        (
+            "device faults the hot buffer",
+            Box::new(move |d: &mut ToyDevice| d.fault(hot, len, Access::Write)),
+        ),
+        (
+            "move it to device memory",
+            Box::new(move |d: &mut ToyDevice| {
+                let report = d.migrate(hot, len)?;
+                let dm = d.mirror.device_memory()?;
+                d.notes.push(report.to_string());
+                d.notes.push(format!(
+                    "device memory: {} KiB used of {} MiB",
+                    dm.used_bytes >> 10,
+                    dm.total_bytes >> 20
+                ));
+                if report.moved() != HOT_PAGES {
+                    d.problems
+                        .push(format!("{} of {HOT_PAGES} pages moved", report.moved()));
+                }
+                Ok(())
+            }),
+        ),
+        (
+            "device reads it in its memory",
+            Box::new(move |d: &mut ToyDevice| {
+                let mut buf = vec![0u8; len as usize];
+                d.mirror.read(hot, &mut buf)?;
+                let intact = buf.iter().all(|&b| b == 0x33);
+                let there = d.mirror.snapshot(hot, len)?.iter().all(|s| s.is_device());
+                d.notes.push(format!(
+                    "data intact: {intact}; all {HOT_PAGES} pages still in device memory: {there}"
+                ));
+                if !intact || !there {
+                    d.problems
+                        .push("the device read moved pages or data".into());
+                }
+                Ok(())
+            }),
+        ),
+        (
+            "CPU writes hot pages 0-1",
+            Box::new(move |d: &mut ToyDevice| {
+                os::poke(hot, 0x44);
+                os::poke(hot + page, 0x44);
+                let mut dev_page = vec![0u8; page as usize];
+                d.mirror.read(hot + 2 * page, &mut dev_page)?;
+                let intact = os::peek(hot) == 0x44
+                    && os::peek(hot + 1) == 0x33
+                    && os::peek(hot + page) == 0x44
+                    && dev_page.iter().all(|&b| b == 0x33);
+                let states = d.mirror.snapshot(hot, len)?;
+                let back = states.iter().filter(|s| !s.is_device()).count();
+                d.notes.push(format!(
+                    "pages back in system memory: {back}; data intact: {intact}"
+                ));
+                if back != 2 || !intact {
+                    d.problems
+                        .push("the CPU's write did not bring back pages 0-1 intact".into());
+                }
+                Ok(())
+            }),
+        ),
+    ]
+}
+
 impl ToyDevice {
     /// Runs `op`, applies the events it caused, compares with QUERY and
     /// prints the line; returns whether the tables agree.
     fn step(&mut self, name: &str, op: Step) -> std::io::Result<bool> {
         op(self)?;
-        let events = self.drain_events()?;
+        self.apply_events_now()?;
+        let mut events = std::mem::take(&mut self.shown);
+        if events.is_empty() {
+            events.push('-');
+        }
+        let notes = std::mem::take(&mut self.notes);
         let (toy, device, bad) = self.check()?;
         let problems = std::mem::take(&mut self.problems);
         let ok = bad.is_empty() && problems.is_empty();
         let verdict = if ok { "in sync" } else { "OUT OF SYNC" };
         println!("{name:<32} {events:<34} {toy:>4} {device:>6}  {verdict}");
+        for line in &notes {
+            println!("    {line}");
+        }
         for line in bad.iter().chain(&problems).take(10) {
             println!("    {line}");
         }
@@ -317,6 +473,11 @@ mod os {
     pub fn poke(addr: u64, byte: u8) {
         // SAFETY: `addr` is inside the scenario's writable mapping.
         unsafe { std::ptr::write_volatile(addr as *mut u8, byte) }
+    }
+
+    pub fn peek(addr: u64) -> u8 {
+        // SAFETY: `addr` is inside the scenario's readable mapping.
+        unsafe { std::ptr::read_volatile(addr as *const u8) }
     }
 
     pub fn munmap(addr: u64, len: u64) -> Result<()> {

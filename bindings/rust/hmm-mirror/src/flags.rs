@@ -118,11 +118,13 @@ bitflags! {
         const EVENTS = 1 << sys::HMM_MIRROR_NR_EVENTS;
         /// `STATS`
         const STATS = 1 << sys::HMM_MIRROR_NR_STATS;
-        /// `MIGRATE` (ABI 4)
+        /// `MIGRATE` (ABI 4; listed by every module of that version, also
+        /// without [`Features::DEVICE_MEMORY`], where it is `EOPNOTSUPP`)
         const MIGRATE = 1 << sys::HMM_MIRROR_NR_MIGRATE;
-        /// `EXCLUSIVE` (ABI 5)
+        /// `EXCLUSIVE` (ABI 5; listed also without
+        /// [`Features::EXCLUSIVE`], where it is `EOPNOTSUPP`)
         const EXCLUSIVE = 1 << sys::HMM_MIRROR_NR_EXCLUSIVE;
-        /// `ATOMIC` (ABI 5)
+        /// `ATOMIC` (ABI 5; as `EXCLUSIVE`)
         const ATOMIC = 1 << sys::HMM_MIRROR_NR_ATOMIC;
     }
 }
@@ -551,6 +553,12 @@ mod tests {
             sys::HMM_MIRROR_NR_COMMANDS as usize
         );
         assert_eq!((Commands::HANDSHAKE | Commands::STATS).bits(), 0x101);
+        assert_eq!(Commands::MIGRATE.bits(), 1 << 9);
+        assert_eq!(Commands::all().bits(), 0xfff, "a bit for every command");
+        assert_eq!(
+            (Commands::STATS | Commands::MIGRATE).to_string(),
+            "STATS,MIGRATE"
+        );
         assert_eq!(
             (Commands::MIGRATE | Commands::EXCLUSIVE | Commands::ATOMIC).to_string(),
             "MIGRATE,EXCLUSIVE,ATOMIC"

@@ -116,6 +116,22 @@ class Mirror {
     return Call(HMM_MIRROR_IOC_STATS, out);
   }
 
+  // MIGRATE with one result per page (filled with kStateCanary first);
+  // pages_moved and pages_not_moved in *moved, *not_moved when given.
+  Errno Migrate(uint64_t addr, uint64_t length, uint32_t flags,
+                std::vector<uint32_t>* results, uint64_t* moved = nullptr,
+                uint64_t* not_moved = nullptr) const {
+    const uint64_t n = length / page_size();
+    results->assign(n == 0 ? 1 : n, kStateCanary);
+    hmm_mirror_migrate a = MakeMigrate(addr, length, flags, results->data(), n);
+    a.pages_moved = a.pages_not_moved = ~uint64_t{0};
+    Errno rc = Call(HMM_MIRROR_IOC_MIGRATE, &a);
+    results->resize(n);
+    if (moved != nullptr) *moved = a.pages_moved;
+    if (not_moved != nullptr) *not_moved = a.pages_not_moved;
+    return rc;
+  }
+
  private:
   Errno Pages(unsigned long cmd, uint64_t addr, uint64_t length,
               std::vector<uint32_t>* states) const {
