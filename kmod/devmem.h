@@ -31,8 +31,9 @@
  *
  * Moving pages (migrate.c): MIGRATE to the device takes the anonymous
  * private pages of the range (and its unpopulated pages, which arrive
- * zero-filled, also in a PROT_NONE mapping, which migrate_vma does not
- * refuse) with migrate_vma_setup(MIGRATE_VMA_SELECT_SYSTEM), copies
+ * zero-filled; not those of a PROT_NONE mapping, which migrate_vma would
+ * take, but which nothing could read there) with
+ * migrate_vma_setup(MIGRATE_VMA_SELECT_SYSTEM), copies
  * each into a device page's backing, and maps the moved pages in the
  * mirror's device page table; MIGRATE back and migrate_to_ram() select
  * this device's pages (MIGRATE_VMA_SELECT_DEVICE_PRIVATE).  A transparent

@@ -153,13 +153,19 @@ static int migrate_batch(struct mirror *m, unsigned long end, bool to_system,
 			next = end;
 		} else if (vma->vm_start > va) {
 			next = vma->vm_start;
+		} else if (!to_system && !vma_is_accessible(vma)) {
+			/*
+			 * PROT_NONE: migrate_vma would take its unpopulated
+			 * pages, into memory nothing could read them from.
+			 */
+			next = min(end, vma->vm_end);
 		} else {
 			next = min(end, vma->vm_end);
 			migrate_piece(m, vma, va, next, to_system, b);
 			va = next;
 			continue;
 		}
-		/* No VMA: nothing to move. */
+		/* No VMA, or no access: nothing to move. */
 		fill_results(b->results + ((va - b->base) >> PAGE_SHIFT),
 			     (next - va) >> PAGE_SHIFT,
 			     HMM_MIRROR_MIGRATE_NOT_MOVABLE);

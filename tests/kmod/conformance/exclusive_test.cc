@@ -306,6 +306,8 @@ TEST_F(ExclusiveTest, MprotectReadOnlyEndsItAndRefusesAtomics) {
   std::vector<uint8_t> buf(len());
   ASSERT_EQ(kSuccess, dev_.Read(addr(), len(), buf.data()));
   EXPECT_TRUE(HasPatternAs(buf.data(), len(), 61, addr()));
+  // As in the selftest: a device write to the read-only pages is EPERM.
+  EXPECT_EQ(Errno(EPERM), dev_.Write(addr(), len(), buf.data()));
   EXPECT_TRUE(HasPattern(map_->data(), len(), 61));
 }
 
