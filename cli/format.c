@@ -48,7 +48,9 @@ const char *describe_state(uint32_t state, char *buf, size_t size)
 	snprintf(buf, size, "present %s%s%s%s",
 		 (state & HMM_MIRROR_PAGE_WRITE) ? "writable" : "read-only",
 		 (state & HMM_MIRROR_PAGE_ZERO) ? " zero-page" : "",
-		 (state & HMM_MIRROR_PAGE_DEVICE) ? " in device memory" : "", huge);
+		 (state & HMM_MIRROR_PAGE_DEVICE) ? " in device memory" :
+		 (state & HMM_MIRROR_PAGE_EXCLUSIVE) ? " held exclusively" : "",
+		 huge);
 	return buf;
 }
 
@@ -66,6 +68,8 @@ void state_flag_names(uint32_t state, const char *names[STATE_FLAGS_MAX],
 		names[(*count)++] = "zero";
 	if (state & HMM_MIRROR_PAGE_DEVICE)
 		names[(*count)++] = "device";
+	if (state & HMM_MIRROR_PAGE_EXCLUSIVE)
+		names[(*count)++] = "exclusive";
 }
 
 const char *plural(uint64_t n, const char *one, const char *many)

@@ -22,7 +22,7 @@ const char *human_size(uint64_t bytes, char buf[SIZE_STR_MAX]);
 const char *describe_state(uint32_t state, char *buf, size_t size);
 
 /* Page-state flag names for JSON: "valid", "write", "error", "zero", "device". */
-#define STATE_FLAGS_MAX 5
+#define STATE_FLAGS_MAX 6
 void state_flag_names(uint32_t state, const char *names[STATE_FLAGS_MAX],
 		      int *count);
 

@@ -184,10 +184,16 @@ TEST(FormatTest, States) {
   const char* names[STATE_FLAGS_MAX];
   int n = 0;
   state_flag_names(HMM_MIRROR_PAGE_VALID | HMM_MIRROR_PAGE_WRITE | HMM_MIRROR_PAGE_ERROR |
-                       HMM_MIRROR_PAGE_ZERO | HMM_MIRROR_PAGE_DEVICE,
+                       HMM_MIRROR_PAGE_ZERO | HMM_MIRROR_PAGE_DEVICE |
+                       HMM_MIRROR_PAGE_EXCLUSIVE,
                    names, &n);
   ASSERT_EQ(n, STATE_FLAGS_MAX);
   EXPECT_STREQ(names[4], "device");
+  EXPECT_STREQ(names[5], "exclusive");
+  EXPECT_STREQ(describe_state(HMM_MIRROR_PAGE_VALID | HMM_MIRROR_PAGE_WRITE |
+                                  HMM_MIRROR_PAGE_EXCLUSIVE,
+                              buf, sizeof(buf)),
+               "present writable held exclusively");
 }
 
 // `migrate`'s command line, as migrate_parse() sees it.

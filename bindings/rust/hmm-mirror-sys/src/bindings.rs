@@ -1558,7 +1558,8 @@ unsafe extern "C" {
  @results: NULL, or @results_len entries: per page 0 if the device now
 	holds it exclusively, else the errno of the kernel's refusal
 	(EFAULT: no mapping or no write access; EOPNOTSUPP: not anonymous
-	memory; EBUSY: busy, or on kernels before 6.15 any refusal)
+	memory; EBUSY: busy, or on kernels before 6.15 any refusal, the
+	tail pages of a transparent huge page included)
  @results_len: entries of @results, at least one per page; 0 for NULL
  @pages_granted: NULL, or the pages the device holds after the call
  @pages_refused: NULL, or the pages the kernel refused
