@@ -11,7 +11,6 @@
 // (KernelRefusals): those tests say which kernel does what.
 
 #include <sys/mman.h>
-#include <sys/utsname.h>
 
 #include <fstream>
 #include <string>
@@ -66,13 +65,7 @@ Errno Atomic(const Mirror& m, uint64_t addr, uint32_t op, uint64_t operand,
 // Kernels before 6.15 have make_device_exclusive_range(), which refuses
 // the pages of a large folio (and says only "NULL": EBUSY here); later ones
 // have make_device_exclusive(), which takes them.
-bool KernelHasPerPageExclusive() {
-  utsname u;
-  if (uname(&u) != 0) return true;
-  int major = 0, minor = 0;
-  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return true;
-  return major > 6 || (major == 6 && minor >= 15);
-}
+bool KernelHasPerPageExclusive() { return KernelAtLeast(6, 15); }
 
 class ExclusiveTest : public FeatureTest<HMM_MIRROR_FEAT_EXCLUSIVE> {
  protected:

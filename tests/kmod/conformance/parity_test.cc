@@ -1059,6 +1059,19 @@ TEST_F(Parity, MigrateRemapFault) {
             ASSERT_EQ(remap(), to) << std::strerror(errno);
           }
           uint8_t* at = before ? to : p;
+          if (thp && before && off % kHugeSize && !KernelAtLeast(7, 0)) {
+            // A THP remapped off its 2M alignment is mapped by PTEs, and
+            // 6.1's migrate_vma skips the pages of a PTE-mapped THP (7.x
+            // splits it): NOT_MOVABLE, measured on the 6.1.192 build.
+            std::vector<uint32_t> r;
+            uint64_t moved = 0, not_moved = 0;
+            ASSERT_EQ(kSuccess, dev_.Migrate(U64(at), kHugeSize, 0, &r, &moved, &not_moved));
+            EXPECT_TRUE(ResultsAre(r, 0, n, kNotMovable));
+            EXPECT_EQ(moved, 0u);
+            EXPECT_TRUE(HasPatternAs(to, kHugeSize, seed, U64(p)));
+            area.Unmap(0, 0, kHugeSize * 5 / 2);
+            continue;
+          }
           ASSERT_TRUE(AllMove(dev_, U64(at), kHugeSize));
           ASSERT_EQ(kSuccess, dev_.Read(U64(at), kHugeSize, buf.data()));
           EXPECT_TRUE(HasPatternAs(buf.data(), kHugeSize, seed, U64(p)));

@@ -5,6 +5,10 @@
 #ifndef HMM_CONFORMANCE_FEATURES_H
 #define HMM_CONFORMANCE_FEATURES_H
 
+#include <sys/utsname.h>
+
+#include <cstdio>
+
 #include "errno_ioctl.h"
 #include "fixture.h"
 
@@ -69,6 +73,16 @@ class FeatureTest : public MirrorTest {
     HMM_REQUIRE_FEATURES(dev_, kFeatures);
   }
 };
+
+// Whether the running kernel is major.minor or later (uname), for a test
+// that states what each kernel does where they differ.
+inline bool KernelAtLeast(int major, int minor) {
+  utsname u;
+  int ma = 0, mi = 0;
+  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+    return true;
+  return ma > major || (ma == major && mi >= minor);
+}
 
 // Polls cond() every 10 ms until it holds or timeout_ms passed; returns its
 // last value.  For the things the ABI promises "shortly after".
