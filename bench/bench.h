@@ -24,7 +24,7 @@ struct hmm_mirror_stats;
 /* ---- options (harness.c) ------------------------------------------------ */
 
 struct bench_opt {
-	unsigned long min_mb, max_mb, scale_mb, dpt_max_mb;
+	unsigned long min_mb, max_mb, scale_mb, dpt_max_mb, migrate_max_mb;
 	unsigned int reps, lat_iters;
 	bool mode_4k, mode_thp;
 	const char *json, *txt;
@@ -32,8 +32,8 @@ struct bench_opt {
 extern struct bench_opt opt;
 
 /* The sizes of the run: min, 4*min, 16*min, ... and max (harness.c). */
-extern unsigned long sizes[16], dpt_sizes[16];
-extern unsigned int nr_sizes, nr_dpt_sizes;
+extern unsigned long sizes[16], dpt_sizes[16], migrate_sizes[16];
+extern unsigned int nr_sizes, nr_dpt_sizes, nr_migrate_sizes;
 
 /* ---- cases -------------------------------------------------------------- */
 
@@ -41,6 +41,7 @@ extern unsigned int nr_sizes, nr_dpt_sizes;
 enum case_when {
 	CASE_SIZES,	/* per page mode, at every size, on CPU 0 */
 	CASE_DPT_SIZES,	/* per page mode, at every page-table size, on CPU 0 */
+	CASE_MIGRATE_SIZES, /* per page mode, at every migration size, on CPU 0 */
 	CASE_ONCE_CPU0,	/* once, on CPU 0 */
 	CASE_ONCE_ALL,	/* once, on every CPU, kept out of HLT (cpu.c) */
 };
@@ -60,11 +61,16 @@ struct bench_case {
 	enum case_when when;
 	void (*run)(const struct case_ctx *ctx);
 	void (*report)(void);	/* its section of the text output */
-	void (*check)(void);	/* optional: at start-up, before any timing */
+	/*
+	 * Optional: at start-up, before any timing and before the size lists
+	 * are made (it may lower opt's maxima).  Returns false to skip the
+	 * case, after note() said why.
+	 */
+	bool (*check)(void);
 };
 
 extern const struct bench_case case_rw, case_snapshot, case_munmap,
-	case_dpt, case_latency, case_scaling;
+	case_dpt, case_latency, case_scaling, case_migrate, case_faultback;
 
 /* ---- utilities (harness.c) ---------------------------------------------- */
 
@@ -126,6 +132,21 @@ __attribute__((format(printf, 3, 4)))
 void figure(bool valid, double value, const char *fmt, ...);
 const struct figure *get_figure(const char *key);
 
+/*
+ * A note of a case for the JSON ("notes": {case: text}) and the text
+ * output: why it was skipped, or why its sizes stop short of what was
+ * asked.  A second note of the same case is appended.
+ */
+__attribute__((format(printf, 2, 3)))
+void note(const char *case_name, const char *fmt, ...);
+struct note {
+	char case_name[16];
+	char text[240];
+};
+extern struct note notes[];
+extern unsigned int nr_notes;
+const char *get_note(const char *case_name);
+
 /* ---- memory (memory.c) -------------------------------------------------- */
 
 /* Regions live at fixed, 1 GiB aligned addresses: slot i at BASE + i*SLOT. */
@@ -160,6 +181,18 @@ void dm_write(int fd, void *addr, unsigned long len, void *buf);
 void dm_snapshot(int fd, void *addr, unsigned long len, uint8_t *perm);
 bool dm_present(uint8_t perm);
 void dm_map(int fd, void *p, unsigned long size);
+
+/* Device memory (cases/migrate.c) */
+/* hmm_mirror's device memory in bytes: 0 without HMM_MIRROR_FEAT_DEVICE_MEMORY. */
+unsigned long hm_device_memory(void);
+/* MIGRATE to the device (or back, @to_system): pages moved; @not_moved too. */
+unsigned long hm_migrate(int fd, void *addr, unsigned long len, bool to_system,
+			 unsigned long *not_moved);
+/* HMM_DMIRROR_MIGRATE_TO_DEV (@buf: its copy of the range) or _TO_SYS. */
+void dm_migrate(int fd, void *addr, unsigned long len, void *buf,
+		bool to_system);
+/* Pages of [addr, addr+len) in dmirror's device memory (its SNAPSHOT). */
+unsigned long dm_device_pages(int fd, void *addr, unsigned long len);
 
 /* ---- CPUs (cpu.c) ------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -87,6 +88,40 @@ unsigned long hm_snapshot_runs(int fd, void *addr, unsigned long len,
 	return total;
 }
 
+/* Bytes of device memory the module has: 0 without the feature. */
+unsigned long hm_device_memory(void)
+{
+	struct hmm_mirror_handshake h = {
+		.size = sizeof(h), .abi_version = HMM_MIRROR_ABI_VERSION,
+		.features_wanted = HMM_MIRROR_FEAT_DEVICE_MEMORY,
+	};
+	int fd = open("/dev/hmm_mirror", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		die("open /dev/hmm_mirror");
+	if (ioctl(fd, HMM_MIRROR_IOC_HANDSHAKE, &h))
+		die("HANDSHAKE");
+	close(fd);
+	if (h.module_abi_version < 4 ||
+	    !(h.features_supported & HMM_MIRROR_FEAT_DEVICE_MEMORY))
+		return 0;
+	return h.device_memory_size;
+}
+
+unsigned long hm_migrate(int fd, void *addr, unsigned long len, bool to_system,
+			 unsigned long *not_moved)
+{
+	struct hmm_mirror_migrate mg = {
+		.size = sizeof(mg), .addr = (uintptr_t)addr, .length = len,
+		.flags = to_system ? HMM_MIRROR_MIGRATE_TO_SYSTEM : 0,
+	};
+
+	if (ioctl(fd, HMM_MIRROR_IOC_MIGRATE, &mg))
+		die("hmm_mirror MIGRATE%s", to_system ? " to system" : "");
+	*not_moved = mg.pages_not_moved;
+	return mg.pages_moved;
+}
+
 void hm_stats(int fd, struct hmm_mirror_stats *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -131,8 +166,9 @@ int dm_open(void)
 	return fd;
 }
 
-static void dm_cmd(int fd, unsigned long req, const char *what, void *addr,
-		   unsigned long len, void *ptr)
+/* One command; its cpages. */
+static unsigned long dm_cmd_n(int fd, unsigned long req, const char *what,
+			      void *addr, unsigned long len, void *ptr)
 {
 	struct hmm_dmirror_cmd c = {
 		.addr = (uintptr_t)addr, .ptr = (uintptr_t)ptr,
@@ -141,9 +177,17 @@ static void dm_cmd(int fd, unsigned long req, const char *what, void *addr,
 
 	if (ioctl(fd, req, &c))
 		die("dmirror %s", what);
-	if (c.cpages != len / PAGE)
-		die("dmirror %s: %llu of %lu pages", what,
-		    (unsigned long long)c.cpages, len / PAGE);
+	return c.cpages;
+}
+
+/* One command that must see every page of the range. */
+static void dm_cmd(int fd, unsigned long req, const char *what, void *addr,
+		   unsigned long len, void *ptr)
+{
+	unsigned long cpages = dm_cmd_n(fd, req, what, addr, len, ptr);
+
+	if (cpages != len / PAGE)
+		die("dmirror %s: %lu of %lu pages", what, cpages, len / PAGE);
 }
 
 void dm_read(int fd, void *addr, unsigned long len, void *buf)
@@ -173,4 +217,35 @@ void dm_map(int fd, void *p, unsigned long size)
 
 	dm_read(fd, p, size, buf);
 	unmap_region(buf, size);
+}
+
+/*
+ * Into dmirror's device memory (which also copies the range out to @buf,
+ * HMM_DMIRROR_MIGRATE_TO_DEV's own check, so @buf holds @len bytes) or
+ * back.  Where the pages went, dm_device_pages() tells.
+ */
+void dm_migrate(int fd, void *addr, unsigned long len, void *buf,
+		bool to_system)
+{
+	if (to_system)
+		dm_cmd_n(fd, HMM_DMIRROR_MIGRATE_TO_SYS, "MIGRATE_TO_SYS", addr,
+			 len, NULL);
+	else
+		dm_cmd_n(fd, HMM_DMIRROR_MIGRATE_TO_DEV, "MIGRATE_TO_DEV", addr,
+			 len, buf);
+}
+
+unsigned long dm_device_pages(int fd, void *addr, unsigned long len)
+{
+	unsigned long i, n = len / PAGE, dev = 0;
+	uint8_t *perm = malloc(n);
+
+	if (!perm)
+		die("malloc");
+	dm_snapshot(fd, addr, len, perm);
+	for (i = 0; i < n; i++)
+		/* the PMD/PUD bits may be set beside it */
+		dev += (perm[i] & 0xf0) == HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL;
+	free(perm);
+	return dev;
 }

@@ -26,21 +26,23 @@
 
 /*
  * The cases, in the order they run (for each page mode: every size of the
- * CASE_SIZES cases, then the CASE_DPT_SIZES ones; then the others) and the
+ * CASE_SIZES cases, then the CASE_DPT_SIZES ones, then the
+ * CASE_MIGRATE_SIZES ones; then the others) and the
  * order of their sections in the text report.
  */
 static const struct bench_case *const cases[] = {
-	&case_rw, &case_snapshot, &case_munmap, &case_dpt, &case_latency,
-	&case_scaling,
+	&case_rw, &case_snapshot, &case_munmap, &case_dpt, &case_migrate,
+	&case_latency, &case_faultback, &case_scaling,
 };
 
 struct bench_opt opt = {
 	.min_mb = 1, .max_mb = 256, .scale_mb = 256, .dpt_max_mb = 1024,
+	.migrate_max_mb = 1024,
 	.reps = 5, .lat_iters = 1000, .mode_4k = true, .mode_thp = true,
 };
 
-unsigned long sizes[16], dpt_sizes[16];
-unsigned int nr_sizes, nr_dpt_sizes;
+unsigned long sizes[16], dpt_sizes[16], migrate_sizes[16];
+unsigned int nr_sizes, nr_dpt_sizes, nr_migrate_sizes;
 const char *const page_modes[2] = { "4k", "thp" };
 
 static uint64_t t_start;
@@ -159,7 +161,8 @@ static void json_str(FILE *f, const char *k, const char *v, bool comma)
 /*
  * machine: where it ran; config: what was asked for, and the module's
  * parameters; results: every timed figure with its runs; figures: the
- * untimed ones (null: not measurable).
+ * untimed ones (null: not measurable); notes: why a case was skipped or
+ * stopped short of the sizes asked for.
  */
 static void write_json(const char *path, double elapsed, const char *date,
 		       const char *modes, const char *case_list)
@@ -186,8 +189,9 @@ static void write_json(const char *path, double elapsed, const char *date,
 	fprintf(f, "\"cpus\": %ld, \"mem_total_kb\": %lu, \"reps\": %u, \"elapsed_s\": %.1f},\n",
 		sysconf(_SC_NPROCESSORS_ONLN), memkb, opt.reps, elapsed);
 	fprintf(f, "  \"config\": {\"min_mb\": %lu, \"max_mb\": %lu, \"dpt_max_mb\": %lu, "
-		"\"scale_mb\": %lu, \"lat_iters\": %u, ",
-		opt.min_mb, opt.max_mb, opt.dpt_max_mb, opt.scale_mb, opt.lat_iters);
+		"\"migrate_max_mb\": %lu, \"scale_mb\": %lu, \"lat_iters\": %u, ",
+		opt.min_mb, opt.max_mb, opt.dpt_max_mb, opt.migrate_max_mb,
+		opt.scale_mb, opt.lat_iters);
 	json_str(f, "modes", modes, true);
 	json_str(f, "cases", case_list, true);
 	json_module_params(f);
@@ -217,7 +221,11 @@ static void write_json(const char *path, double elapsed, const char *date,
 			fprintf(f, "    \"%s\": null", figures[i].key);
 		fprintf(f, "%s\n", i + 1 < nr_figures ? "," : "");
 	}
-	fprintf(f, "  }\n}\n");
+	fprintf(f, "  },\n  \"notes\": {");
+	for (i = 0; i < nr_notes; i++)
+		fprintf(f, "%s\n    \"%s\": \"%s\"", i ? "," : "",
+			notes[i].case_name, notes[i].text);
+	fprintf(f, "%s}\n}\n", nr_notes ? "\n  " : "");
 	if (fclose(f))
 		die("write %s", path);
 }
@@ -243,7 +251,8 @@ static void usage(void)
 		"usage: hmm_bench [--json FILE] [--txt FILE] | --list\n"
 		"environment: BENCH_MAX_MB (256) BENCH_MIN_MB (1) BENCH_REPS (5)\n"
 		"  BENCH_MODES (\"4k thp\") BENCH_LAT_ITERS (1000) BENCH_SCALE_MB (256)\n"
-		"  BENCH_DPT_MAX_MB (1024) BENCH_CASES (all of them):\n");
+		"  BENCH_DPT_MAX_MB (1024) BENCH_MIGRATE_MAX_MB (1024)\n"
+		"  BENCH_CASES (all of them):\n");
 	list_cases(stderr);
 	exit(2);
 }
@@ -346,6 +355,7 @@ int main(int argc, char **argv)
 	opt.lat_iters = env_ul("BENCH_LAT_ITERS", opt.lat_iters);
 	opt.scale_mb = env_ul("BENCH_SCALE_MB", opt.scale_mb);
 	opt.dpt_max_mb = env_ul("BENCH_DPT_MAX_MB", opt.dpt_max_mb);
+	opt.migrate_max_mb = env_ul("BENCH_MIGRATE_MAX_MB", opt.migrate_max_mb);
 	modes = getenv("BENCH_MODES") && *getenv("BENCH_MODES") ?
 		getenv("BENCH_MODES") : "4k thp";
 	case_list = getenv("BENCH_CASES") && *getenv("BENCH_CASES") ?
@@ -356,18 +366,20 @@ int main(int argc, char **argv)
 	opt.mode_thp = in_list(modes, "thp");
 	if (opt.reps < 1 || opt.reps > MAX_REPS || opt.min_mb < 1 ||
 	    opt.max_mb < opt.min_mb || opt.max_mb > 1024 || opt.lat_iters < 1 ||
-	    opt.dpt_max_mb < opt.min_mb)
+	    opt.dpt_max_mb < opt.min_mb || opt.migrate_max_mb < opt.min_mb ||
+	    opt.migrate_max_mb > 1024)
 		usage();
 	if (opt.scale_mb > opt.max_mb)
 		opt.scale_mb = opt.max_mb;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		wanted[i] = in_list(case_list, cases[i]->name);
-		if (wanted[i] && cases[i]->check)
-			cases[i]->check();
+		if (wanted[i] && cases[i]->check && !cases[i]->check())
+			wanted[i] = false;
 	}
 	output_open(opt.txt);
 	nr_sizes = size_list(sizes, opt.min_mb, opt.max_mb);
 	nr_dpt_sizes = size_list(dpt_sizes, opt.min_mb, opt.dpt_max_mb);
+	nr_migrate_sizes = size_list(migrate_sizes, opt.min_mb, opt.migrate_max_mb);
 
 	progress("hmm_bench: sizes %lu MiB .. %lu MiB, %u runs each, modes:%s%s, cases: %s",
 		 opt.min_mb, opt.max_mb, opt.reps, opt.mode_4k ? " 4k" : "",
@@ -378,7 +390,8 @@ int main(int argc, char **argv)
 		bool thp = m == 1;
 
 		if (!(thp ? opt.mode_thp : opt.mode_4k) ||
-		    !(any_case(CASE_SIZES) || any_case(CASE_DPT_SIZES)))
+		    !(any_case(CASE_SIZES) || any_case(CASE_DPT_SIZES) ||
+		      any_case(CASE_MIGRATE_SIZES)))
 			continue;
 		if (!getenv("BENCH_NO_WARMUP"))
 			warmup();
@@ -395,6 +408,12 @@ int main(int argc, char **argv)
 			ctx = ctx_at(dpt_sizes[i], thp);
 			run_cases(CASE_DPT_SIZES, &ctx);
 		}
+		for (i = 0; i < nr_migrate_sizes; i++) {
+			if (thp && migrate_sizes[i] < 2 * MiB)
+				continue;
+			ctx = ctx_at(migrate_sizes[i], thp);
+			run_cases(CASE_MIGRATE_SIZES, &ctx);
+		}
 	}
 	ctx = ctx_at(0, false);
 	run_cases(CASE_ONCE_CPU0, &ctx);
@@ -410,6 +429,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		if (wanted[i])
 			cases[i]->report();
+	for (i = 0; i < nr_notes; i++)
+		out("\nnote, %s: %s\n", notes[i].case_name, notes[i].text);
 	output_close();
 	if (opt.json)
 		write_json(opt.json, (now_ns() - t_start) / 1e9, date, modes,

@@ -10,7 +10,9 @@
   report.py --check-readme README.md   exit 1 when those blocks are stale
   report.py --publish RESULTS.json --readme README.md
                                     keep a run as bench/results/DATE-KERNEL.json
-                                    (make bench-publish), then rewrite them
+                                                    (make bench-publish; a second run of
+                                    that day: DATE-KERNEL-HHMMSS.json), then
+                                    rewrite them
 
 --targets FILE and --results DIR pick other data files.
 
@@ -259,13 +261,32 @@ def targets_text(run, targets):
 
 # ---- bench/README.md ---------------------------------------------------------
 
+def run_order(run):
+    """Newer runs sort later: by day, then by the time hmm_bench took (a
+    run without one first), then by name."""
+    return (run.date, run.machine.get("date", ""), run.name)
+
+
+def publish_path(run, results_dir):
+    """results/DATE-KERNEL.json; a second run of that day and kernel is
+    DATE-KERNEL-HHMMSS.json, by the time hmm_bench took."""
+    stamp = run.machine.get("date", "")
+    date = stamp[:10] or time.strftime("%Y-%m-%d")
+    dest = Path(results_dir) / ("%s-%s.json" % (date, run.kernel))
+    if dest.exists() and len(stamp) >= 19:
+        other = Run.load(dest)
+        if other.machine.get("date", "") != stamp:
+            dest = dest.with_name("%s-%s-%s.json" % (date, run.kernel,
+                                                     stamp[11:19].replace(":", "")))
+    return dest
+
+
 def latest_runs(results_dir=RESULTS_DIR):
     """The newest published run of each kernel series, newest series first."""
     best = {}
     for path in sorted(Path(results_dir).glob("*.json")):
         run = Run.load(path)
-        key = (run.date, run.name)
-        if run.series not in best or key > (best[run.series].date, best[run.series].name):
+        if run.series not in best or run_order(run) > run_order(best[run.series]):
             best[run.series] = run
     return [best[s] for s in sorted(best, reverse=True)]
 
@@ -349,6 +370,11 @@ def figure_rows(runs):
         return figure(case, ref, lambda n, th, td, tc: "%s: %.2f GB/s, %.2fx, %.2fx" % (
             size_str(n), n / th, td / th, tc / th))
 
+    def gib_speed(case, ref):
+        """GiB/s (the migrate rows: the issue asks for GiB/s), x dmirror, x @ref."""
+        return figure(case, ref, lambda n, th, td, tc: "%s: %.2f GiB/s, %.2fx, %.2fx" % (
+            size_str(n), n / th * 1e9 / (1 << 30), td / th, tc / th))
+
     def cost(case, ref):
         return figure(case, ref, lambda n, th, td, tc: "%s: %.3f ms, %.3fx, %.3fx" % (
             size_str(n), th / 1e6, th / td, th / tc))
@@ -386,6 +412,10 @@ def figure_rows(runs):
         ("munmap mirrored: ms, / dmirror, / plain", cost("munmap_mirrored", "plain")),
         ("munmap unrelated", cost("munmap_unrelated", "plain")),
         ("munmap A/A: plain of phase 2 / phase 1", aa),
+        ("migrate to device: GiB/s, x dmirror, x memcpy", gib_speed("migrate_to_dev", "memcpy")),
+        ("migrate back", gib_speed("migrate_to_sys", "memcpy")),
+        ("READ of device memory: GiB/s, x dmirror, x READ of system memory",
+         gib_speed("read_devmem", "hm_sysmem")),
     ]
     for mode in MODES:
         for label, cell in per_mode:
@@ -418,6 +448,16 @@ def figure_rows(runs):
                             for k in ("hmm_mirror", "dmirror", "cpu_touch"))
                   if r.figure("scaling_2v1.hmm_mirror") is not None else ""
                   for r in runs]))
+    fb = ("hmm_mirror", "dmirror", "first_touch")
+    rows.append(("CPU fault-back from device memory, median / p99 us: hmm_mirror, dmirror, first touch of fresh memory (reference)",
+                 [", ".join(fig(r, "faultback.%s.median_us" % k, "%.1f") + " / " +
+                            fig(r, "faultback.%s.p99_us" % k, "%.1f") for k in fb)
+                  if r.figure("faultback.hmm_mirror.median_us") is not None else ""
+                  for r in runs]))
+    notes = ["; ".join("%s: %s" % (c, t) for c, t in sorted(r.data.get("notes", {}).items()))
+             for r in runs]
+    if any(notes):
+        rows.append(("notes of the run (cases skipped or cut short)", notes))
     rows.append(("time in the VM", ["%.0f s" % r.machine["elapsed_s"]
                                     if "elapsed_s" in r.machine else "" for r in runs]))
     return rows
@@ -465,8 +505,7 @@ def main(argv=None):
         if not args.results:
             ap.error("--publish needs a results JSON")
         run = Run.load(args.results)
-        date = run.machine.get("date", "")[:10] or time.strftime("%Y-%m-%d")
-        dest = Path(args.results_dir) / ("%s-%s.json" % (date, run.kernel))
+        dest = publish_path(run, args.results_dir)
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists() and dest.read_bytes() != Path(args.results).read_bytes():
             raise SystemExit("report.py: %s exists (another run of that day and kernel): "

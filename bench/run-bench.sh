@@ -7,14 +7,16 @@
 # results on the host.
 #
 # Environment: BENCH_MAX_MB BENCH_MIN_MB BENCH_REPS BENCH_MODES BENCH_CASES
-# BENCH_LAT_ITERS BENCH_SCALE_MB BENCH_DPT_MAX_MB BENCH_NO_WARMUP BENCH_NO_SPIN
+# BENCH_LAT_ITERS BENCH_SCALE_MB BENCH_DPT_MAX_MB BENCH_MIGRATE_MAX_MB
+# BENCH_NO_WARMUP BENCH_NO_SPIN
 # (passed to the guest; see bench/README.md), BENCH_FLAVOUR (default|debug;
 # default: default), BENCH_MEM (guest MiB, default 6144), BENCH_CPUS (default 2),
 # BENCH_TIMEOUT (s, default 1800), BENCH_PLOT=0 (skip the plot),
 # BENCH_NICE (niceness of the VM, default -10: it competes with host load),
 # KVER (the project kernel's source: 6.1, the default, or 7.3),
 # BENCH_MODULE_ARGS (hmm_mirror.ko's parameters, e.g. defer_invalidations=0
-# or snapshot_split=0: a run with an optimisation off).  The results
+# or snapshot_split=0: a run with an optimisation off; device_memory_mb is
+# BENCH_DEVMEM_MB, default 1024, unless given there).  The results
 # are also kept per kernel release: build/bench/results-<release>.json.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,7 +41,12 @@ mkdir -p "$OUT/vm"
 rm -f "$OUT/vm/results.json" "$OUT/vm/results.txt" "$OUT/throughput.png"
 export KDIR KERNEL VM_MODDIR
 export VM_HUGEPAGES=
-export VM_PASS_ENV="BENCH_MAX_MB BENCH_MIN_MB BENCH_REPS BENCH_MODES BENCH_CASES BENCH_LAT_ITERS BENCH_SCALE_MB BENCH_DPT_MAX_MB BENCH_NO_WARMUP BENCH_NO_SPIN"
+export VM_PASS_ENV="BENCH_MAX_MB BENCH_MIN_MB BENCH_REPS BENCH_MODES BENCH_CASES BENCH_LAT_ITERS BENCH_SCALE_MB BENCH_DPT_MAX_MB BENCH_MIGRATE_MAX_MB BENCH_NO_WARMUP BENCH_NO_SPIN"
+# hmm_mirror's device memory: 1 GiB, the largest size of the migrate case
+# (the module's default is 256 MiB).
+MODULE_ARGS=${BENCH_MODULE_ARGS:-}
+[[ " $MODULE_ARGS" == *" device_memory_mb="* ]] ||
+    MODULE_ARGS="${MODULE_ARGS:+$MODULE_ARGS }device_memory_mb=${BENCH_DEVMEM_MB:-1024}"
 start=$(date +%s)
 msg "booting $KERNEL with hmm_mirror.ko and test_hmm.ko (${BENCH_MEM:-6144} MiB, ${BENCH_CPUS:-2} CPUs, TCG)"
 # The host may be busy (2 cores, other builds): run the guest at a higher
@@ -49,7 +56,7 @@ echo "host load before: $(cat /proc/loadavg)" >"$OUT/host.txt"
 rc=0
 nice -n "$NICE" "$REPO/tests/vm/run-vm.sh" --mem "${BENCH_MEM:-6144}" --cpus "${BENCH_CPUS:-2}" \
     --timeout "${BENCH_TIMEOUT:-1800}" \
-    --module "$TEST_HMM_KO" --module "$MODULE" --module-args "${BENCH_MODULE_ARGS:-}" \
+    --module "$TEST_HMM_KO" --module "$MODULE" --module-args "$MODULE_ARGS" \
     --scratch "$OUT/vm" -- \
     "$BIN" --json "$OUT/vm/results.json" --txt "$OUT/vm/results.txt" || rc=$?
 msg "VM run: $(( $(date +%s) - start )) s, status $rc"

@@ -96,7 +96,7 @@ const struct result *find(const char *name, const char *mode,
 	return NULL;
 }
 
-struct figure figures[256];
+struct figure figures[512];
 unsigned int nr_figures;
 
 void figure(bool valid, double value, const char *fmt, ...)
@@ -119,5 +119,47 @@ const struct figure *get_figure(const char *key)
 	for (unsigned int i = 0; i < nr_figures; i++)
 		if (!strcmp(figures[i].key, key))
 			return &figures[i];
+	return NULL;
+}
+
+struct note notes[16];
+unsigned int nr_notes;
+
+void note(const char *case_name, const char *fmt, ...)
+{
+	struct note *n = NULL;
+	size_t len;
+	va_list ap;
+
+	for (unsigned int i = 0; i < nr_notes && !n; i++)
+		if (!strcmp(notes[i].case_name, case_name))
+			n = &notes[i];
+	if (!n) {
+		if (nr_notes == ARRAY_SIZE(notes))
+			die("too many notes");
+		n = &notes[nr_notes++];
+		snprintf(n->case_name, sizeof(n->case_name), "%s", case_name);
+		n->text[0] = 0;
+	}
+	len = strlen(n->text);
+	if (len && len + 2 < sizeof(n->text)) {
+		strcpy(n->text + len, "; ");
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(n->text + len, sizeof(n->text) - len, fmt, ap);
+	va_end(ap);
+	/* the JSON writes it as it is: no quotes, backslashes, controls */
+	for (char *c = n->text; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+			*c = '\'';
+	progress("%s: %s", case_name, n->text + len);
+}
+
+const char *get_note(const char *case_name)
+{
+	for (unsigned int i = 0; i < nr_notes; i++)
+		if (!strcmp(notes[i].case_name, case_name))
+			return notes[i].text;
 	return NULL;
 }

@@ -164,6 +164,68 @@ class PublishedRuns(unittest.TestCase):
             self.skipTest("no published run carries hmm_bench's munmap_aa figures")
 
 
+class DeviceMemoryRows(unittest.TestCase):
+    """The migrate and faultback rows of the figures table, and the notes
+    of a run that skipped them."""
+
+    def rows(self, run):
+        return dict(report.figure_rows([run]))
+
+    def test_migrate_in_gib_per_second(self):
+        gib = 1 << 30
+        run = run_of([
+            # 1 GiB in 0.5 s: 2 GiB/s; dmirror's 1.5 s: 3x; memcpy's 0.25 s: 0.5x
+            result("migrate_to_dev", "4k", "hmm_mirror", gib, [5e8, 4e8, 6e8]),
+            result("migrate_to_dev", "4k", "dmirror", gib, [1.5e9] * 3),
+            result("migrate_to_dev", "4k", "memcpy", gib, [2.5e8] * 3),
+        ])
+        self.assertEqual(self.rows(run)["4k, migrate to device: GiB/s, x dmirror, x memcpy"],
+                         ["1G: 2.00 GiB/s, 3.00x, 0.50x"])
+        self.assertEqual(self.rows(run)["4k, migrate back"], [""])
+        v = {(t["target"], t["at"]): t for t in report.judge(run, report.load_targets())}
+        self.assertEqual(v[("migrate to device >= 2x dmirror", "4k 1G")]["verdict"], "MET")
+        self.assertEqual(v[("migrate to device >= 0.5x memcpy", "4k 1G")]["verdict"], "MET")
+        self.assertNotIn(("migrate back >= 2x dmirror", "4k 1G"), v)
+
+    def test_faultback_and_notes(self):
+        figs = {"faultback.%s.%s" % (k, q): x for k, base in
+                (("hmm_mirror", 10), ("dmirror", 20), ("first_touch", 5))
+                for q, x in (("median_us", base), ("p99_us", base * 10))}
+        rows = self.rows(run_of([], figs))
+        label = [k for k in rows if k.startswith("CPU fault-back")][0]
+        self.assertEqual(rows[label], ["10.0 / 100.0, 20.0 / 200.0, 5.0 / 50.0"])
+        self.assertNotIn("notes of the run (cases skipped or cut short)", rows)
+        skipped = report.Run({"machine": {"kernel": "6.1.192-hmm"}, "results": [],
+                              "figures": {}, "notes": {"migrate": "skipped: no device memory"}})
+        rows = self.rows(skipped)
+        self.assertEqual(rows[label], [""])
+        self.assertEqual(rows["notes of the run (cases skipped or cut short)"],
+                         ["migrate: skipped: no device memory"])
+        self.assertEqual(report.judge(skipped, report.load_targets()), [])
+
+
+class Publish(unittest.TestCase):
+    def test_second_run_of_a_day(self):
+        import json
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            def write(name, machine):
+                path = Path(d) / name
+                path.write_text(json.dumps({"machine": machine, "results": [], "figures": {}}))
+                return path
+            # a published run without a time, as the first 7.3 run was
+            write("2026-12-07-7.3.4-hmm.json", {"kernel": "7.3.4-hmm"})
+            new = report.Run.load(write("new.json", {"kernel": "7.3.4-hmm",
+                                                     "date": "2026-12-07T13:40:13Z"}))
+            dest = report.publish_path(new, d)
+            self.assertEqual(dest.name, "2026-12-07-7.3.4-hmm-134013.json")
+            dest.write_text((Path(d) / "new.json").read_text())
+            (Path(d) / "new.json").unlink()
+            self.assertEqual([r.name for r in report.latest_runs(d)], [dest.name])
+            # the same run again: the same file
+            self.assertEqual(report.publish_path(report.Run.load(dest), d), dest)
+
+
 class Readme(unittest.TestCase):
     def test_generated_blocks_are_current(self):
         path = report.HERE / "README.md"
