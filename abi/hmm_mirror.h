@@ -61,11 +61,17 @@
  */
 #define HMM_MIRROR_FEAT_EXCLUSIVE	(1ULL << 16)
 /*
- * Every feature bit this header defines.  A module of this version has
- * all but HMM_MIRROR_FEAT_DEVICE_MEMORY and HMM_MIRROR_FEAT_EXCLUSIVE,
- * which depend on the kernel.
+ * Since ABI version 5: MIGRATE takes HMM_MIRROR_MIGRATE_EVICT, which makes
+ * room in a full pool by moving its oldest pages back to system memory.
+ * Advertised with HMM_MIRROR_FEAT_DEVICE_MEMORY only.
  */
-#define HMM_MIRROR_FEAT_ALL		((HMM_MIRROR_FEAT_EXCLUSIVE << 1) - 1)
+#define HMM_MIRROR_FEAT_DEVICE_EVICT	(1ULL << 17)
+/*
+ * Every feature bit this header defines.  A module of this version has
+ * all but HMM_MIRROR_FEAT_DEVICE_MEMORY, HMM_MIRROR_FEAT_EXCLUSIVE and
+ * HMM_MIRROR_FEAT_DEVICE_EVICT, which depend on the kernel.
+ */
+#define HMM_MIRROR_FEAT_ALL		((HMM_MIRROR_FEAT_DEVICE_EVICT << 1) - 1)
 
 /*
  * The end, exclusive, of the addresses the device page table maps: 48 bits,
@@ -370,6 +376,9 @@ struct hmm_mirror_events {
  *	exclusive to the device; a CPU access revoking one is counted in
  *	@invalidations[HMM_MIRROR_EVENT_EXCLUSIVE]
  * @atomic_ops: (ABI 5) ATOMIC operations done
+ * @pages_evicted: (ABI 5) pages MIGRATE with HMM_MIRROR_MIGRATE_EVICT moved
+ *	back to system memory to make room (for a mirror: of those it had
+ *	moved there, whoever evicted them)
  */
 struct hmm_mirror_stats {
 	__u32 size;
@@ -394,13 +403,17 @@ struct hmm_mirror_stats {
 	__u64 pages_no_memory;
 	__u64 exclusive_granted;
 	__u64 atomic_ops;
+	__u64 pages_evicted;
 };
 #define HMM_MIRROR_STATS_SIZE_VER1	160
 #define HMM_MIRROR_STATS_SIZE_VER4	208
-#define HMM_MIRROR_STATS_SIZE_VER5	224
+/* ABI 5 (unreleased) added exclusive_granted, atomic_ops, pages_evicted. */
+#define HMM_MIRROR_STATS_SIZE_VER5	232
 
 /* struct hmm_mirror_migrate.flags */
 #define HMM_MIRROR_MIGRATE_TO_SYSTEM	(1U << 0)	/* else to the device */
+/* ABI 5, HMM_MIRROR_FEAT_DEVICE_EVICT: make room (to the device only) */
+#define HMM_MIRROR_MIGRATE_EVICT	(1U << 1)
 
 /* struct hmm_mirror_migrate results, one __u32 per page */
 #define HMM_MIRROR_MIGRATE_MOVED	1	/* moved by this call */
@@ -412,7 +425,10 @@ struct hmm_mirror_stats {
  * struct hmm_mirror_migrate - HMM_MIRROR_IOC_MIGRATE (ABI 4)
  * @size: sizeof(struct hmm_mirror_migrate)
  * @flags: 0 to move the range into device memory,
- *	HMM_MIRROR_MIGRATE_TO_SYSTEM to move it back
+ *	HMM_MIRROR_MIGRATE_TO_SYSTEM to move it back; with
+ *	HMM_MIRROR_MIGRATE_EVICT (ABI 5, not with TO_SYSTEM: EINVAL), pages
+ *	that find the pool full first evict its oldest pages, of any
+ *	mirror, back to system memory
  * @addr: start of the range (page aligned)
  * @length: length of the range in bytes (page aligned)
  * @results: user pointer to an array of __u32, one

@@ -2,7 +2,8 @@
 /*
  * compat_devmem.h - device-private memory across the kernels of the
  * matrix, by probe (conftest/device_private.c, pgmap_folio_free.c,
- * zone_device_page_init_order.c, page_pgmap.c, migrate_vma_fault_page.c),
+ * zone_device_page_init_order.c, page_pgmap.c, migrate_vma_fault_page.c,
+ * migrate_device_pfns.c),
  * never by version number.
  *
  * HMM_DEVMEM: the kernel has device-private pages and migrate_vma with
@@ -15,6 +16,9 @@
  * compat_zone_device_page_init(): the order argument (7.x) is 0: this
  * module's device pages are 4K (DOC: Device memory in devmem.h).
  * compat_page_pgmap(): page->pgmap became page_pgmap(page) (6.14).
+ * HMM_HAVE_MIGRATE_DEVICE_PFNS (conftest/migrate_device_pfns.c): an
+ * eviction unmaps its list of pfns in one call (7.x), else a range at a
+ * time (devmem_unmap_pfns() in devmem.c).
  */
 #ifndef HMM_MIRROR_COMPAT_DEVMEM_H
 #define HMM_MIRROR_COMPAT_DEVMEM_H

@@ -11,6 +11,8 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -31,6 +33,7 @@ unsigned long devmem_nr_pages __read_mostly;
  * @ref: one for the mirror, one per device page charged to it
  * @pages: device pages charged to it now
  * @faulted_back: of its pages, those a CPU access moved back
+ * @evicted: of its pages, those an eviction moved back (devmem_evict())
  *
  * Outlives the mirror while pages are charged to it (DOC: Device memory).
  */
@@ -38,6 +41,7 @@ struct devmem_account {
 	struct kref ref;
 	atomic64_t pages;
 	atomic64_t faulted_back;
+	atomic64_t evicted;
 };
 
 static void devmem_account_release(struct kref *ref)
@@ -102,12 +106,30 @@ u64 devmem_account_faulted_back(struct devmem_account *acct)
 	return acct ? atomic64_read(&acct->faulted_back) : 0;
 }
 
+/**
+ * devmem_account_evicted() - pages of an account an eviction moved back
+ * @acct: the account, or NULL
+ *
+ * Context: Any context.
+ *
+ * Return: the pages since the account was made, 0 for NULL.
+ */
+u64 devmem_account_evicted(struct devmem_account *acct)
+{
+	return acct ? atomic64_read(&acct->evicted) : 0;
+}
+
 #ifdef HMM_DEVMEM
 
-/* What the device keeps for one of its pages while it is allocated. */
+/*
+ * What the device keeps for one of its pages while it is allocated.
+ * @node is the pool's (devmem_pool.allocated, under its lock); the rest is
+ * the page holder's (DOC: Device memory).
+ */
 struct devmem_slot {
 	struct page *backing;		/* the page's contents */
 	struct devmem_account *acct;	/* charged with the page */
+	struct list_head node;		/* on devmem_pool.allocated */
 };
 
 /*
@@ -115,19 +137,29 @@ struct devmem_slot {
  * @pgmap: the device-private pages, owned by &devmem_pool
  * @res: the physical range they occupy
  * @slots: one per page, by pfn - devmem_first_pfn
- * @lock: protects @free and @nr_free
+ * @lock: protects @free, @nr_free, @allocated and every slot's node
  * @free: the free pages (offsets into @slots), a stack
  * @nr_free: entries on @free
+ * @allocated: the allocated pages' slots, oldest first: an eviction's
+ *	candidates (DOC: Device memory)
  * @faulted_back: pages a CPU access moved back, since load
+ * @evicted: pages an eviction moved back, since load
+ * @evict_lock: one eviction at a time, so @evictor names its thread
+ * @evictor: the thread inside migrate_device_range() for an eviction, or
+ *	NULL: the notifiers it runs report a move back (devmem_event_flags())
  */
 struct devmem_pool {
 	struct dev_pagemap pgmap;
 	struct resource *res;
 	struct devmem_slot *slots;
-	spinlock_t lock;	/* protects @free, @nr_free */
+	spinlock_t lock;	/* protects @free, @nr_free, @allocated */
 	u32 *free;
 	unsigned long nr_free;
+	struct list_head allocated;
 	atomic64_t faulted_back;
+	atomic64_t evicted;
+	struct mutex evict_lock;	/* serialises devmem_evict() */
+	struct task_struct *evictor;
 };
 
 static struct devmem_pool devmem_pool;
@@ -185,17 +217,37 @@ u64 devmem_faulted_back(void)
 }
 
 /**
+ * devmem_evicted() - pages an eviction moved back since load
+ *
+ * Context: Any context.
+ *
+ * Return: the pages.
+ */
+u64 devmem_evicted(void)
+{
+	return atomic64_read(&devmem_pool.evicted);
+}
+
+/**
  * devmem_event_flags() - the direction of a move, for its event
  * @range: an invalidation
  *
  * Context: An invalidation callback, under the mirror's lock: does not
  * sleep.
  *
+ * An eviction unmaps its pages with migrate_device_range(), whose
+ * invalidation the kernel calls MMU_NOTIFY_CLEAR without an owner; it is
+ * told by its thread, @evictor, which runs nothing else meanwhile.
+ *
  * Return: HMM_MIRROR_EVENT_FLAG_TO_DEVICE or _TO_SYSTEM for a move into or
- * out of this device's memory, else 0.
+ * out of this device's memory (an eviction included), else 0.  Non-zero
+ * makes the event a HMM_MIRROR_EVENT_MIGRATE one.
  */
 u32 devmem_event_flags(const struct mmu_notifier_range *range)
 {
+	if (range->event == MMU_NOTIFY_CLEAR && !range->owner &&
+	    READ_ONCE(devmem_pool.evictor) == current)
+		return HMM_MIRROR_EVENT_FLAG_TO_SYSTEM;
 	if (range->event != MMU_NOTIFY_MIGRATE)
 		return 0;
 	if (range->owner == devmem_to_device_owner())
@@ -236,7 +288,7 @@ struct page *devmem_backing(unsigned long pfn)
  * Context: Process context, may sleep; takes the pool's spinlock.
  *
  * Return: the page, or NULL if the pool is empty or the backing cannot
- * be had.
+ * be had.  The page is the newest on the pool's allocation list.
  */
 struct page *devmem_alloc_page(struct devmem_account *acct)
 {
@@ -254,10 +306,12 @@ struct page *devmem_alloc_page(struct devmem_account *acct)
 		return NULL;
 	}
 	off = devmem_pool.free[--devmem_pool.nr_free];
+	slot = &devmem_pool.slots[off];
+	/* Its refcount is 0 until zone_device_page_init(): evictors skip it. */
+	list_add_tail(&slot->node, &devmem_pool.allocated);
 	spin_unlock(&devmem_pool.lock);
 
 	page = pfn_to_page(devmem_first_pfn + off);
-	slot = &devmem_pool.slots[off];
 	slot->backing = backing;
 	slot->acct = acct;
 	kref_get(&acct->ref);
@@ -280,6 +334,7 @@ static void devmem_page_free(struct page *page)
 	devmem_account_put(acct);
 
 	spin_lock(&devmem_pool.lock);
+	list_del(&slot->node);
 	devmem_pool.free[devmem_pool.nr_free++] = page_to_pfn(page) -
 						  devmem_first_pfn;
 	spin_unlock(&devmem_pool.lock);
@@ -292,6 +347,48 @@ static void devmem_page_free(struct page *page)
 }
 
 COMPAT_PGMAP_FREE_OP(devmem_page_free);
+
+/*
+ * The copy of every move out of device memory: for each selected device
+ * page of @src (n entries), a new locked system page in @dst holding its
+ * contents, or 0.  @vma and @start place the pages for the allocator
+ * (migrate_vma); an eviction has no VMA (NULL).
+ */
+static unsigned long devmem_copy_out(const unsigned long *src,
+				     unsigned long *dst, unsigned long n,
+				     struct vm_area_struct *vma,
+				     unsigned long start,
+				     unsigned long *no_memory)
+{
+	unsigned long i, got = 0;
+
+	for (i = 0; i < n; i++) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		struct page *dpage;
+
+		dst[i] = 0;
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		if (WARN_ON_ONCE(!devmem_pfn(page_to_pfn(spage))))
+			continue;
+		if (vma)
+			dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
+					       start + (i << PAGE_SHIFT));
+		else
+			dpage = alloc_page(GFP_HIGHUSER_MOVABLE);
+		if (!dpage) {
+			(*no_memory)++;
+			continue;
+		}
+		lock_page(dpage);
+		copy_highpage(dpage, devmem_slot(spage)->backing);
+		dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if (src[i] & MIGRATE_PFN_WRITE)
+			dst[i] |= MIGRATE_PFN_WRITE;
+		got++;
+	}
+	return got;
+}
 
 /**
  * devmem_copy_to_system() - system pages for the device pages being moved
@@ -309,31 +406,125 @@ COMPAT_PGMAP_FREE_OP(devmem_page_free);
 unsigned long devmem_copy_to_system(struct migrate_vma *args,
 				    unsigned long *no_memory)
 {
-	unsigned long i, n = (args->end - args->start) >> PAGE_SHIFT, got = 0;
+	return devmem_copy_out(args->src, args->dst,
+			       (args->end - args->start) >> PAGE_SHIFT,
+			       args->vma, args->start, no_memory);
+}
 
+/*
+ * Collect, lock and unmap the @n device pages whose pfns @src holds, as
+ * migrate_device_pfns() does; where the kernel has only
+ * migrate_device_range(), a run of consecutive pfns at a time.
+ */
+static void devmem_unmap_pfns(unsigned long *src, unsigned long n)
+{
+#ifdef HMM_HAVE_MIGRATE_DEVICE_PFNS
+	migrate_device_pfns(src, n);
+#else
+	unsigned long i = 0, j;
+
+	while (i < n) {
+		for (j = i + 1; j < n && src[j] == src[j - 1] + 1; j++)
+			;
+		migrate_device_range(src + i, src[i], j - i);
+		i = j;
+	}
+#endif
+}
+
+/*
+ * One round of devmem_evict(): the @nr oldest allocated pages back to
+ * system memory, through @src and @dst (@nr entries each).  Returns the
+ * pages evicted; *@busy gets those that could not be (locked, pinned or
+ * freed meanwhile).  Needs evict_lock.
+ */
+static unsigned long devmem_evict_round(unsigned long nr, unsigned long *src,
+					unsigned long *dst,
+					unsigned long *busy)
+{
+	unsigned long i, n = 0, evicted = 0, no_memory = 0;
+	struct devmem_slot *slot;
+
+	lockdep_assert_held(&devmem_pool.evict_lock);
+	spin_lock(&devmem_pool.lock);
+	list_for_each_entry(slot, &devmem_pool.allocated, node) {
+		if (n == nr)
+			break;
+		src[n++] = devmem_first_pfn + (slot - devmem_pool.slots);
+	}
+	spin_unlock(&devmem_pool.lock);
+	if (!n)
+		return 0;
+
+	/*
+	 * Unmapping runs the notifiers of every mirror that maps a page;
+	 * they see a move back (devmem_event_flags()).  Nothing else runs
+	 * meanwhile: the copies allocate, outside this window.
+	 */
+	WRITE_ONCE(devmem_pool.evictor, current);
+	devmem_unmap_pfns(src, n);
+	WRITE_ONCE(devmem_pool.evictor, NULL);
+
+	devmem_copy_out(src, dst, n, NULL, 0, &no_memory);
+	migrate_device_pages(src, dst, n);
 	for (i = 0; i < n; i++) {
-		struct page *spage = migrate_pfn_to_page(args->src[i]);
-		struct page *dpage;
+		struct page *page = migrate_pfn_to_page(src[i]);
+		struct devmem_account *acct;
 
-		args->dst[i] = 0;
-		if (!spage || !(args->src[i] & MIGRATE_PFN_MIGRATE))
-			continue;
-		if (WARN_ON_ONCE(!devmem_pfn(page_to_pfn(spage))))
-			continue;
-		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, args->vma,
-				       args->start + (i << PAGE_SHIFT));
-		if (!dpage) {
-			(*no_memory)++;
+		if (!page || !(src[i] & MIGRATE_PFN_MIGRATE) || !dst[i]) {
+			(*busy)++;
 			continue;
 		}
-		lock_page(dpage);
-		copy_highpage(dpage, devmem_slot(spage)->backing);
-		args->dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (args->src[i] & MIGRATE_PFN_WRITE)
-			args->dst[i] |= MIGRATE_PFN_WRITE;
-		got++;
+		/* Locked and held by the eviction: its slot stays. */
+		acct = devmem_slot(page)->acct;
+		atomic64_inc(&acct->evicted);
+		evicted++;
 	}
-	return got;
+	atomic64_add(evicted, &devmem_pool.evicted);
+	/* Frees the evicted pages: they leave the allocation list. */
+	migrate_device_finalize(src, dst, n);
+	return evicted;
+}
+
+/**
+ * devmem_evict() - make room: move the pool's oldest pages back
+ * @nr: pages wanted free, at most MIGRATE_BATCH_PAGES of migrate.c
+ *
+ * Moves up to @nr of the allocated device pages, oldest first and of
+ * whichever mirror, back to system memory through the kernel's
+ * device-side migration, their contents copied from the backing.  A page
+ * that cannot move (busy) is skipped: a second round takes as many pages
+ * after it.  MIGRATE with HMM_MIRROR_MIGRATE_EVICT, between its passes
+ * over a batch (DOC: Device memory).
+ *
+ * Context: Process context, may sleep; no mmap_lock held (the pages may
+ * be any process's).  Takes evict_lock, the pool's spinlock, page locks
+ * and, through the notifiers, mirror locks.
+ *
+ * Return: the pages evicted.
+ */
+unsigned long devmem_evict(unsigned long nr)
+{
+	unsigned long *src, evicted, busy = 0;
+
+	if (!nr)
+		return 0;
+	/* Room for a second round: @nr and as many as were busy. */
+	src = kvmalloc_array(4 * nr, sizeof(*src), GFP_KERNEL);
+	if (!src)
+		return 0;
+	mutex_lock(&devmem_pool.evict_lock);
+	evicted = devmem_evict_round(nr, src, src + 2 * nr, &busy);
+	if (evicted < nr && busy) {
+		/* The busy ones are still the oldest: take those after. */
+		unsigned long more = nr - evicted + busy;
+
+		busy = 0;
+		evicted += devmem_evict_round(more, src, src + 2 * nr, &busy);
+	}
+	mutex_unlock(&devmem_pool.evict_lock);
+	kvfree(src);
+	return evicted;
 }
 
 /*
@@ -400,6 +591,8 @@ int devmem_init(void)
 	if (!nr)
 		return 0;
 	spin_lock_init(&devmem_pool.lock);
+	INIT_LIST_HEAD(&devmem_pool.allocated);
+	mutex_init(&devmem_pool.evict_lock);
 	devmem_pool.slots = kvcalloc(nr, sizeof(*devmem_pool.slots),
 				     GFP_KERNEL);
 	devmem_pool.free = kvmalloc_array(nr, sizeof(*devmem_pool.free),
@@ -479,6 +672,16 @@ u64 devmem_used_pages(void)
 }
 
 u64 devmem_faulted_back(void)
+{
+	return 0;
+}
+
+u64 devmem_evicted(void)
+{
+	return 0;
+}
+
+unsigned long devmem_evict(unsigned long nr)
 {
 	return 0;
 }

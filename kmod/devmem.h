@@ -47,6 +47,28 @@
  * like any other; the owner of the notifier range tells the direction
  * (devmem_event_flags()), which the MIGRATE event carries.
  *
+ * Eviction (ABI 5, MIGRATE with HMM_MIRROR_MIGRATE_EVICT): the pool keeps
+ * its allocated pages on a list in allocation order (devmem_pool.allocated:
+ * a page joins at the tail when devmem_alloc_page() takes it off the free
+ * stack and leaves in the free callback).  A batch of a move to the device
+ * that found no free page for some of its pages drops the mmap_lock,
+ * evicts that many of the oldest pages, whichever mirror they belong to
+ * (devmem_evict()), and moves the batch again; pages that still find no
+ * room are reported NO_MEMORY.  An eviction is the kernel's device-side
+ * migration: the pfns are locked and unmapped by migrate_device_pfns()
+ * (or migrate_device_range() per run of pfns where the kernel lacks it),
+ * copied from their backing into new system pages (the copy MIGRATE back
+ * uses), then migrate_device_pages() and migrate_device_finalize(), which
+ * frees the device pages.  A page that is busy (a move's destination, not
+ * yet mapped; pinned; being freed) cannot be locked or unmapped and is
+ * skipped; one more round takes as many pages after the skipped ones.
+ * The unmap runs the notifiers of every mirror mapping an evicted page;
+ * the kernel calls that invalidation MMU_NOTIFY_CLEAR with no owner, and
+ * devmem_event_flags() tells it by the evicting thread (devmem_pool
+ * .evictor), so mirrors see a MIGRATE event with the TO_SYSTEM flag, as
+ * for a move back.  Each evicted page counts in pages_evicted of the pool
+ * and of the account it was charged to.
+ *
  * Lifetime: a device page is allocated (with its backing, its account
  * charged and a module reference) by devmem_alloc_page() and freed by the
  * pgmap's free callback once the last CPU mapping and reference are gone:
@@ -54,7 +76,18 @@
  * cannot be unloaded (its reference); unloading with none out tears the
  * pool down (memunmap_pages() finds every page free).
  *
- * Locking: devmem_pool.lock, a spinlock, protects the free list only.  A
+ * Locking: devmem_pool.lock, a spinlock, protects the free stack and the
+ * allocation list (every slot's list node); nothing else is done under
+ * it and no other lock is taken inside it.  An evictor reads the list
+ * under it and drops it before touching a page: a page it collected may
+ * be freed or even handed out again meanwhile, which is harmless, since
+ * the kernel locks and references each page (one with no reference or
+ * already locked is skipped) before the evictor reads its slot.
+ * devmem_pool.evict_lock, a mutex, makes one eviction at a time (so one
+ * evictor thread); it is taken with no mmap_lock held (an evicted page
+ * may be any process's, and migrate_device_*() take page locks, rmap
+ * locks and, through the notifiers, mirror locks: evict_lock -> page
+ * lock -> m->lock), by a MIGRATE holding only its mirror's bind_sem.  A
  * page's slot (backing, account) is written by its allocator before the
  * page is published in a page table and read by whoever holds the page;
  * the device reads a backing under the mirror's lock, which an
@@ -95,6 +128,7 @@ void devmem_exit(void);
 void *devmem_owner(void);
 u64 devmem_used_pages(void);
 u64 devmem_faulted_back(void);
+u64 devmem_evicted(void);
 
 struct page *devmem_backing(unsigned long pfn);
 u32 devmem_event_flags(const struct mmu_notifier_range *range);
@@ -103,6 +137,7 @@ struct devmem_account *devmem_account_new(void);
 void devmem_account_put(struct devmem_account *acct);
 u64 devmem_account_pages(struct devmem_account *acct);
 u64 devmem_account_faulted_back(struct devmem_account *acct);
+u64 devmem_account_evicted(struct devmem_account *acct);
 
 struct migrate_vma;
 /* For migrate.c; only with device memory (devmem_enabled()). */
@@ -110,10 +145,11 @@ struct page *devmem_alloc_page(struct devmem_account *acct);
 void *devmem_to_device_owner(void);
 unsigned long devmem_copy_to_system(struct migrate_vma *args,
 				    unsigned long *no_memory);
+unsigned long devmem_evict(unsigned long nr);
 
-/* migrate.c: MIGRATE.  Needs bind_sem. */
+/* migrate.c: MIGRATE (@flags: HMM_MIRROR_MIGRATE_*).  Needs bind_sem. */
 int mirror_migrate(struct mirror *m, unsigned long start, unsigned long end,
-		   bool to_system, u32 __user *results, u64 *moved,
+		   u32 flags, u32 __user *results, u64 *moved,
 		   u64 *not_moved);
 
 #endif /* HMM_MIRROR_KMOD_DEVMEM_H */

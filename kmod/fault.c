@@ -179,7 +179,8 @@ int mirror_fault_range(struct mirror *m, unsigned long start,
 	if (!ret && b->ro_end) {
 		u64 moved = 0, not_moved = 0;
 
-		ret = mirror_migrate(m, b->ro_start, b->ro_end, true, NULL,
+		ret = mirror_migrate(m, b->ro_start, b->ro_end,
+				     HMM_MIRROR_MIGRATE_TO_SYSTEM, NULL,
 				     &moved, &not_moved);
 		if (!ret)
 			ret = walk_range(w, start, end, req, false, &fault_ops,

@@ -156,7 +156,10 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	/* The notifier covers the chunk only, so these overlap it. */
 	unsigned long start = max(range->start, c->start);
 	unsigned long end = min(range->end, c->start + CHUNK_SIZE);
-	u32 reason = mirror_event_reason(range->event);
+	/* A move into or out of device memory, an eviction included. */
+	u32 flags = devmem_event_flags(range);
+	u32 reason = flags ? HMM_MIRROR_EVENT_MIGRATE :
+			     mirror_event_reason(range->event);
 	bool was_empty;
 
 	/* This mirror's own grant, mapped right after (exclusive.c). */
@@ -179,8 +182,7 @@ static bool chunk_invalidate(struct mmu_interval_notifier *mni,
 	if (reason == HMM_MIRROR_EVENT_RELEASE) {
 		mirror_release_locked(m);
 	} else if (c->pages && event_wanted(m, reason)) {
-		chunk_unmap_locked(m, c, start, end, reason,
-				   devmem_event_flags(range), true);
+		chunk_unmap_locked(m, c, start, end, reason, flags, true);
 	} else if (c->pages && !READ_ONCE(defer_invalidations)) {
 		chunk_unmap_locked(m, c, start, end, reason, 0, false);
 	} else if (c->pages) {

@@ -55,6 +55,8 @@ static_assert(offsetof(struct hmm_mirror_exclusive, pages_granted) == 40);
 static_assert(sizeof(struct hmm_mirror_atomic) == HMM_MIRROR_ATOMIC_SIZE_VER5);
 static_assert(offsetof(struct hmm_mirror_atomic, operand) == 24);
 static_assert(offsetof(struct hmm_mirror_atomic, old) == 40);
+static_assert(offsetof(struct hmm_mirror_stats, pages_evicted) ==
+	      HMM_MIRROR_STATS_SIZE_VER4 + 16);
 static_assert(offsetof(struct hmm_mirror_event, flags) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, invalidations) == 40);
 static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
@@ -67,7 +69,8 @@ static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 			 HMM_MIRROR_FEAT_LAZY_NOTIFIERS | \
 			 HMM_MIRROR_FEAT_FILE_BACKED | HMM_MIRROR_FEAT_FORK | \
 			 HMM_MIRROR_FEAT_EXIT | HMM_MIRROR_FEAT_SNAPSHOT_RUNS | \
-			 HMM_MIRROR_FEAT_RW_COPIED | HMM_MIRROR_FEAT_ADDR_LIMIT)
+			 HMM_MIRROR_FEAT_RW_COPIED | HMM_MIRROR_FEAT_ADDR_LIMIT | \
+			 HMM_MIRROR_FEAT_DEVICE_EVICT)
 /* What ABI version 3 added, and what version 2 added. */
 #define FEATURES_SINCE_VER3	(HMM_MIRROR_FEAT_RW_COPIED | \
 				 HMM_MIRROR_FEAT_ADDR_LIMIT)
@@ -79,9 +82,14 @@ static_assert(offsetof(struct hmm_mirror_stats, mirrors) == 152);
 #define FEATURES_SINCE_VER4	HMM_MIRROR_FEAT_DEVICE_MEMORY
 /*
  * What version 5 added: exclusive access, advertised only where the
- * kernel has device-exclusive entries (exclusive.c).
+ * kernel has device-exclusive entries (exclusive.c); eviction, only with
+ * device memory.
  */
-#define FEATURES_SINCE_VER5	HMM_MIRROR_FEAT_EXCLUSIVE
+#define FEATURES_SINCE_VER5	(HMM_MIRROR_FEAT_EXCLUSIVE | \
+				 HMM_MIRROR_FEAT_DEVICE_EVICT)
+/* The MIGRATE flags this module knows. */
+#define MIGRATE_FLAGS		(HMM_MIRROR_MIGRATE_TO_SYSTEM | \
+				 HMM_MIRROR_MIGRATE_EVICT)
 
 /* The argument of any command, as the front end copies it in. */
 union ioc_arg {
@@ -166,8 +174,12 @@ static long ioc_handshake(struct mirror *m, union ioc_arg *arg,
 	ioc_masks(&ioctls, &features);
 	a->module_abi_version = min_t(u32, a->abi_version,
 				      HMM_MIRROR_ABI_VERSION);
-	if (a->module_abi_version < 5 || !exclusive_supported())
+	if (a->module_abi_version < 5)
 		features &= ~FEATURES_SINCE_VER5;
+	if (!exclusive_supported())
+		features &= ~HMM_MIRROR_FEAT_EXCLUSIVE;
+	if (!devmem_enabled())
+		features &= ~HMM_MIRROR_FEAT_DEVICE_EVICT;
 	if (a->module_abi_version < 4 || !devmem_enabled())
 		features &= ~FEATURES_SINCE_VER4;
 	if (a->module_abi_version < 3)
@@ -366,7 +378,7 @@ static long ioc_stats(struct mirror *m, union ioc_arg *arg,
 	return copy_out(uarg, a, sizeof(*a), usize);
 }
 
-/* MIGRATE (ABI 4): arguments checked here, the move in migrate.c. */
+/* MIGRATE (ABI 4, EVICT 5): arguments checked here, the move in migrate.c. */
 static long ioc_migrate(struct mirror *m, union ioc_arg *arg,
 			void __user *uarg, u32 usize)
 {
@@ -374,7 +386,11 @@ static long ioc_migrate(struct mirror *m, union ioc_arg *arg,
 	u32 __user *results = u64_to_user_ptr(a->results);
 	int ret;
 
-	if (a->flags & ~HMM_MIRROR_MIGRATE_TO_SYSTEM)
+	if (a->flags & ~MIGRATE_FLAGS)
+		return -EINVAL;
+	/* Eviction makes room in device memory: no sense moving out. */
+	if ((a->flags & HMM_MIRROR_MIGRATE_EVICT) &&
+	    (a->flags & HMM_MIRROR_MIGRATE_TO_SYSTEM))
 		return -EINVAL;
 	if (!devmem_enabled())
 		return -EOPNOTSUPP;
@@ -393,8 +409,7 @@ static long ioc_migrate(struct mirror *m, union ioc_arg *arg,
 	a->pages_moved = 0;
 	a->pages_not_moved = 0;
 	ret = mirror_migrate(m, a->addr, a->addr + a->length,
-			     a->flags & HMM_MIRROR_MIGRATE_TO_SYSTEM,
-			     a->results ? results : NULL, &a->pages_moved,
+			     a->flags, a->results ? results : NULL, &a->pages_moved,
 			     &a->pages_not_moved);
 out:
 	up_read(&m->bind_sem);

@@ -24,11 +24,16 @@
 /* A result not known yet: the page was not selected (see map_moved()). */
 #define MIGRATE_PENDING		0
 
-/* One batch: migrate_vma's arrays and the results, by page of the batch. */
+/*
+ * One batch: migrate_vma's arrays and the results, by page of the batch;
+ * @first keeps the first pass's results while an eviction makes room for
+ * a second (evict_and_retry()).
+ */
 struct migrate_batch {
 	unsigned long src[MIGRATE_BATCH_PAGES];
 	unsigned long dst[MIGRATE_BATCH_PAGES];
 	u32 results[MIGRATE_BATCH_PAGES];
+	u32 first[MIGRATE_BATCH_PAGES];
 	unsigned long base;		/* address of entry 0 */
 	u64 moved, no_memory;
 };
@@ -220,32 +225,73 @@ static const struct walk_ops map_moved_ops = {
 	.hole = map_moved_hole,
 };
 
+/*
+ * HMM_MIRROR_MIGRATE_EVICT: the batch [b->base, end) left b->no_memory
+ * pages for want of device pages.  Evict as many of the pool's oldest
+ * pages, outside the mmap_lock, and move the batch again: the pages that
+ * had no room, or were not selected, take the second pass's result; the
+ * others keep the first's.
+ * The counts are the merged results'.
+ */
+static int evict_and_retry(struct mirror *m, unsigned long end,
+			   struct migrate_batch *b)
+{
+	unsigned long i, n = (end - b->base) >> PAGE_SHIFT;
+	int ret;
+
+	if (!devmem_evict(b->no_memory))
+		return 0;
+	memcpy(b->first, b->results, n * sizeof(*b->first));
+	ret = migrate_batch(m, end, false, b);
+	if (ret)
+		return ret;
+	b->moved = 0;
+	b->no_memory = 0;
+	for (i = 0; i < n; i++) {
+		if (b->first[i] != HMM_MIRROR_MIGRATE_NO_MEMORY &&
+		    b->first[i] != MIGRATE_PENDING)
+			b->results[i] = b->first[i];
+		if (b->results[i] == HMM_MIRROR_MIGRATE_MOVED)
+			b->moved++;
+		else if (b->results[i] == HMM_MIRROR_MIGRATE_NO_MEMORY)
+			b->no_memory++;
+	}
+	return 0;
+}
+
 /**
  * mirror_migrate() - MIGRATE: move a range into device memory or back
  * @m: the mirror
  * @start: first byte of the range (page aligned, checked by the caller)
  * @end: end of the range, exclusive
- * @to_system: move back to system memory instead of to the device
+ * @flags: HMM_MIRROR_MIGRATE_TO_SYSTEM to move back to system memory
+ *	instead of to the device; HMM_MIRROR_MIGRATE_EVICT (not with it) to
+ *	make room by eviction (checked by the caller)
  * @results: NULL, or one HMM_MIRROR_MIGRATE_* per page (access_ok()
  *	checked by the caller)
  * @moved: incremented per page moved
  * @not_moved: incremented per page that could not move
  *
  * Moves a batch at a time under the mmap_lock; a page that cannot move is
- * reported, not failed (DOC: Device memory in devmem.h).  After a move to
- * the device, the moved pages are mapped in the device page table.  Also
- * used by device faults, to bring back a page the CPU maps read-only.
+ * reported, not failed (DOC: Device memory in devmem.h).  With EVICT, a
+ * batch that found the pool full evicts, after dropping the mmap_lock,
+ * and moves again.  After a move to the device, the moved pages are
+ * mapped in the device page table.  Also used by device faults, to bring
+ * back a page the CPU maps read-only.
  *
  * Context: Process context, may sleep.  Holds m->bind_sem; takes the
- * mmap_lock and, through the notifiers and the walk, m->lock.
+ * mmap_lock and, through the notifiers and the walk, m->lock; an
+ * eviction takes other mirrors' locks (devmem_evict()).
  *
  * Return: 0, -EOPNOTSUPP without device memory, -ENOMEM, -ESRCH (the
  * address space exited), -EFAULT (@results), -EINTR (fatal signal).
  */
 int mirror_migrate(struct mirror *m, unsigned long start, unsigned long end,
-		   bool to_system, u32 __user *results, u64 *moved,
+		   u32 flags, u32 __user *results, u64 *moved,
 		   u64 *not_moved)
 {
+	bool to_system = flags & HMM_MIRROR_MIGRATE_TO_SYSTEM;
+	bool evict = !to_system && (flags & HMM_MIRROR_MIGRATE_EVICT);
 	struct migrate_batch *b;
 	struct walk *w = NULL;
 	int ret = 0;
@@ -274,6 +320,8 @@ int mirror_migrate(struct mirror *m, unsigned long start, unsigned long end,
 		b->moved = 0;
 		b->no_memory = 0;
 		ret = migrate_batch(m, next, to_system, b);
+		if (!ret && evict && b->no_memory)
+			ret = evict_and_retry(m, next, b);
 		if (ret)
 			break;
 		/* Mapping is an optimisation: a failed walk leaves faults. */
@@ -314,7 +362,7 @@ out:
 #else /* !HMM_DEVMEM */
 
 int mirror_migrate(struct mirror *m, unsigned long start, unsigned long end,
-		   bool to_system, u32 __user *results, u64 *moved,
+		   u32 flags, u32 __user *results, u64 *moved,
 		   u64 *not_moved)
 {
 	return -EOPNOTSUPP;

@@ -93,6 +93,7 @@ void mirror_fill_stats(struct mirror *m, struct hmm_mirror_stats *s)
 	s->device_memory_pages = devmem_nr_pages;
 	s->device_pages = devmem_account_pages(m->devmem_acct);
 	s->pages_faulted_back = devmem_account_faulted_back(m->devmem_acct);
+	s->pages_evicted = devmem_account_evicted(m->devmem_acct);
 }
 
 /**
@@ -114,4 +115,5 @@ void mirror_fill_global_stats(struct hmm_mirror_stats *s)
 	s->device_memory_pages = devmem_nr_pages;
 	s->device_pages = devmem_used_pages();
 	s->pages_faulted_back = devmem_faulted_back();
+	s->pages_evicted = devmem_evicted();
 }
