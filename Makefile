@@ -131,6 +131,9 @@ include bench/bench.mk
 include scripts/debian-kernels.mk
 
 VM_SUITES += $(CONFORMANCE_BIN) $(CONFORMANCE_SWITCHES_OFF) $(CONFORMANCE_SAN_BIN)
+# Last: it unloads the module (refused while pages are in device memory)
+# and loads $(MODULE) again with the parameters it had.
+VM_SUITES += tests/kmod/vm/unload_test.py
 
 ##@ Build (make with no target builds all)
 # What a user needs: no test binary (the test targets build their own).
@@ -193,7 +196,8 @@ vm-test: $(VM_SUITES) ## the VM suites of make test on KDIR's kernel, in one VM 
 	@$(MAKE) --no-print-directory module || \
 		{ echo "vm-test: building the module for $(KREL) failed"; \
 		  echo "0 1 0" > $(VM_RESULTS)/module-build.counts; exit 1; }
-	@$(VM) --numa --timeout $${VM_TIMEOUT:-$(VM_TEST_TIMEOUT)} --module $(MODULE) --scratch $(VM_RESULTS) -- \
+	@HMM_MODULE=$(abspath $(MODULE)) \
+	$(VM) --numa --timeout $${VM_TIMEOUT:-$(VM_TEST_TIMEOUT)} --module $(MODULE) --scratch $(VM_RESULTS) -- \
 		tests/vm/guest-suite.sh $(VM_RESULTS) $(VM_SUITES) || \
 		{ rc=$$?; echo "vm-test: VM run failed (status $$rc)"; \
 		  echo "0 1 0" > $(VM_RESULTS)/vm-runner.counts; exit $$rc; }

@@ -73,7 +73,7 @@ inline std::vector<Command> AllCommands() {
        sizeof(hmm_mirror_stats), HMM_MIRROR_STATS_GLOBAL, false, true, HMM_MIRROR_FEAT_STATS},
       {Cmd::kMigrate, "Migrate", HMM_MIRROR_IOC_MIGRATE,
        HMM_MIRROR_MIGRATE_SIZE_VER4, sizeof(hmm_mirror_migrate),
-       HMM_MIRROR_MIGRATE_TO_SYSTEM, true, true,
+       HMM_MIRROR_MIGRATE_TO_SYSTEM | HMM_MIRROR_MIGRATE_EVICT, true, true,
        HMM_MIRROR_FEAT_DEVICE_MEMORY},
       {Cmd::kExclusive, "Exclusive", HMM_MIRROR_IOC_EXCLUSIVE,
        HMM_MIRROR_EXCLUSIVE_SIZE_VER5, sizeof(hmm_mirror_exclusive), 0, true,

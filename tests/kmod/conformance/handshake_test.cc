@@ -33,8 +33,10 @@ constexpr uint64_t kVersion3Features =
     HMM_MIRROR_FEAT_RW_COPIED | HMM_MIRROR_FEAT_ADDR_LIMIT;
 // And version 4 (only where the kernel has device-private memory).
 constexpr uint64_t kVersion4Features = HMM_MIRROR_FEAT_DEVICE_MEMORY;
-// And version 5 (only where the kernel has device-exclusive entries).
-constexpr uint64_t kVersion5Features = HMM_MIRROR_FEAT_EXCLUSIVE;
+// And version 5: exclusive access (where the kernel has device-exclusive
+// entries) and eviction (only with device memory).
+constexpr uint64_t kVersion5Features =
+    HMM_MIRROR_FEAT_EXCLUSIVE | HMM_MIRROR_FEAT_DEVICE_EVICT;
 
 TEST_F(HandshakeTest, VersionOneStructGetsTheVersionOneAnswer) {
   hmm_mirror_handshake hs = MakeHandshake();
@@ -178,7 +180,7 @@ constexpr uint64_t kKnownFeatures =
     HMM_MIRROR_FEAT_EXIT | HMM_MIRROR_FEAT_STATS |
     HMM_MIRROR_FEAT_SNAPSHOT_RUNS | HMM_MIRROR_FEAT_RW_COPIED |
     HMM_MIRROR_FEAT_ADDR_LIMIT | HMM_MIRROR_FEAT_DEVICE_MEMORY |
-    HMM_MIRROR_FEAT_EXCLUSIVE;
+    HMM_MIRROR_FEAT_EXCLUSIVE | HMM_MIRROR_FEAT_DEVICE_EVICT;
 
 TEST_F(HandshakeTest, OnlyDefinedFeatureBitsAreAdvertised) {
   hmm_mirror_handshake hs = MakeHandshake();
@@ -238,6 +240,19 @@ TEST(FeatureNamesTest, NamesEveryDefinedBit) {
   for (unsigned bit = 0; bit < 16; ++bit)
     EXPECT_EQ(FeatureNames(1ULL << bit).find("feature ("), std::string::npos)
         << bit;
+  EXPECT_EQ(FeatureNames(HMM_MIRROR_FEAT_DEVICE_EVICT),
+            "HMM_MIRROR_FEAT_DEVICE_EVICT (bit 17)");
+}
+
+// ABI 5: eviction is advertised exactly when device memory is.
+TEST_F(HandshakeTest, EvictionIsAdvertisedWithDeviceMemoryOnly) {
+  hmm_mirror_handshake hs = MakeHandshake();
+  ASSERT_EQ(kSuccess, dev_.Handshake(&hs));
+  const bool dm = hs.features_supported & HMM_MIRROR_FEAT_DEVICE_MEMORY;
+  const bool evict = hs.features_supported & HMM_MIRROR_FEAT_DEVICE_EVICT;
+  EXPECT_EQ(evict, dm) << FeatureNames(hs.features_supported);
+  EXPECT_EQ(evict, hs.device_memory_size != 0);
+  RecordProperty("device_evict", evict ? "yes" : "no");
 }
 
 TEST_F(HandshakeTest, ACallerIsAnsweredAsAModuleOfItsVersionWas) {
@@ -274,7 +289,7 @@ TEST_F(HandshakeTest, ACallerIsAnsweredAsAModuleOfItsVersionWas) {
   EXPECT_EQ(v3.addr_limit, now.addr_limit);
   EXPECT_EQ(v3.device_memory_size, 0u) << "a version-3 module had no device memory";
   EXPECT_EQ(v3.device_memory_used, 0u);
-  // Version 4: device memory, not exclusive access.
+  // Version 4: device memory, not exclusive access nor eviction.
   hmm_mirror_handshake v4 = MakeHandshake();
   v4.abi_version = 4;
   ASSERT_EQ(kSuccess, dev_.Handshake(&v4));

@@ -126,7 +126,8 @@ static_assert(sizeof(hmm_mirror_events) == 16);
 //     events_delivered events_lost notifiers dpt_tables dpt_pages mirrors
 //     (version 1, 160 bytes) device_memory_pages device_pages
 //     pages_to_device pages_to_system pages_faulted_back pages_no_memory
-//     (version 4, 208 bytes) exclusive_granted atomic_ops (version 5)
+//     (version 4, 208 bytes) exclusive_granted atomic_ops pages_evicted
+//     (version 5)
 static_assert(HMM_MIRROR_STATS_SIZE_VER1 == 160);
 static_assert(HMM_MIRROR_STATS_SIZE_VER4 == 208);
 static_assert(sizeof(hmm_mirror_stats) == HMM_MIRROR_STATS_SIZE_VER5);
@@ -153,7 +154,8 @@ static_assert(offsetof(hmm_mirror_stats, pages_faulted_back) == 192);
 static_assert(offsetof(hmm_mirror_stats, pages_no_memory) == 200);
 static_assert(offsetof(hmm_mirror_stats, exclusive_granted) == 208);
 static_assert(offsetof(hmm_mirror_stats, atomic_ops) == 216);
-static_assert(sizeof(hmm_mirror_stats) == 224);
+static_assert(offsetof(hmm_mirror_stats, pages_evicted) == 224);
+static_assert(sizeof(hmm_mirror_stats) == 232);
 
 // --- struct hmm_mirror_migrate (version 4): size flags addr length results
 //     results_len pages_moved pages_not_moved
@@ -260,6 +262,8 @@ static_assert(HMM_MIRROR_FEAT_FORK == 1ULL << 9);
 static_assert(HMM_MIRROR_FEAT_EXIT == 1ULL << 10);
 static_assert(HMM_MIRROR_FEAT_STATS == 1ULL << 11);
 static_assert(HMM_MIRROR_FEAT_DEVICE_MEMORY == 1ULL << 15);
+static_assert(HMM_MIRROR_FEAT_DEVICE_EVICT == 1ULL << 17);
+static_assert(HMM_MIRROR_FEAT_ALL == (1ULL << 18) - 1);
 static_assert(HMM_MIRROR_PAGE_DEVICE == 1U << 4);
 static_assert(HMM_MIRROR_FEAT_EXCLUSIVE == 1ULL << 16);
 static_assert(HMM_MIRROR_FEAT_ALL == (1ULL << 17) - 1);
@@ -271,6 +275,7 @@ static_assert(HMM_MIRROR_ATOMIC_NO_GRANT == 1U << 0);
 static_assert(HMM_MIRROR_EVENT_FLAG_TO_DEVICE == 1U << 0);
 static_assert(HMM_MIRROR_EVENT_FLAG_TO_SYSTEM == 1U << 1);
 static_assert(HMM_MIRROR_MIGRATE_TO_SYSTEM == 1U << 0);
+static_assert(HMM_MIRROR_MIGRATE_EVICT == 1U << 1);
 static_assert(HMM_MIRROR_MIGRATE_MOVED == 1 && HMM_MIRROR_MIGRATE_ALREADY == 2 &&
               HMM_MIRROR_MIGRATE_NOT_MOVABLE == 3 &&
               HMM_MIRROR_MIGRATE_NO_MEMORY == 4);
@@ -351,6 +356,15 @@ TEST(Layout, Version4FieldsStartWhereTheOlderStructsEnded) {
             size_t{HMM_MIRROR_STATS_SIZE_VER1});
   EXPECT_EQ(offsetof(hmm_mirror_migrate, size), 0u);
   EXPECT_EQ(offsetof(hmm_mirror_migrate, flags), 4u);
+}
+
+TEST(Layout, Version5FieldsStartWhereTheOlderStructsEnded) {
+  EXPECT_EQ(offsetof(hmm_mirror_stats, exclusive_granted),
+            size_t{HMM_MIRROR_STATS_SIZE_VER4});
+  // Eviction's counter is the last field of version 5.
+  EXPECT_EQ(offsetof(hmm_mirror_stats, pages_evicted) + sizeof(__u64),
+            size_t{HMM_MIRROR_STATS_SIZE_VER5});
+  EXPECT_EQ(HMM_MIRROR_STATS_SIZE_VER5, HMM_MIRROR_STATS_SIZE_VER4 + 3 * sizeof(__u64));
 }
 
 TEST(Layout, EveryStructStartsWithSizeThenFlags) {

@@ -395,6 +395,8 @@ TEST_F(MigrateTest, FullPoolMovesWhatFitsAndLosesNothing) {
   if (pool > (uint64_t{256} << 20) / 4096)
     GTEST_SKIP() << "device memory of " << pool << " pages is too large to fill here";
   const uint64_t n = pool + 64;
+  hmm_mirror_stats g0;
+  ASSERT_EQ(kSuccess, dev_.Stats(&g0, HMM_MIRROR_STATS_GLOBAL));
   Mapping big(n * page_);
   FillPattern(big.data(), big.size(), 49);
   MigrateOut out;
@@ -412,6 +414,10 @@ TEST_F(MigrateTest, FullPoolMovesWhatFitsAndLosesNothing) {
   hmm_mirror_stats s;
   ASSERT_EQ(kSuccess, dev_.Stats(&s));
   EXPECT_EQ(s.pages_no_memory, no_memory);
+  // Without HMM_MIRROR_MIGRATE_EVICT nothing makes room.
+  EXPECT_EQ(s.pages_evicted, 0u);
+  ASSERT_EQ(kSuccess, dev_.Stats(&s, HMM_MIRROR_STATS_GLOBAL));
+  EXPECT_EQ(s.pages_evicted, g0.pages_evicted);
   std::vector<uint8_t> buf(64 * page_);
   ASSERT_EQ(kSuccess, dev_.Read(big.addr(), buf.size(), buf.data()));
   EXPECT_TRUE(HasPatternAs(buf.data(), buf.size(), 49, big.addr()));
@@ -422,7 +428,8 @@ TEST_F(MigrateTest, FullPoolMovesWhatFitsAndLosesNothing) {
 
 TEST_F(MigrateTest, BadInput) {
   std::vector<uint32_t> r(kPages);
-  hmm_mirror_migrate a = MakeMigrate(addr(), len(), 2, r.data(), kPages);
+  // 1 << 2: the first flag bit ABI 5 does not define (EVICT is 1 << 1).
+  hmm_mirror_migrate a = MakeMigrate(addr(), len(), 1U << 2, r.data(), kPages);
   EXPECT_EQ(Errno(EINVAL), dev_.Call(HMM_MIRROR_IOC_MIGRATE, &a));
   a = MakeMigrate(addr(), len(), kTo, r.data(), kPages - 1);
   EXPECT_EQ(Errno(EINVAL), dev_.Call(HMM_MIRROR_IOC_MIGRATE, &a));

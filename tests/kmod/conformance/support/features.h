@@ -36,6 +36,7 @@ inline std::string FeatureNames(uint64_t features) {
       {HMM_MIRROR_FEAT_ADDR_LIMIT, "HMM_MIRROR_FEAT_ADDR_LIMIT"},
       {HMM_MIRROR_FEAT_DEVICE_MEMORY, "HMM_MIRROR_FEAT_DEVICE_MEMORY"},
       {HMM_MIRROR_FEAT_EXCLUSIVE, "HMM_MIRROR_FEAT_EXCLUSIVE"},
+      {HMM_MIRROR_FEAT_DEVICE_EVICT, "HMM_MIRROR_FEAT_DEVICE_EVICT"},
   };
   std::ostringstream os;
   const char* sep = "";
