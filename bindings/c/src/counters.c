@@ -50,6 +50,8 @@ static const struct counter counters[] = {
 	COUNTER(exclusive_granted,
 		"pages made exclusive to the device (EXCLUSIVE, ATOMIC)"),
 	COUNTER(atomic_ops, "device atomic operations (ATOMIC)"),
+	COUNTER(pages_evicted,
+		"pages evicted from device memory to make room (MIGRATE with EVICT)"),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * devmem.c - device memory (ABI 4): MIGRATE, and the pool's size and use
- * from HANDSHAKE and STATS.
+ * devmem.c - device memory (ABI 4): MIGRATE (with eviction, ABI 5), and
+ * the pool's size and use from HANDSHAKE and STATS.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +22,8 @@ HMM_LIB_EXPORT int hmm_mirror_migrate(struct hmm_mirror *m, uint64_t addr,
 				      uint64_t *pages_not_moved)
 {
 	static const char call[] = "hmm_mirror_migrate";
+	const uint32_t known = HMM_MIRROR_MIGRATE_TO_SYSTEM |
+			       HMM_MIRROR_MIGRATE_EVICT;
 	struct hmm_mirror_migrate a;
 	char args[160];
 	int ret;
@@ -32,9 +34,20 @@ HMM_LIB_EXPORT int hmm_mirror_migrate(struct hmm_mirror *m, uint64_t addr,
 	snprintf(args, sizeof(args),
 		 "addr=0x%" PRIx64 ", length=0x%" PRIx64 ", %s", addr, length,
 		 flags == HMM_MIRROR_MIGRATE_TO_SYSTEM ? "to system" :
+		 flags == HMM_MIRROR_MIGRATE_EVICT ? "to device, evicting" :
 		 flags ? "flags=?" : "to device");
-	if (flags & ~HMM_MIRROR_MIGRATE_TO_SYSTEM)
+	if (flags & ~known)
 		return hmm_lib_fail(EINVAL, call, "unknown flags", "%s", args);
+	if ((flags & HMM_MIRROR_MIGRATE_EVICT) &&
+	    (flags & HMM_MIRROR_MIGRATE_TO_SYSTEM))
+		return hmm_lib_fail(EINVAL, call,
+				    "HMM_MIRROR_MIGRATE_EVICT makes room in device memory: not with HMM_MIRROR_MIGRATE_TO_SYSTEM",
+				    "%s", args);
+	if (flags & HMM_MIRROR_MIGRATE_EVICT) {
+		ret = hmm_lib_check(m, HMM_MIRROR_FEAT_DEVICE_EVICT, call);
+		if (ret)
+			return ret;
+	}
 	if (!results != !results_len)
 		return hmm_lib_fail(EINVAL, call,
 				    "results and results_len go together",

@@ -25,6 +25,7 @@ static const char *const feature_names[] = {
 	[FEAT_BIT(ADDR_LIMIT)] = "addr_limit",
 	[FEAT_BIT(DEVICE_MEMORY)] = "device_memory",
 	[FEAT_BIT(EXCLUSIVE)] = "exclusive",
+	[FEAT_BIT(DEVICE_EVICT)] = "device_evict",
 };
 
 static const char *const command_names[] = {

@@ -2,8 +2,8 @@
 //
 // lib_v14_test.cc - what libhmm_mirror 1.4 added, on the fake device:
 // hmm_mirror_migrate() (arguments checked before the device, results
-// passed through), hmm_mirror_device_memory() (the pool from STATS) and
-// hmm_mirror_migrate_result_name().
+// passed through; the EVICT flag of ABI 5), hmm_mirror_device_memory()
+// (the pool from STATS) and hmm_mirror_migrate_result_name().
 
 #include <vector>
 
@@ -52,6 +52,58 @@ TEST_F(DeviceMemoryTest, MigrateChecksItsArgumentsFirst) {
                                nullptr),
             -EINVAL);
   EXPECT_EQ(fake.calls[HMM_MIRROR_NR_MIGRATE], 0u);
+}
+
+// ABI 5: EVICT passes through, needs its feature, and not with TO_SYSTEM.
+TEST_F(DeviceMemoryTest, EvictWithoutItsFeatureIsEopnotsupp) {
+  EXPECT_EQ(hmm_mirror_migrate(m_, kAddr, 4096, HMM_MIRROR_MIGRATE_EVICT,
+                               nullptr, 0, nullptr, nullptr),
+            -EOPNOTSUPP);
+  EXPECT_NE(std::string(LastError()).find("HMM_MIRROR_FEAT_DEVICE_EVICT (bit 17)"),
+            std::string::npos)
+      << LastError();
+  EXPECT_EQ(fake.calls[HMM_MIRROR_NR_MIGRATE], 0u);
+}
+
+class DeviceEvictTest : public DeviceMemoryTest {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(fake_device_create(), 0) << "cannot make the fake device node";
+    fake.features |= HMM_MIRROR_FEAT_DEVICE_MEMORY | HMM_MIRROR_FEAT_DEVICE_EVICT;
+    fake.ioctls |= 1ULL << HMM_MIRROR_NR_MIGRATE;
+    ASSERT_EQ(hmm_mirror_open_path(fake.path, &m_), 0) << LastError();
+    std::memset(fake.calls, 0, sizeof(fake.calls));
+    page_ = hmm_mirror_page_size(m_);
+  }
+};
+
+TEST_F(DeviceEvictTest, EvictPassesThrough) {
+  uint64_t moved = 0;
+  ASSERT_EQ(hmm_mirror_migrate(m_, kAddr, 2 * 4096, HMM_MIRROR_MIGRATE_EVICT,
+                               nullptr, 0, &moved, nullptr),
+            0)
+      << LastError();
+  auto mg = LastArg<struct hmm_mirror_migrate>(HMM_MIRROR_NR_MIGRATE);
+  EXPECT_EQ(mg.flags, uint32_t{HMM_MIRROR_MIGRATE_EVICT});
+  EXPECT_EQ(moved, 2u);
+}
+
+TEST_F(DeviceEvictTest, EvictToSystemAndUnknownFlagsAreEinval) {
+  EXPECT_EQ(hmm_mirror_migrate(m_, kAddr, 4096,
+                               HMM_MIRROR_MIGRATE_EVICT |
+                                   HMM_MIRROR_MIGRATE_TO_SYSTEM,
+                               nullptr, 0, nullptr, nullptr),
+            -EINVAL);
+  EXPECT_EQ(hmm_mirror_migrate(m_, kAddr, 4096, 1U << 2, nullptr, 0, nullptr,
+                               nullptr),
+            -EINVAL);
+  EXPECT_EQ(fake.calls[HMM_MIRROR_NR_MIGRATE], 0u);
+}
+
+TEST(NamesTest, DeviceEvictFeature) {
+  EXPECT_STREQ(hmm_mirror_feature_name(HMM_MIRROR_FEAT_DEVICE_EVICT), "device_evict");
+  EXPECT_STREQ(hmm_mirror_feature_name(HMM_MIRROR_FEAT_EXCLUSIVE), "exclusive");
+  EXPECT_EQ(hmm_mirror_feature_name(1ULL << 18), nullptr);
 }
 
 TEST_F(DeviceMemoryTest, DeviceMemoryComesFromStats) {

@@ -712,7 +712,9 @@ void hmm_mirror_maps_close(struct hmm_mirror_maps *it);
  * @addr: start of the range (page aligned)
  * @length: bytes (page aligned, not 0)
  * @flags: 0 to move into device memory, HMM_MIRROR_MIGRATE_TO_SYSTEM to
- *	move back to system memory
+ *	move back to system memory; HMM_MIRROR_MIGRATE_EVICT (ABI 5, needs
+ *	HMM_MIRROR_FEAT_DEVICE_EVICT, not with TO_SYSTEM) to make room in a
+ *	full pool by moving its oldest pages back first
  * @results: NULL, or @results_len entries: one HMM_MIRROR_MIGRATE_* per
  *	page (MOVED, ALREADY, NOT_MOVABLE, NO_MEMORY)
  * @results_len: entries of @results, at least one per page; 0 for NULL
@@ -725,7 +727,8 @@ void hmm_mirror_maps_close(struct hmm_mirror_maps *it);
  *
  * Return: 0, -EINVAL (range, flags, @results_len), -EOPNOTSUPP (no
  * device memory: the kernel lacks CONFIG_DEVICE_PRIVATE or the module was
- * loaded with device_memory_mb=0), -ESRCH (the process exited), -EFAULT.
+ * loaded with device_memory_mb=0; or EVICT without
+ * HMM_MIRROR_FEAT_DEVICE_EVICT), -ESRCH (the process exited), -EFAULT.
  */
 int hmm_mirror_migrate(struct hmm_mirror *m, uint64_t addr, uint64_t length,
 		       uint32_t flags, uint32_t *results,

@@ -105,6 +105,7 @@ fn table() -> Table {
         HMM_MIRROR_ATOMIC_ADD, HMM_MIRROR_ATOMIC_XCHG, HMM_MIRROR_ATOMIC_CMPXCHG,
         HMM_MIRROR_ATOMIC_OR, HMM_MIRROR_ATOMIC_AND, HMM_MIRROR_ATOMIC_NR_OPS,
         HMM_MIRROR_ATOMIC_NO_GRANT, HMM_MIRROR_NR_EXCLUSIVE, HMM_MIRROR_NR_ATOMIC,
+        HMM_MIRROR_FEAT_DEVICE_EVICT, HMM_MIRROR_MIGRATE_EVICT,
     );
     layout!(t: hmm_mirror_handshake {
         size, flags, abi_version, module_abi_version, features_wanted,

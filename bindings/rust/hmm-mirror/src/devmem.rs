@@ -51,6 +51,52 @@ impl fmt::Display for Direction {
     }
 }
 
+/// How [`Mirror::migrate_with`](crate::Mirror::migrate_with) moves pages,
+/// beyond the direction; the default is what
+/// [`Mirror::migrate`](crate::Mirror::migrate) does.
+///
+/// ```
+/// use hmm_mirror::MigrateOptions;
+///
+/// let opts = MigrateOptions::new().evict(true);
+/// assert!(opts.evicts());
+/// assert!(!MigrateOptions::default().evicts());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct MigrateOptions {
+    evict: bool,
+}
+
+impl MigrateOptions {
+    /// No options: a full pool moves what fits.
+    pub const fn new() -> MigrateOptions {
+        MigrateOptions { evict: false }
+    }
+
+    /// With `true`, a move to the device that finds the pool full first
+    /// evicts the pool's oldest pages (of any mirror) back to system
+    /// memory, data intact (`HMM_MIRROR_MIGRATE_EVICT`, ABI 5; needs
+    /// [`Features::DEVICE_EVICT`](crate::Features::DEVICE_EVICT), else
+    /// `EOPNOTSUPP`).  Not with [`Direction::ToSystem`]: `EINVAL`.
+    pub const fn evict(self, evict: bool) -> MigrateOptions {
+        MigrateOptions { evict }
+    }
+
+    /// Whether [`evict`](Self::evict) is set.
+    pub const fn evicts(self) -> bool {
+        self.evict
+    }
+
+    /// `hmm_mirror_migrate()`'s flags for these options.
+    pub(crate) const fn migrate_flags(self) -> u32 {
+        if self.evict {
+            sys::HMM_MIRROR_MIGRATE_EVICT
+        } else {
+            0
+        }
+    }
+}
+
 /// What MIGRATE did with one page (`HMM_MIRROR_MIGRATE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MigrateOutcome {
@@ -121,6 +167,9 @@ impl fmt::Display for MigrateOutcome {
 pub struct MigrateReport {
     /// Where the pages were asked to go.
     pub direction: Direction,
+    /// Whether the call could evict pages to make room
+    /// ([`MigrateOptions::evict`]).
+    pub evict: bool,
     /// Start of the range.
     pub addr: u64,
     /// Bytes in the range.
@@ -258,10 +307,25 @@ mod tests {
     }
 
     #[test]
+    fn options_give_the_flags() {
+        assert_eq!(MigrateOptions::new(), MigrateOptions::default());
+        assert_eq!(MigrateOptions::new().migrate_flags(), 0);
+        let evict = MigrateOptions::new().evict(true);
+        assert!(evict.evicts());
+        assert_eq!(evict.migrate_flags(), sys::HMM_MIRROR_MIGRATE_EVICT);
+        assert_eq!(
+            evict.migrate_flags() | Direction::ToDevice.migrate_flags(),
+            sys::HMM_MIRROR_MIGRATE_EVICT
+        );
+        assert!(!evict.evict(false).evicts());
+    }
+
+    #[test]
     fn report_counts_and_prints() {
         use MigrateOutcome::*;
         let r = MigrateReport {
             direction: Direction::ToDevice,
+            evict: false,
             addr: 0x1000,
             length: 0x5000,
             results: vec![Moved, Moved, Already, NotMovable, NoMemory],

@@ -62,6 +62,10 @@ bitflags! {
         /// exclusive device access, `EXCLUSIVE` and `ATOMIC` (ABI 5;
         /// needs a kernel with `CONFIG_DEVICE_PRIVATE`)
         const EXCLUSIVE = sys::HMM_MIRROR_FEAT_EXCLUSIVE;
+        /// `migrate` can evict the pool's oldest pages to make room
+        /// ([`MigrateOptions::evict`](crate::MigrateOptions::evict); ABI 5,
+        /// only with `DEVICE_MEMORY`)
+        const DEVICE_EVICT = sys::HMM_MIRROR_FEAT_DEVICE_EVICT;
     }
 }
 
@@ -532,8 +536,9 @@ mod tests {
             "addr_limit",
             "device_memory",
             "exclusive",
+            "device_evict",
         ];
-        assert_eq!(Features::all().iter().count(), 17);
+        assert_eq!(Features::all().iter().count(), 18);
         for (bit, flag) in Features::all().iter().enumerate() {
             assert_eq!(flag.bits(), 1 << bit);
             assert_eq!(flag.name(), Some(names[bit]));

@@ -60,7 +60,7 @@ mod stats;
 
 pub use hmm_mirror_sys as sys;
 
-pub use devmem::{DeviceMemory, Direction, MigrateOutcome, MigrateReport};
+pub use devmem::{DeviceMemory, Direction, MigrateOptions, MigrateOutcome, MigrateReport};
 pub use error::{errno_name, strerror, Error, ErrorExt};
 pub use events::{Event, Events};
 pub use exclusive::{AtomicOp, ExclusiveReport};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hmm_mirror_sys as sys;
 
-use crate::devmem::{DeviceMemory, Direction, MigrateOutcome, MigrateReport};
+use crate::devmem::{DeviceMemory, Direction, MigrateOptions, MigrateOutcome, MigrateReport};
 use crate::error::{check, check_copied};
 use crate::events::{timeout_ms, Event, Events};
 use crate::exclusive::{AtomicOp, ExclusiveReport};
@@ -545,6 +545,38 @@ impl Mirror {
         length: u64,
         direction: Direction,
     ) -> io::Result<MigrateReport> {
+        self.migrate_with(addr, length, direction, MigrateOptions::new())
+    }
+
+    /// [`migrate`](Self::migrate) with options: with
+    /// [`MigrateOptions::evict`], a move to the device into a full pool
+    /// first evicts the pool's oldest pages (of any mirror) back to system
+    /// memory, data intact, instead of leaving pages
+    /// [`MigrateOutcome::NoMemory`] (ABI 5).  The mirrors that mapped the
+    /// evicted pages get a `Migrate` event with [`Direction::ToSystem`];
+    /// [`Stats`](crate::Stats) counts them as `pages_evicted`.
+    ///
+    /// Errors: those of `migrate`; `EOPNOTSUPP` for `evict` without
+    /// [`Features::DEVICE_EVICT`], `EINVAL` for `evict` with
+    /// [`Direction::ToSystem`].
+    ///
+    /// ```no_run
+    /// use hmm_mirror::{Direction, MigrateOptions, Mirror};
+    ///
+    /// let mirror = Mirror::open()?;
+    /// # let addr = 0;
+    /// let evict = MigrateOptions::new().evict(true);
+    /// let report = mirror.migrate_with(addr, 16 * mirror.page_size(), Direction::ToDevice, evict)?;
+    /// assert_eq!(report.no_memory(), 0); // unless pages were busy
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn migrate_with(
+        &self,
+        addr: u64,
+        length: u64,
+        direction: Direction,
+        options: MigrateOptions,
+    ) -> io::Result<MigrateReport> {
         let mut results = vec![0u32; self.pages_in(length).max(1)];
         let (mut moved, mut not_moved) = (0u64, 0u64);
         // SAFETY: `self.raw` is valid; `results` is a writable array of
@@ -555,7 +587,7 @@ impl Mirror {
                 self.raw.as_ptr(),
                 addr,
                 length,
-                direction.migrate_flags(),
+                direction.migrate_flags() | options.migrate_flags(),
                 results.as_mut_ptr(),
                 results.len() as u64,
                 &mut moved,
@@ -565,6 +597,7 @@ impl Mirror {
         results.truncate(self.pages_in(length));
         Ok(MigrateReport {
             direction,
+            evict: options.evicts(),
             addr,
             length,
             results: results.into_iter().map(MigrateOutcome::from_raw).collect(),

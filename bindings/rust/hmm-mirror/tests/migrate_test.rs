@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use common::{mirror, page_size, Mapping};
 use hmm_mirror::{
-    Access, Direction, ErrorExt, Features, MigrateOutcome, Mirror, PageFlags, PageState, Reasons,
+    Access, Direction, ErrorExt, Features, MigrateOptions, MigrateOutcome, Mirror, PageFlags,
+    PageState, Reasons,
 };
 
 /// The mirror, or None (after saying why) without device memory.
@@ -167,4 +168,45 @@ fn a_hole_is_not_movable() {
         .unwrap();
     m.migrate(map.page(2), page_size() as u64, Direction::ToSystem)
         .unwrap();
+}
+
+/// ABI 5: the evict option passes through; with room in the pool it
+/// changes nothing (the conformance suite fills the pool), and
+/// `pages_evicted` is one of the counters.
+#[test]
+#[ignore = "needs /dev/hmm_mirror: make test runs it in the VM"]
+fn evict_option_moves_and_is_counted() {
+    let m = mirror();
+    let evict = MigrateOptions::new().evict(true);
+    let map = Mapping::anon(4);
+    map.fill(43);
+    if !m.features().contains(Features::DEVICE_EVICT) {
+        assert!(!m.features().contains(Features::DEVICE_MEMORY));
+        eprintln!("skipped: the handshake lacks HMM_MIRROR_FEAT_DEVICE_EVICT");
+        let err = m
+            .migrate_with(map.addr(), map.len(), Direction::ToDevice, evict)
+            .unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EOPNOTSUPP), "{err}");
+        return;
+    }
+    assert!(m.features().contains(Features::DEVICE_MEMORY));
+    let before = map.to_vec();
+    let r = m
+        .migrate_with(map.addr(), map.len(), Direction::ToDevice, evict)
+        .unwrap();
+    assert!(r.evict);
+    assert_eq!(r.results, vec![MigrateOutcome::Moved; 4]);
+    let evicted = |s: &hmm_mirror::Stats| {
+        s.counters()
+            .find(|c| c.name == "pages_evicted")
+            .map(|c| c.total())
+    };
+    assert_eq!(evicted(&m.stats().unwrap()), Some(0));
+    assert!(evicted(&m.global_stats().unwrap()).is_some());
+    // Eviction makes room in device memory: not with a move back.
+    let err = m
+        .migrate_with(map.addr(), map.len(), Direction::ToSystem, evict)
+        .unwrap_err();
+    assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
+    assert_eq!(map.to_vec(), before);
 }
