@@ -91,8 +91,8 @@ def test_features() -> None:
     for f in hm.Feature:
         every |= f
     # The twelve ABI v1 bits, SNAPSHOT_RUNS (v2), RW_COPIED and ADDR_LIMIT
-    # (v3), DEVICE_MEMORY (v4), EXCLUSIVE (v5).
-    assert int(every) == (1 << 17) - 1 == lib.HMM_MIRROR_FEAT_ALL
+    # (v3), DEVICE_MEMORY (v4), EXCLUSIVE and DEVICE_EVICT (v5).
+    assert int(every) == (1 << 18) - 1 == lib.HMM_MIRROR_FEAT_ALL
     assert hm.Feature.DEVICE_MEMORY == lib.HMM_MIRROR_FEAT_DEVICE_MEMORY
     assert hm.Feature.EXCLUSIVE.names == ["exclusive"]
     assert hm.Feature.DEVICE_MEMORY.names == ["device_memory"]
@@ -245,6 +245,22 @@ def test_stats_device_memory_counters() -> None:
             st.pages_to_system, st.pages_faulted_back, st.pages_no_memory) == (
         65536, 3, 5, 1, 1, 4)
     assert st.as_dict()["pages_no_memory"] == 4
+    assert st.pages_evicted == 0
+    c.pages_evicted = 7
+    st = hm.Stats._from_c(c)
+    assert st.pages_evicted == 7 and st.as_dict()["pages_evicted"] == 7
+    assert [k.name for k in st.counters][-1] == "pages_evicted"
+
+
+def test_device_evict_feature_and_flag() -> None:
+    # ABI 5: bit 17, after EXCLUSIVE's 16.
+    assert hm.Feature.DEVICE_EVICT == lib.HMM_MIRROR_FEAT_DEVICE_EVICT == 1 << 17
+    assert hm.Feature.DEVICE_EVICT.names == ["device_evict"]
+    assert lib.HMM_MIRROR_MIGRATE_EVICT == 1 << 1
+    assert ffi.sizeof("struct hmm_mirror_stats") == 232
+    r = hm.MigrateResult._from_c(0x1000, 0x1000, False, [1], 1, 0, True)
+    assert r.evict and r.moved == 1
+    assert not hm.MigrateResult._from_c(0x1000, 0x1000, False, [1], 1, 0).evict
 
 
 def test_exclusive_state_and_atomic_ops() -> None:

@@ -210,3 +210,56 @@ def test_bad_ranges(ps: int) -> None:
         with pytest.raises(hm.HmmMirrorError) as info:
             m.migrate(-ps, ps)
         assert info.value.errno == errno.EINVAL
+
+
+def test_without_device_memory_evict_raises_unsupported(ps: int) -> None:
+    with hm.Mirror() as m:
+        if m.features & hm.Feature.DEVICE_MEMORY:
+            pytest.skip("the module has device memory: nothing to refuse")
+        assert not m.features & hm.Feature.DEVICE_EVICT
+        buf = mmap.mmap(-1, ps, flags=mmap.MAP_PRIVATE)
+        try:
+            buf[:1] = b"x"
+            with pytest.raises(hm.UnsupportedFeatureError):
+                m.migrate(hm.address_of(buf), ps, evict=True)
+        finally:
+            buf.close()
+
+
+def test_evict_makes_room_with_the_oldest_pages(target: ScriptedTarget, ps: int) -> None:
+    """ABI 5: one mirror fills the pool; another's migrate(evict=True)
+    moves the pool's oldest pages (the first one moved) back and takes
+    their room; the first mirror is told and counts them."""
+    with hm.Mirror(pid=target.pid, events=[hm.EventReason.MIGRATE],
+                   queue_len=4096) as old, hm.Mirror(pid=target.pid) as new:
+        assert old.features & hm.Feature.DEVICE_EVICT
+        dm = old.device_memory()
+        pool = dm.total_bytes // ps
+        if dm.total_bytes > 256 * MIB:
+            pytest.skip(f"device memory of {dm.total_bytes >> 20} MiB is too large to fill here")
+        if dm.used_bytes:
+            pytest.skip(f"{dm.used_bytes // ps} pages of device memory in use by others")
+        k = 16
+        full = target.mmap(pool * ps, fill=0x61)
+        fresh = target.mmap(k * ps, fill=0x62)
+        assert old.migrate(full, pool * ps).moved == pool
+        _drain(old)
+        g0 = old.global_stats().pages_evicted
+        assert new.migrate(fresh, k * ps).no_memory == k  # without: nothing fits
+        res = new.migrate(fresh, k * ps, evict=True)
+        assert res.evict and res.results == (hm.MigrateStatus.MOVED,) * k
+        assert old.stats().pages_evicted == k
+        assert new.stats().pages_evicted == 0
+        assert old.global_stats().pages_evicted == g0 + k
+        states = old.snapshot(full, 2 * k * ps)
+        assert [s.device for s in states] == [False] * k + [True] * k
+        evs = [e for e in _drain(old) if e.reason == hm.EventReason.MIGRATE]
+        assert evs and all(e.direction == hm.Direction.TO_SYSTEM for e in evs)
+        assert sum(e.pages for e in evs) == k
+        assert target.peek(full, 4) == b"\x61" * 4  # intact, in system memory
+        assert target.peek(full + (k - 1) * ps, 4) == b"\x61" * 4
+        with pytest.raises(hm.HmmMirrorError) as info:
+            new.migrate(fresh, k * ps, to_system=True, evict=True)
+        assert info.value.errno == errno.EINVAL
+        old.migrate(full, pool * ps, to_system=True)
+        target.munmap(full, pool * ps)

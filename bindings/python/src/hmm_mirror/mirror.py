@@ -416,10 +416,19 @@ class Mirror:
     # ------------------------------------------------------------------
     # device memory (ABI 4)
 
-    def migrate(self, addr: int, length: int, to_system: bool = False) -> MigrateResult:
+    def migrate(self, addr: int, length: int, to_system: bool = False,
+                evict: bool = False) -> MigrateResult:
         """Move the anonymous private pages of ``[addr, addr + length)``
         into the module's device memory, or with ``to_system=True`` back to
         system memory.
+
+        With ``evict=True`` (ABI 5, :attr:`Feature.DEVICE_EVICT`) a move to
+        the device that finds the pool full first evicts the pool's oldest
+        pages, of any mirror, back to system memory (data intact; their
+        mirrors get a MIGRATE event with :attr:`Direction.TO_SYSTEM`,
+        ``Stats.pages_evicted`` counts them) instead of reporting pages
+        NO_MEMORY.  ``evict`` with ``to_system`` is EINVAL; without the
+        feature it raises :class:`~hmm_mirror.UnsupportedFeatureError`.
 
         Pages that cannot move (file pages, pinned pages, holes, a full
         pool) are reported in the result, not raised.  The device reads
@@ -443,11 +452,13 @@ class Mirror:
         moved = ffi.new("uint64_t *")
         not_moved = ffi.new("uint64_t *")
         flags = lib.HMM_MIRROR_MIGRATE_TO_SYSTEM if to_system else 0
+        if evict:
+            flags |= lib.HMM_MIRROR_MIGRATE_EVICT
         check(lib.hmm_mirror_migrate(h, addr, length, flags, results, max(n, 1),
                                      moved, not_moved))
         values: List[int] = ffi.unpack(results, n)
         return MigrateResult._from_c(addr, length, to_system, values,
-                                     int(moved[0]), int(not_moved[0]))
+                                     int(moved[0]), int(not_moved[0]), evict)
 
     def exclusive(self, addr: int, length: int) -> ExclusiveResult:
         """Give the device exclusive access to the pages of

@@ -51,6 +51,9 @@ class Feature(enum.IntFlag):
     DEVICE_MEMORY = lib.HMM_MIRROR_FEAT_DEVICE_MEMORY
     #: EXCLUSIVE and ATOMIC (ABI 5; a kernel with CONFIG_DEVICE_PRIVATE).
     EXCLUSIVE = lib.HMM_MIRROR_FEAT_EXCLUSIVE
+    #: MIGRATE can evict the pool's oldest pages to make room
+    #: (``Mirror.migrate(..., evict=True)``; ABI 5, with DEVICE_MEMORY only).
+    DEVICE_EVICT = lib.HMM_MIRROR_FEAT_DEVICE_EVICT
 
     @property
     def names(self) -> List[str]:
@@ -335,6 +338,9 @@ class Stats:
     exclusive_granted: int = 0
     #: (ABI 5) Device atomic operations (ATOMIC).
     atomic_ops: int = 0
+    #: (ABI 5) Pages evicted from device memory to make room (for one
+    #: mirror: of those it had moved there).
+    pages_evicted: int = 0
     #: Every counter, in the order of libhmm_mirror's table.
     counters: Tuple[Counter, ...] = ()
 
@@ -408,6 +414,8 @@ class MigrateResult:
     pages_moved: int
     #: Pages it could not move (NOT_MOVABLE and NO_MEMORY).
     pages_not_moved: int
+    #: True when the call could evict pages to make room (ABI 5).
+    evict: bool = False
 
     def count(self, status: Union[MigrateStatus, int]) -> int:
         """Pages with ``status``."""
@@ -451,7 +459,7 @@ class MigrateResult:
 
     @classmethod
     def _from_c(cls, addr: int, length: int, to_system: bool, results: List[int],
-                moved: int, not_moved: int) -> "MigrateResult":
+                moved: int, not_moved: int, evict: bool = False) -> "MigrateResult":
         out: List[Union[MigrateStatus, int]] = []
         for v in results:
             try:
@@ -459,7 +467,7 @@ class MigrateResult:
             except ValueError:  # a result from a newer module
                 out.append(int(v))
         return cls(addr=addr, length=length, to_system=to_system, results=tuple(out),
-                   pages_moved=moved, pages_not_moved=not_moved)
+                   pages_moved=moved, pages_not_moved=not_moved, evict=evict)
 
 
 class AtomicOp(enum.IntEnum):
