@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * cmd_migrate.c - `hmm-mirror migrate --pid PID [--to-system] ADDR
- * [LENGTH]`: move a range of a process into the module's device-private
- * memory (ABI 4, MIGRATE), or back, and say what happened to its pages.
+ * cmd_migrate.c - `hmm-mirror migrate --pid PID [--to-system | --evict]
+ * ADDR [LENGTH]`: move a range of a process into the module's
+ * device-private memory (ABI 4, MIGRATE; evicting its oldest pages to make
+ * room, ABI 5), or back, and say what happened to its pages.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,7 +23,7 @@
 
 static void help(void)
 {
-	printf("usage: %s --pid PID [--to-system] [--json] ADDR [LENGTH]\n"
+	printf("usage: %s --pid PID [--to-system | --evict] [--json] ADDR [LENGTH]\n"
 	       "\n"
 	       "Move the anonymous private pages of [ADDR, ADDR+LENGTH) in process\n"
 	       "PID into the device memory of hmm_mirror.ko (MIGRATE), or with\n"
@@ -45,6 +46,11 @@ static void help(void)
 	       "  -p, --pid PID    the process (needs ptrace access to it: same\n"
 	       "                   user or root)\n"
 	       "  -s, --to-system  move the pages back to system memory\n"
+	       "  -e, --evict      when the device memory is full, first move its\n"
+	       "                   oldest pages (of any process) back to system\n"
+	       "                   memory to make room, instead of leaving pages\n"
+	       "                   no_memory; needs the feature \"device_evict\"\n"
+	       "                   (ABI 5); not with --to-system\n"
 	       "  --json           one JSON document (addresses as \"0x...\"\n"
 	       "                   strings); on a failure it has \"error\", or is\n"
 	       "                   {\"error\":{...}}\n"
@@ -57,6 +63,7 @@ int migrate_parse(int argc, char **argv, struct migrate_args *a)
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "to-system", no_argument, NULL, 's' },
+		{ "evict", no_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -66,7 +73,7 @@ int migrate_parse(int argc, char **argv, struct migrate_args *a)
 	memset(a, 0, sizeof(*a));
 	optind = 0;	/* glibc: start again (the unit tests parse several times) */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:sjh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:sejh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_pid(optarg, &a->pid))
@@ -74,6 +81,9 @@ int migrate_parse(int argc, char **argv, struct migrate_args *a)
 			break;
 		case 's':
 			a->to_system = true;
+			break;
+		case 'e':
+			a->evict = true;
 			break;
 		case 'j':
 			a->json = true;
@@ -87,6 +97,8 @@ int migrate_parse(int argc, char **argv, struct migrate_args *a)
 	}
 	if (!a->pid)
 		return usage_error("--pid PID is required");
+	if (a->evict && a->to_system)
+		return usage_error("--evict makes room in device memory: not with --to-system");
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error("expected ADDR [LENGTH]");
 	if (!parse_u64(argv[optind], &a->addr))
@@ -228,7 +240,8 @@ int cmd_migrate(int argc, char **argv)
 	addr = a.addr;
 	len = a.length;
 
-	ret = open_mirror(a.pid, HMM_MIRROR_FEAT_DEVICE_MEMORY, &m);
+	ret = open_mirror(a.pid, HMM_MIRROR_FEAT_DEVICE_MEMORY |
+			  (a.evict ? HMM_MIRROR_FEAT_DEVICE_EVICT : 0), &m);
 	if (ret)
 		return ret;
 	memset(&o, 0, sizeof(o));
@@ -247,6 +260,8 @@ int cmd_migrate(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	flags = a.to_system ? HMM_MIRROR_MIGRATE_TO_SYSTEM : 0;
+	if (a.evict)
+		flags |= HMM_MIRROR_MIGRATE_EVICT;
 
 	if (o.json) {
 		json_init(&o.j, stdout, true);
@@ -256,12 +271,15 @@ int cmd_migrate(int argc, char **argv)
 		json_hex(&o.j, "end", addr + len);
 		json_u64(&o.j, "page_size", o.page);
 		json_string(&o.j, "direction", a.to_system ? "to_system" : "to_device");
+		json_bool(&o.j, "evict", a.evict);
 		json_array_begin(&o.j, "runs");
 	} else {
 		printf("pid %d: 0x%" PRIx64 "-0x%" PRIx64 " (%s, %" PRIu64 " %s) %s\n",
 		       a.pid, addr, addr + len, human_size(len, size), len / o.page,
 		       plural(len / o.page, "page", "pages"),
-		       a.to_system ? "back to system memory" : "to device memory");
+		       a.to_system ? "back to system memory" :
+		       a.evict ? "to device memory, evicting its oldest pages if full" :
+		       "to device memory");
 	}
 	ret = migrate_range(m, addr, len, flags, print_run, &o, &t);
 	if (o.json)

@@ -22,6 +22,7 @@ struct hmm_mirror;
 struct migrate_args {
 	int pid;
 	bool to_system;
+	bool evict;		/* --evict: HMM_MIRROR_MIGRATE_EVICT (ABI 5) */
 	bool json;
 	bool have_length;	/* else: to the end of the mapping */
 	uint64_t addr, length;

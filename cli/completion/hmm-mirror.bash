@@ -8,7 +8,7 @@ _hmm_mirror_opts()
 	case $1 in
 	info | stats) echo "--json --help" ;;
 	snapshot | maps) echo "-p --pid --json --help" ;;
-	migrate) echo "-p --pid -s --to-system --json --help" ;;
+	migrate) echo "-p --pid -s --to-system -e --evict --json --help" ;;
 	watch)
 		echo "-p --pid -w --write -r --reasons -q --queue -n --count" \
 			"-t --timeout -s --stats --json --help"

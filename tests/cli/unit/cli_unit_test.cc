@@ -229,7 +229,14 @@ TEST(MigrateParseTest, AddressLengthAndDirection) {
   EXPECT_TRUE(a.json);
   ASSERT_EQ(MigrateArgv({"-s", "-p", "7", "4096", "4k"}).Parse(&a), 0);
   EXPECT_TRUE(a.to_system);
+  EXPECT_FALSE(a.evict);
   EXPECT_EQ(a.length, 4096u);
+  // ABI 5: --evict, -e.
+  ASSERT_EQ(MigrateArgv({"--evict", "-p", "7", "4096"}).Parse(&a), 0);
+  EXPECT_TRUE(a.evict);
+  EXPECT_FALSE(a.to_system);
+  ASSERT_EQ(MigrateArgv({"-e", "-p", "7", "4096"}).Parse(&a), 0);
+  EXPECT_TRUE(a.evict);
 }
 
 TEST(MigrateParseTest, UsageErrors) {
@@ -244,14 +251,20 @@ TEST(MigrateParseTest, UsageErrors) {
   EXPECT_EQ(MigrateArgv({"--pid", "1", "0x1000", "4Q"}).Parse(&a), EXIT_USAGE);
   EXPECT_EQ(MigrateArgv({"--pid", "1", "0x1000", "0"}).Parse(&a), EXIT_USAGE);
   EXPECT_EQ(MigrateArgv({"--pid", "1", "--to-device", "0x1000"}).Parse(&a), EXIT_USAGE);
+  EXPECT_EQ(MigrateArgv({"--pid", "1", "--evict", "-s", "0x1000"}).Parse(&a), EXIT_USAGE);
   std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--evict makes room in device memory: not with --to-system"),
+            std::string::npos)
+      << err;
   EXPECT_NE(err.find("--pid PID is required"), std::string::npos) << err;
   EXPECT_NE(err.find("expected ADDR [LENGTH]"), std::string::npos) << err;
   EXPECT_NE(err.find("bad length '4Q'"), std::string::npos) << err;
   testing::internal::CaptureStdout();
   EXPECT_EQ(MigrateArgv({"--help"}).Parse(&a), -1);
   std::string out = testing::internal::GetCapturedStdout();
-  EXPECT_NE(out.find("usage: hmm-mirror migrate --pid PID [--to-system]"), std::string::npos);
+  EXPECT_NE(out.find("usage: hmm-mirror migrate --pid PID [--to-system | --evict]"),
+            std::string::npos);
+  EXPECT_NE(out.find("-e, --evict"), std::string::npos) << out;
   prog = "hmm-mirror";
 }
 
@@ -301,6 +314,15 @@ TEST(MigrateRangeTest, PiecesJoinIntoOneRunAndCount) {
   memcpy(&last, fake.last_arg[HMM_MIRROR_NR_MIGRATE], sizeof(last));
   EXPECT_EQ(last.flags, uint32_t{HMM_MIRROR_MIGRATE_TO_SYSTEM});
   EXPECT_EQ(t.pages, 1u);
+  hmm_mirror_close(m);
+
+  // --evict reaches it as its flag (the module advertising eviction).
+  fake.features |= HMM_MIRROR_FEAT_DEVICE_EVICT;
+  ASSERT_EQ(hmm_mirror_open_path(fake.path, &m), 0) << hmm_mirror_last_error();
+  runs.clear();
+  ASSERT_EQ(migrate_range(m, start, 4096, HMM_MIRROR_MIGRATE_EVICT, CollectMigRun, &runs, &t), 0);
+  memcpy(&last, fake.last_arg[HMM_MIRROR_NR_MIGRATE], sizeof(last));
+  EXPECT_EQ(last.flags, uint32_t{HMM_MIRROR_MIGRATE_EVICT});
 
   // A failing MIGRATE: the library's error, no run.
   fake.fail_errno[HMM_MIRROR_NR_MIGRATE] = EOPNOTSUPP;

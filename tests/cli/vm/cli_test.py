@@ -30,7 +30,8 @@ TARGET = os.environ.get("HMM_TARGET", str(ROOT / "build/tests/hmm_target"))
 DEVICE = "/dev/hmm_mirror"
 NOBODY = 65534
 SUBCOMMANDS = ["info", "snapshot", "maps", "watch", "stats", "migrate"]
-FEATURE_BITS = {"attach": 5, "events": 6, "exit": 10, "stats": 11, "device_memory": 15}
+FEATURE_BITS = {"attach": 5, "events": 6, "exit": 10, "stats": 11, "device_memory": 15,
+                "device_evict": 17}
 
 
 class Skip(Exception):
@@ -443,6 +444,36 @@ def test_migrate_to_device_and_back():
         check(t.ask(f"peek {hex(addr)} 2") == "5a5a", "data intact")
         snap = run("snapshot", "--json", "--pid", t.pid, hex(addr), "8K").json()
         check(snap["summary"]["device"] == 1, f"page 0 came back, page 1 did not: {snap}")
+        expect_rc(run("migrate", "-s", "-p", t.pid, hex(addr), "8K"), 0)
+
+
+def test_migrate_evict():
+    """ABI 5: --evict moves like a plain migrate when there is room (the
+    conformance suite fills the pool), is refused with --to-system, and
+    stats shows pages_evicted."""
+    require("attach", "device_memory")
+    features = module_info()["module"]["features"]
+    with Target() as t:
+        addr = t.addr("rw")
+        if "device_evict" not in features:
+            res = expect_rc(run("migrate", "--evict", "--pid", t.pid, hex(addr), "8K"), 3)
+            check("DEVICE_EVICT" in res.err, str(res))
+            raise Skip("the module does not advertise HMM_MIRROR_FEAT_DEVICE_EVICT "
+                       "(bit 17, \"device_evict\")")
+        res = expect_rc(run("migrate", "--evict", "--pid", t.pid, hex(addr), "8K"), 0)
+        check("to device memory, evicting its oldest pages if full" in res.out, str(res))
+        check("2 pages: 2 moved" in res.out, str(res))
+        doc = expect_rc(run("migrate", "--json", "-e", "--pid", t.pid, hex(addr), "8K"),
+                        0).json()
+        check(doc["evict"] is True and doc["direction"] == "to_device", str(doc))
+        check(doc["results"]["already"] == 2, str(doc))
+        res = expect_rc(run("migrate", "--evict", "--to-system", "--pid", t.pid, hex(addr),
+                            "8K"), 2)
+        check("not with --to-system" in res.err, str(res))
+        s = expect_rc(run("stats", "--json"), 0).json()
+        check("pages_evicted" in s and s["pages_evicted"] >= 0, str(s))
+        res = expect_rc(run("stats"), 0)
+        check("pages_evicted" in res.out, str(res))
         expect_rc(run("migrate", "-s", "-p", t.pid, hex(addr), "8K"), 0)
 
 
