@@ -39,6 +39,8 @@ struct info {
 	struct hmm_mirror_info hs;
 	bool have_dm;		/* the module has device memory (ABI 4) */
 	struct hmm_mirror_device_memory dm;
+	bool have_evicted;	/* eviction (ABI 5): @evicted is known */
+	uint64_t evicted;	/* pages evicted since load (global STATS) */
 	bool loaded;
 	char version[64], srcversion[64];
 	/* the kernel */
@@ -94,6 +96,13 @@ static void gather(struct info *in)
 	hmm_mirror_device_memory_init(&in->dm);
 	if (!ret && (in->hs.features & HMM_MIRROR_FEAT_DEVICE_MEMORY))
 		in->have_dm = hmm_mirror_device_memory(m, &in->dm) == 0;
+	if (in->have_dm && (in->hs.features & HMM_MIRROR_FEAT_DEVICE_EVICT)) {
+		struct hmm_mirror_stats g;
+
+		hmm_mirror_counters_init(&g);
+		in->have_evicted = hmm_mirror_stats_global(m, &g) == 0;
+		in->evicted = g.pages_evicted;
+	}
 	hmm_mirror_close(m);
 
 	in->loaded = access(MODULE_DIR "initstate", F_OK) == 0;
@@ -147,6 +156,10 @@ static int print_json(const struct info *in)
 			json_object_begin(&j, "device_memory");
 			json_u64(&j, "total_bytes", in->dm.total_bytes);
 			json_u64(&j, "used_bytes", in->dm.used_bytes);
+			if (in->have_evicted)
+				json_u64(&j, "pages_evicted", in->evicted);
+			else
+				json_null(&j, "pages_evicted");
 			json_object_end(&j);
 		} else {
 			json_null(&j, "device_memory");
@@ -268,9 +281,13 @@ static void print_text(const struct info *in)
 		if (in->have_dm) {
 			char used[SIZE_STR_MAX];
 
-			printf("  device memory   %s, %s used\n",
+			printf("  device memory   %s, %s used",
 			       human_size(in->dm.total_bytes, size),
 			       human_size(in->dm.used_bytes, used));
+			if (in->have_evicted)
+				printf(", %" PRIu64 " %s evicted since load",
+				       in->evicted, plural(in->evicted, "page", "pages"));
+			printf("\n");
 		} else {
 			printf("  device memory   none (%s)\n",
 			       in->hs.abi_version < 4 ? "a module of ABI version < 4" :

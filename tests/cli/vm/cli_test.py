@@ -474,6 +474,10 @@ def test_migrate_evict():
         check("pages_evicted" in s and s["pages_evicted"] >= 0, str(s))
         res = expect_rc(run("stats"), 0)
         check("pages_evicted" in res.out, str(res))
+        # info shows the pool's evictions since load.
+        dm = module_info()["module"]["device_memory"]
+        check(dm["pages_evicted"] == s["pages_evicted"], str(dm))
+        check(" evicted since load" in expect_rc(run("info"), 0).out, "info")
         expect_rc(run("migrate", "-s", "-p", t.pid, hex(addr), "8K"), 0)
 
 
