@@ -28,10 +28,19 @@ fn handshake_reports_abi_5_and_every_feature() {
     assert_eq!(info.lib_abi_version, hmm_mirror::ABI_VERSION);
     assert_eq!(1u64 << info.page_shift, page_size() as u64);
     assert_eq!(m.page_size(), page_size() as u64);
-    // Every feature but DEVICE_MEMORY and EXCLUSIVE, which depend on the
-    // kernel.
-    let always = Features::all() - Features::DEVICE_MEMORY - Features::EXCLUSIVE;
+    // Every feature but DEVICE_MEMORY, EXCLUSIVE and DEVICE_EVICT, which
+    // depend on the kernel (DEVICE_EVICT comes with DEVICE_MEMORY).
+    let always = Features::all()
+        - Features::DEVICE_MEMORY
+        - Features::EXCLUSIVE
+        - Features::DEVICE_EVICT;
     assert!(info.features.contains(always), "{}", info.features);
+    assert_eq!(
+        info.features.contains(Features::DEVICE_MEMORY),
+        info.features.contains(Features::DEVICE_EVICT),
+        "{}",
+        info.features
+    );
     assert_eq!(info.features, m.features());
     assert!(info.commands.contains(Commands::all()), "{}", info.commands);
     m.require(always).unwrap();
