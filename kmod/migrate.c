@@ -228,10 +228,10 @@ static const struct walk_ops map_moved_ops = {
 /*
  * HMM_MIRROR_MIGRATE_EVICT: the batch [b->base, end) left b->no_memory
  * pages for want of device pages.  Evict as many of the pool's oldest
- * pages, outside the mmap_lock, and move the batch again: the pages that
- * had no room, or were not selected, take the second pass's result; the
- * others keep the first's.
- * The counts are the merged results'.
+ * pages, outside the mmap_lock, and move the batch again.  A page takes
+ * the second pass's result if that moved it, or if the first pass found
+ * no room for it or did not select it; else it keeps the first's.  The
+ * counts are the merged results'.
  */
 static int evict_and_retry(struct mirror *m, unsigned long end,
 			   struct migrate_batch *b)
@@ -248,7 +248,8 @@ static int evict_and_retry(struct mirror *m, unsigned long end,
 	b->moved = 0;
 	b->no_memory = 0;
 	for (i = 0; i < n; i++) {
-		if (b->first[i] != HMM_MIRROR_MIGRATE_NO_MEMORY &&
+		if (b->results[i] != HMM_MIRROR_MIGRATE_MOVED &&
+		    b->first[i] != HMM_MIRROR_MIGRATE_NO_MEMORY &&
 		    b->first[i] != MIGRATE_PENDING)
 			b->results[i] = b->first[i];
 		if (b->results[i] == HMM_MIRROR_MIGRATE_MOVED)
