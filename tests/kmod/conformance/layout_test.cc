@@ -266,7 +266,6 @@ static_assert(HMM_MIRROR_FEAT_DEVICE_EVICT == 1ULL << 17);
 static_assert(HMM_MIRROR_FEAT_ALL == (1ULL << 18) - 1);
 static_assert(HMM_MIRROR_PAGE_DEVICE == 1U << 4);
 static_assert(HMM_MIRROR_FEAT_EXCLUSIVE == 1ULL << 16);
-static_assert(HMM_MIRROR_FEAT_ALL == (1ULL << 17) - 1);
 static_assert(HMM_MIRROR_PAGE_EXCLUSIVE == 1U << 5);
 static_assert(HMM_MIRROR_ATOMIC_ADD == 0 && HMM_MIRROR_ATOMIC_XCHG == 1 &&
               HMM_MIRROR_ATOMIC_CMPXCHG == 2 && HMM_MIRROR_ATOMIC_OR == 3 &&

@@ -21,7 +21,8 @@ pub const HMM_MIRROR_FEAT_RW_COPIED: u64 = 8192;
 pub const HMM_MIRROR_FEAT_ADDR_LIMIT: u64 = 16384;
 pub const HMM_MIRROR_FEAT_DEVICE_MEMORY: u64 = 32768;
 pub const HMM_MIRROR_FEAT_EXCLUSIVE: u64 = 65536;
-pub const HMM_MIRROR_FEAT_ALL: u64 = 131071;
+pub const HMM_MIRROR_FEAT_DEVICE_EVICT: u64 = 131072;
+pub const HMM_MIRROR_FEAT_ALL: u64 = 262143;
 pub const HMM_MIRROR_ADDR_LIMIT: u64 = 281474976710656;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER1: u32 = 48;
 pub const HMM_MIRROR_HANDSHAKE_SIZE_VER3: u32 = 56;
@@ -62,8 +63,9 @@ pub const HMM_MIRROR_EVENTS_MAX_LEN: u32 = 65536;
 pub const HMM_MIRROR_STATS_GLOBAL: u32 = 1;
 pub const HMM_MIRROR_STATS_SIZE_VER1: u32 = 160;
 pub const HMM_MIRROR_STATS_SIZE_VER4: u32 = 208;
-pub const HMM_MIRROR_STATS_SIZE_VER5: u32 = 224;
+pub const HMM_MIRROR_STATS_SIZE_VER5: u32 = 232;
 pub const HMM_MIRROR_MIGRATE_TO_SYSTEM: u32 = 1;
+pub const HMM_MIRROR_MIGRATE_EVICT: u32 = 2;
 pub const HMM_MIRROR_MIGRATE_MOVED: u32 = 1;
 pub const HMM_MIRROR_MIGRATE_ALREADY: u32 = 2;
 pub const HMM_MIRROR_MIGRATE_NOT_MOVABLE: u32 = 3;
@@ -536,7 +538,10 @@ const _: () = {
  @exclusive_granted: (ABI 5) pages EXCLUSIVE (or ATOMIC taking it) made
 	exclusive to the device; a CPU access revoking one is counted in
 	@invalidations[HMM_MIRROR_EVENT_EXCLUSIVE]
- @atomic_ops: (ABI 5) ATOMIC operations done*/
+ @atomic_ops: (ABI 5) ATOMIC operations done
+ @pages_evicted: (ABI 5) pages MIGRATE with HMM_MIRROR_MIGRATE_EVICT moved
+	back to system memory to make room (for a mirror: of those it had
+	moved there, whoever evicted them)*/
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
 pub struct hmm_mirror_stats {
@@ -562,10 +567,11 @@ pub struct hmm_mirror_stats {
     pub pages_no_memory: __u64,
     pub exclusive_granted: __u64,
     pub atomic_ops: __u64,
+    pub pages_evicted: __u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of hmm_mirror_stats"][::core::mem::size_of::<hmm_mirror_stats>() - 224usize];
+    ["Size of hmm_mirror_stats"][::core::mem::size_of::<hmm_mirror_stats>() - 232usize];
     [
         "Alignment of hmm_mirror_stats",
     ][::core::mem::align_of::<hmm_mirror_stats>() - 8usize];
@@ -635,11 +641,17 @@ const _: () = {
     [
         "Offset of field: hmm_mirror_stats::atomic_ops",
     ][::core::mem::offset_of!(hmm_mirror_stats, atomic_ops) - 216usize];
+    [
+        "Offset of field: hmm_mirror_stats::pages_evicted",
+    ][::core::mem::offset_of!(hmm_mirror_stats, pages_evicted) - 224usize];
 };
 /** struct hmm_mirror_migrate - HMM_MIRROR_IOC_MIGRATE (ABI 4)
  @size: sizeof(struct hmm_mirror_migrate)
  @flags: 0 to move the range into device memory,
-	HMM_MIRROR_MIGRATE_TO_SYSTEM to move it back
+	HMM_MIRROR_MIGRATE_TO_SYSTEM to move it back; with
+	HMM_MIRROR_MIGRATE_EVICT (ABI 5, not with TO_SYSTEM: EINVAL), pages
+	that find the pool full first evict its oldest pages, of any
+	mirror, back to system memory
  @addr: start of the range (page aligned)
  @length: length of the range in bytes (page aligned)
  @results: user pointer to an array of __u32, one
@@ -1512,7 +1524,9 @@ unsafe extern "C" {
  @addr: start of the range (page aligned)
  @length: bytes (page aligned, not 0)
  @flags: 0 to move into device memory, HMM_MIRROR_MIGRATE_TO_SYSTEM to
-	move back to system memory
+	move back to system memory; HMM_MIRROR_MIGRATE_EVICT (ABI 5, needs
+	HMM_MIRROR_FEAT_DEVICE_EVICT, not with TO_SYSTEM) to make room in a
+	full pool by moving its oldest pages back first
  @results: NULL, or @results_len entries: one HMM_MIRROR_MIGRATE_* per
 	page (MOVED, ALREADY, NOT_MOVABLE, NO_MEMORY)
  @results_len: entries of @results, at least one per page; 0 for NULL
@@ -1525,7 +1539,8 @@ unsafe extern "C" {
 
  Return: 0, -EINVAL (range, flags, @results_len), -EOPNOTSUPP (no
  device memory: the kernel lacks CONFIG_DEVICE_PRIVATE or the module was
- loaded with device_memory_mb=0), -ESRCH (the process exited), -EFAULT.*/
+ loaded with device_memory_mb=0; or EVICT without
+ HMM_MIRROR_FEAT_DEVICE_EVICT), -ESRCH (the process exited), -EFAULT.*/
     pub fn hmm_mirror_migrate(
         m: *mut hmm_mirror,
         addr: u64,
