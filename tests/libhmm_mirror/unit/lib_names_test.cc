@@ -20,10 +20,10 @@ TEST(NamesTest, EveryFeatureBitHasAName) {
                         "attach", "events", "lazy_notifiers", "file_backed",
                         "fork", "exit", "stats", "snapshot_runs",
                         "rw_copied", "addr_limit", "device_memory",
-                        "exclusive"};
-  for (unsigned bit = 0; bit < 17; bit++)
+                        "exclusive", "device_evict"};
+  for (unsigned bit = 0; bit < 18; bit++)
     EXPECT_STREQ(hmm_mirror_feature_name(1ULL << bit), want[bit]) << bit;
-  EXPECT_EQ(hmm_mirror_feature_name(1ULL << 17), nullptr);
+  EXPECT_EQ(hmm_mirror_feature_name(1ULL << 18), nullptr);
   EXPECT_EQ(hmm_mirror_feature_name(0), nullptr);
   EXPECT_EQ(hmm_mirror_feature_name(3), nullptr);
   EXPECT_STREQ(hmm_mirror_feature_name(HMM_MIRROR_FEAT_ATTACH), "attach");
