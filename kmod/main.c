@@ -157,6 +157,26 @@ static int check_range(struct mirror *m, u64 addr, u64 length)
 	return 0;
 }
 
+/*
+ * A range with its optional per-page results array (MIGRATE, EXCLUSIVE):
+ * the range as check_range() wants it; an array of at least one __u32 per
+ * page inside user space, or none with results_len 0.  Needs bind_sem.
+ */
+static int check_range_results(struct mirror *m, u64 addr, u64 length,
+			       u64 results, u64 results_len)
+{
+	int ret = check_range(m, addr, length);
+
+	if (ret)
+		return ret;
+	if (results ? results_len < length >> PAGE_SHIFT : results_len)
+		return -EINVAL;
+	if (results && !access_ok(u64_to_user_ptr(results),
+				  (length >> PAGE_SHIFT) * sizeof(u32)))
+		return -EFAULT;
+	return 0;
+}
+
 static long ioc_handshake(struct mirror *m, union ioc_arg *arg,
 			  void __user *uarg, u32 usize)
 {
@@ -395,16 +415,9 @@ static long ioc_migrate(struct mirror *m, union ioc_arg *arg,
 	if (!devmem_enabled())
 		return -EOPNOTSUPP;
 	down_read(&m->bind_sem);
-	ret = check_range(m, a->addr, a->length);
+	ret = check_range_results(m, a->addr, a->length, a->results,
+				  a->results_len);
 	if (ret)
-		goto out;
-	ret = -EINVAL;
-	if (a->results ? a->results_len < a->length >> PAGE_SHIFT :
-			 a->results_len)
-		goto out;
-	ret = -EFAULT;
-	if (a->results &&
-	    !access_ok(results, (a->length >> PAGE_SHIFT) * sizeof(u32)))
 		goto out;
 	a->pages_moved = 0;
 	a->pages_not_moved = 0;
@@ -429,16 +442,9 @@ static long ioc_exclusive(struct mirror *m, union ioc_arg *arg,
 	if (!exclusive_supported())
 		return -EOPNOTSUPP;
 	down_read(&m->bind_sem);
-	ret = check_range(m, a->addr, a->length);
+	ret = check_range_results(m, a->addr, a->length, a->results,
+				  a->results_len);
 	if (ret)
-		goto out;
-	ret = -EINVAL;
-	if (a->results ? a->results_len < a->length >> PAGE_SHIFT :
-			 a->results_len)
-		goto out;
-	ret = -EFAULT;
-	if (a->results &&
-	    !access_ok(results, (a->length >> PAGE_SHIFT) * sizeof(u32)))
 		goto out;
 	a->pages_granted = 0;
 	a->pages_refused = 0;

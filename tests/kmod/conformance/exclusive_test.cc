@@ -51,17 +51,6 @@ Errno Atomic(const Mirror& m, uint64_t addr, uint32_t op, uint64_t operand,
   return rc;
 }
 
-::testing::AssertionResult AllResults(const std::vector<uint32_t>& r,
-                                      size_t first, size_t end,
-                                      uint32_t want) {
-  for (size_t i = first; i < end; ++i)
-    if (i >= r.size() || r[i] != want)
-      return ::testing::AssertionFailure()
-             << "page " << i << ": result " << (i < r.size() ? r[i] : 0)
-             << ", expected " << want;
-  return ::testing::AssertionSuccess();
-}
-
 // Kernels before 6.15 have make_device_exclusive_range(), which refuses
 // the pages of a large folio (and says only "NULL": EBUSY here); later ones
 // have make_device_exclusive(), which takes them.
@@ -89,7 +78,7 @@ class ExclusiveTest : public FeatureTest<HMM_MIRROR_FEAT_EXCLUSIVE> {
   void Grant() {
     ExclusiveOut out;
     ASSERT_EQ(kSuccess, Exclusive(dev_, addr(), len(), &out));
-    ASSERT_TRUE(AllResults(out.results, 0, kPages, 0));
+    ASSERT_TRUE(ResultsAre(out.results, 0, kPages, 0));
     ASSERT_EQ(out.granted, kPages);
     ASSERT_EQ(out.refused, 0u);
   }
@@ -293,7 +282,7 @@ TEST_F(ExclusiveTest, MprotectReadOnlyEndsItAndRefusesAtomics) {
   EXPECT_EQ(Errno(EFAULT), Atomic(dev_, addr(), HMM_MIRROR_ATOMIC_ADD, 1, &old));
   ExclusiveOut out;
   ASSERT_EQ(kSuccess, Exclusive(dev_, addr(), len(), &out));
-  EXPECT_TRUE(AllResults(out.results, 0, kPages, EFAULT));
+  EXPECT_TRUE(ResultsAre(out.results, 0, kPages, EFAULT));
   EXPECT_EQ(out.refused, kPages);
   EXPECT_EQ(out.granted, 0u);
   std::vector<uint8_t> buf(len());
@@ -413,13 +402,13 @@ TEST_F(ExclusiveTest, KernelRefusals) {
   const uint64_t n = 16;
   ASSERT_EQ(kSuccess, Exclusive(dev_, base, n * page_, &out));
   if (per_page) {
-    EXPECT_TRUE(AllResults(out.results, 0, n, 0));
+    EXPECT_TRUE(ResultsAre(out.results, 0, n, 0));
     EXPECT_EQ(out.granted, n);
   } else {
     // Measured on a 6.1 build with CONFIG_DEVICE_PRIVATE: the head page is
     // granted, every tail page refused.
     EXPECT_EQ(out.results[0], 0u);
-    EXPECT_TRUE(AllResults(out.results, 1, n, EBUSY));
+    EXPECT_TRUE(ResultsAre(out.results, 1, n, EBUSY));
     EXPECT_EQ(out.refused, n - 1);
   }
   EXPECT_TRUE(HasPattern(p, kHugeSize, 65));

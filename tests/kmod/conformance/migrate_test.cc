@@ -38,18 +38,6 @@ Errno Migrate(const Mirror& m, uint64_t addr, uint64_t length, uint32_t flags,
   return rc;
 }
 
-// Every result in [first, end) is want.
-::testing::AssertionResult ResultsAre(const std::vector<uint32_t>& r,
-                                      size_t first, size_t end,
-                                      uint32_t want) {
-  for (size_t i = first; i < end; ++i)
-    if (i >= r.size() || r[i] != want)
-      return ::testing::AssertionFailure()
-             << "page " << i << ": result "
-             << (i < r.size() ? r[i] : 0) << ", expected " << want;
-  return ::testing::AssertionSuccess();
-}
-
 uint64_t GlobalDevicePages(const Mirror& m) {
   hmm_mirror_stats s;
   if (m.Stats(&s, HMM_MIRROR_STATS_GLOBAL) != kSuccess) return ~uint64_t{0};

@@ -504,18 +504,7 @@ constexpr uint32_t kAlready = HMM_MIRROR_MIGRATE_ALREADY;
 constexpr uint32_t kNotMovable = HMM_MIRROR_MIGRATE_NOT_MOVABLE;
 constexpr uint32_t kNoMemory = HMM_MIRROR_MIGRATE_NO_MEMORY;
 
-// Every MIGRATE result in [first, end) is want.
-::testing::AssertionResult ResultsAre(const std::vector<uint32_t>& r,
-                                      size_t first, size_t end,
-                                      uint32_t want) {
-  for (size_t i = first; i < end; ++i)
-    if (i >= r.size() || r[i] != want)
-      return ::testing::AssertionFailure()
-             << "page " << i << ": result " << (i < r.size() ? r[i] : 0)
-             << ", expected " << want;
-  return ::testing::AssertionSuccess();
-}
-
+// How many MIGRATE results are want.
 uint64_t CountOf(const std::vector<uint32_t>& r, uint32_t want) {
   return static_cast<uint64_t>(std::count(r.begin(), r.end(), want));
 }

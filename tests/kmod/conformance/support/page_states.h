@@ -93,6 +93,18 @@ inline ::testing::AssertionResult PagesOfOrder(
       "of order " + std::to_string(order));
 }
 
+// Every per-page result (MIGRATE, EXCLUSIVE) in [first, end) is want.
+inline ::testing::AssertionResult ResultsAre(const std::vector<uint32_t>& r,
+                                             size_t first, size_t end,
+                                             uint32_t want) {
+  for (size_t i = first; i < end; ++i)
+    if (i >= r.size() || r[i] != want)
+      return ::testing::AssertionFailure()
+             << "page " << i << ": result " << (i < r.size() ? r[i] : 0)
+             << ", expected " << want;
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace hmm_conformance
 
 #endif  // HMM_CONFORMANCE_PAGE_STATES_H
