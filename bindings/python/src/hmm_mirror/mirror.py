@@ -243,14 +243,20 @@ class Mirror:
         check(lib.hmm_mirror_fault(self._handle(), addr, length, flags, pages, retries))
         return FaultResult(int(pages[0]), int(retries[0]))
 
-    def _pages(self, fn: Any, addr: int, length: int) -> List[int]:
-        h = self._handle()
+    def _range_pages(self, addr: int, length: int) -> int:
+        """Pages of a range given to a command with one entry per page,
+        after checking the range and that one call can take it."""
         _check_range(addr, length)
         n = length >> self._info.page_shift
         if n > MAX_STATES:
             raise HmmMirrorError(_errno.EINVAL,
                                  f"a range of {n} pages is too large for one call "
                                  f"(at most {MAX_STATES}): split it")
+        return n
+
+    def _pages(self, fn: Any, addr: int, length: int) -> List[int]:
+        h = self._handle()
+        n = self._range_pages(addr, length)
         states = ffi.new("uint32_t[]", max(n, 1))
         check(fn(h, addr, length, states, max(n, 1)))
         values: List[int] = ffi.unpack(states, n)
@@ -442,12 +448,7 @@ class Mirror:
         process exited.
         """
         h = self._handle()
-        _check_range(addr, length)
-        n = length >> self._info.page_shift
-        if n > MAX_STATES:
-            raise HmmMirrorError(_errno.EINVAL,
-                                 f"a range of {n} pages is too large for one call "
-                                 f"(at most {MAX_STATES}): split it")
+        n = self._range_pages(addr, length)
         results = ffi.new("uint32_t[]", max(n, 1))
         moved = ffi.new("uint64_t *")
         not_moved = ffi.new("uint64_t *")
@@ -474,12 +475,7 @@ class Mirror:
         EINVAL for a bad range, ESRCH after the process exited.
         """
         h = self._handle()
-        _check_range(addr, length)
-        n = length >> self._info.page_shift
-        if n > MAX_STATES:
-            raise HmmMirrorError(_errno.EINVAL,
-                                 f"a range of {n} pages is too large for one call "
-                                 f"(at most {MAX_STATES}): split it")
+        n = self._range_pages(addr, length)
         results = ffi.new("uint32_t[]", max(n, 1))
         granted = ffi.new("uint64_t *")
         refused = ffi.new("uint64_t *")
